@@ -1,0 +1,193 @@
+"""The agent board with 10,000 open tickets, 200,000 events and 20 agents.
+
+Run from the repo root: .venv/bin/python bench/board.py
+Budget (SPEC §9): board p95 under 75 ms (default and filtered), card panel p95
+under 40 ms, and the same number of queries whatever the number of tickets.
+
+The data is bulk-inserted with SQLAlchemy Core: the point is its shape (many
+customers, agents, teams, priorities, due times on both sides of now, long
+timelines), not the service path that tests cover.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from common import QueryCounter, bench_app, report, timed
+from sqlalchemy import func, insert, select
+
+from support import clock
+from support.auth import accounts
+from support.extensions import db
+from support.models import (
+    Category,
+    EventKind,
+    Priority,
+    Role,
+    Status,
+    Team,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from support.text import plain_to_html
+from support.tickets import refs
+
+TICKETS = 10_000
+EVENTS = 200_000
+AGENTS = 20
+CUSTOMERS = 2_000
+REQUESTS = 200
+PASSWORD = "bench-password-1"
+ACTIVE = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.ESCALATED]
+SUBJECTS = [
+    "Refund not received after return",
+    "Charged twice for one order",
+    "Parcel shows delivered but nothing arrived",
+    "Can't sign in after changing my phone",
+    "Listing removed without explanation",
+    "Payout still pending after 7 days",
+    "Shipping label won't print",
+    "Someone changed my account email",
+]
+# What an agent filters by on a busy day: one team's overdue refund tickets.
+FILTERED = "?team={team}&overdue=1&q=refund"
+
+
+def _people() -> tuple[User, list[int], list[int]]:
+    teams = [Team(name=name) for name in ("Customer Care", "Payments & Trust", "Logistics")]
+    db.session.add_all(teams)
+    db.session.commit()
+    agents = [
+        accounts.create_user(
+            email=f"agent{i}@example.com",
+            name=f"Agent {i}",
+            password=PASSWORD,
+            role=Role.AGENT,
+            tier=1 + i % 3,
+            team_id=teams[i % len(teams)].id,
+        )
+        for i in range(AGENTS)
+    ]
+    # Customers by Core too: hashing 2,000 passwords would only time scrypt.
+    password_hash = agents[0].password_hash
+    rows = [
+        {"email": f"c{i}@example.com", "name": f"Customer {i}", "password_hash": password_hash}
+        for i in range(CUSTOMERS)
+    ]
+    db.session.execute(insert(User), rows)
+    db.session.commit()
+    customer_ids = list(db.session.scalars(select(User.id).where(User.role == Role.CUSTOMER)))
+    return agents[0], [a.id for a in agents], customer_ids
+
+
+def _ticket_rows(rng: random.Random, agent_ids: list[int], customer_ids: list[int]) -> list[dict]:
+    categories = list(db.session.scalars(select(Category)))
+    team_ids = list(db.session.scalars(select(Team.id)))
+    now = clock.now()
+    unique_refs: set[str] = set()
+    while len(unique_refs) < TICKETS:  # 10,000 random refs collide now and then
+        unique_refs.add(refs.new_ref())
+    rows = []
+    for i, ref in enumerate(sorted(unique_refs)):
+        opened = now - timedelta(minutes=rng.randint(5, 60 * 24 * 20))
+        priority = rng.choices(list(Priority), weights=[2, 6, 3, 1])[0]
+        responded = opened + timedelta(minutes=30) if rng.random() < 0.7 else None
+        rows.append(
+            {
+                "ref": ref,
+                "subject": f"{rng.choice(SUBJECTS)} #{i}",
+                "description": "A realistic description of the problem. " * 4,
+                "customer_id": rng.choice(customer_ids),
+                "category_id": rng.choice(categories).id,
+                "priority": priority,
+                "status": rng.choice(ACTIVE),
+                "assignee_id": rng.choice(agent_ids) if rng.random() < 0.7 else None,
+                "team_id": rng.choice(team_ids),
+                "created_at": opened,
+                "updated_at": opened + timedelta(minutes=rng.randint(0, 600)),
+                "first_response_due": opened + timedelta(hours=rng.choice([1, 4, 8, 24])),
+                "first_responded_at": responded,
+                "next_update_due": now + timedelta(minutes=rng.randint(-600, 3000)),
+                "resolution_due": opened + timedelta(days=rng.choice([1, 3, 5])),
+                "board_position": None if rng.random() < 0.9 else rng.uniform(1.7e9, 1.8e9),
+            }
+        )
+    return rows
+
+
+def _event_rows(rng: random.Random, agent_ids: list[int], tickets) -> list[dict]:
+    kinds = [EventKind.REPLY, EventKind.REPLY, EventKind.NOTE, EventKind.STATUS_CHANGED]
+    html = str(plain_to_html("Thanks, we are looking into it. " * 3))
+    rows = []
+    per_ticket = EVENTS // TICKETS
+    for ticket_id, customer_id, created in tickets:
+        for n in range(per_ticket):
+            kind = EventKind.CREATED if n == 0 else rng.choice(kinds)
+            by_customer = kind == EventKind.CREATED or (kind == EventKind.REPLY and n % 2)
+            rows.append(
+                {
+                    "ticket_id": ticket_id,
+                    "kind": kind,
+                    "actor_id": customer_id if by_customer else rng.choice(agent_ids),
+                    "is_public": kind != EventKind.NOTE,
+                    "body_text": "Thanks, we are looking into it. " * 3,
+                    "body_html": html,
+                    "data": {"from": "new", "to": "open"}
+                    if kind == EventKind.STATUS_CHANGED
+                    else None,
+                    "created_at": created + timedelta(minutes=10 * n),
+                }
+            )
+    return rows
+
+
+def seed() -> tuple[str, str, int]:
+    rng = random.Random(4)
+    agent, agent_ids, customer_ids = _people()
+    db.session.execute(insert(Ticket), _ticket_rows(rng, agent_ids, customer_ids))
+    db.session.commit()
+    tickets = db.session.execute(select(Ticket.id, Ticket.customer_id, Ticket.created_at)).all()
+    rows = _event_rows(rng, agent_ids, tickets)
+    for start in range(0, len(rows), 20_000):
+        db.session.execute(insert(TicketEvent), rows[start : start + 20_000])
+    db.session.commit()
+    busiest = db.session.scalar(
+        select(Ticket.ref)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .group_by(Ticket.id)
+        .order_by(func.count().desc())
+    )
+    team_id = db.session.scalar(select(Team.id).where(Team.name == "Payments & Trust"))
+    return agent.email, busiest, team_id
+
+
+def main() -> None:
+    app, _tmp = bench_app()
+    with app.app_context():
+        email, ref, team_id = seed()
+        db.session.remove()
+    client = app.test_client()
+    client.post("/login", data={"email": email, "password": PASSWORD})
+    filtered = "/board" + FILTERED.format(team=team_id)
+    panel = f"/board/tickets/{ref}"
+    for url in ("/board", filtered, panel):
+        assert client.get(url).status_code == 200, url
+
+    report("board", timed(lambda: client.get("/board"), REQUESTS))
+    report("board_filtered", timed(lambda: client.get(filtered), REQUESTS))
+    report("panel", timed(lambda: client.get(panel), REQUESTS))
+
+    with app.app_context():
+        with QueryCounter() as counter:
+            client.get("/board")
+        print(f"board_queries: {counter.count} queries")
+        with QueryCounter() as counter:
+            client.get(panel)
+        print(f"panel_queries: {counter.count} queries")
+        db.session.remove()
+
+
+if __name__ == "__main__":
+    main()

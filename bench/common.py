@@ -1,0 +1,82 @@
+"""Shared by the bench scripts: a throw-away app on a temp SQLite file, and timing."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from support import create_app
+from support.extensions import db
+from support.tickets.categories import ensure_default_categories
+
+
+def bench_app(**overrides) -> tuple[Flask, tempfile.TemporaryDirectory]:
+    """A fresh app and schema in a temporary directory (kept alive by the returned handle).
+
+    No Redis: seeding enqueues nothing (the warnings about it are silenced), and the
+    pages measured never touch Redis.
+    """
+    logging.getLogger("support.jobs.queue").setLevel(logging.ERROR)
+    tmp = tempfile.TemporaryDirectory(prefix="support-bench-")
+    config = {
+        "SUPPORT_ENV": "testing",
+        "SECRET_KEY": "bench",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp.name) / 'bench.db'}",
+        "UPLOAD_FOLDER": str(Path(tmp.name) / "uploads"),
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # not used by the pages measured
+        "WTF_CSRF_ENABLED": False,
+    }
+    config.update(overrides)
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        ensure_default_categories()
+    return app, tmp
+
+
+def timed(call: Callable[[], object], runs: int, warmup: int = 20) -> list[float]:
+    """Milliseconds per call, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[94]
+
+
+def report(name: str, samples: list[float]) -> None:
+    print(f"{name}_median: {statistics.median(samples):.2f} ms")
+    print(f"{name}_p95: {p95(samples):.2f} ms")
+
+
+class QueryCounter:
+    """Counts SQL statements while active (to print queries per request)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> QueryCounter:
+        event.listen(db.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(db.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: object) -> None:
+        self.count += 1

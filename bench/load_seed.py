@@ -1,0 +1,47 @@
+"""Seed the load test's database (DATABASE_URL): 20 agents, 2,000 customers, 10,000
+open tickets each with its opening event. Called by bench/load.py."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from board import _people, _ticket_rows
+from sqlalchemy import insert, select
+
+from support import create_app
+from support.extensions import db
+from support.models import EventKind, Ticket, TicketEvent
+from support.tickets.categories import ensure_default_categories
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        ensure_default_categories()
+        rng = random.Random(11)
+        _, agent_ids, customer_ids = _people()
+        db.session.execute(insert(Ticket), _ticket_rows(rng, agent_ids, customer_ids))
+        db.session.commit()
+        tickets = db.session.execute(select(Ticket.id, Ticket.customer_id, Ticket.created_at))
+        events = [
+            {
+                "ticket_id": t,
+                "kind": EventKind.CREATED,
+                "actor_id": c,
+                "is_public": True,
+                "body_text": "A realistic description of the problem.",
+                "created_at": at,
+            }
+            for t, c, at in tickets
+        ]
+        db.session.execute(insert(TicketEvent), events)
+        db.session.commit()
+
+
+if __name__ == "__main__":
+    main()

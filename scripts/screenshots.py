@@ -1,0 +1,68 @@
+"""Take screenshots of the main pages of a running Support Desk (for review and the README).
+
+Usage: python scripts/screenshots.py http://127.0.0.1:5000 OUTPUT_DIR
+Needs the demo data (`make run`) and Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def main(base: str, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for name, width in (("desktop", 1280), ("phone", 390)):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(f"{base}/")
+            page.screenshot(path=out / f"{name}-home.png", full_page=True)
+            page.goto(f"{base}/login")
+            page.fill("#email", "customer@example.com")
+            page.fill("#password", "demo-password")
+            page.click("button[type=submit]")
+            page.wait_for_url("**/tickets/")
+            page.screenshot(path=out / f"{name}-my-tickets.png", full_page=True)
+            page.click(".ticket-row-link >> nth=0")
+            page.wait_for_selector(".timeline")
+            page.screenshot(path=out / f"{name}-ticket.png", full_page=True)
+            page.goto(f"{base}/tickets/new")
+            page.screenshot(path=out / f"{name}-new-ticket.png", full_page=True)
+            page.close()
+            _team_pages(browser, base, out, name, width)
+        browser.close()
+
+
+def _team_pages(browser, base: str, out: Path, name: str, width: int) -> None:
+    """The board, a ticket's panel over it, and the admin index (the admin is an agent too)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{base}/login")
+    page.fill("#email", "admin@example.com")
+    page.fill("#password", "demo-password")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/board")
+    page.wait_for_selector(".card")
+    page.screenshot(path=out / f"{name}-board.png")
+    page.click(".card-title >> nth=0")
+    page.wait_for_selector("#panel-host .ticket-panel")
+    page.wait_for_timeout(400)  # the drawer's slide-in
+    page.screenshot(path=out / f"{name}-panel.png")
+    page.goto(f"{base}/admin/")
+    page.screenshot(path=out / f"{name}-admin.png", full_page=True)
+    page.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].rstrip("/"), Path(sys.argv[2]))

@@ -1,0 +1,83 @@
+"""Support Desk: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from support.config import BaseConfig, load_config
+from support.extensions import csrf, db, htmx, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides settings (tests pass theirs here)."""
+    instance_path = Path(os.environ.get("INSTANCE_PATH") or ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(BaseConfig)
+    app.config.update(load_config(instance_path, config or {}))
+    app.config.update(config or {})
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from support import cli, security, templating, web
+
+    web.register_error_handlers(app)
+    templating.init_app(app)
+    security.init_app(app)
+    cli.init_app(app)
+    if hops := app.config.get("PROXY_HOPS"):
+        # Behind nginx & co.: the real client address (rate limits) and scheme (cookies).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+
+    from support import database, ratelimit
+    from support.jobs import queue
+
+    database.init_app(app)
+    queue.init_app(app)
+    ratelimit.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from support.admin.operations import bp as operations_bp
+    from support.admin.triage import bp as triage_admin_bp
+    from support.admin.views import bp as admin_bp
+    from support.auth.views import bp as auth_bp
+    from support.board.views import bp as board_bp
+    from support.kb.views import bp as kb_bp
+    from support.main.views import bp as main_bp
+    from support.notify import views as notifications
+    from support.portal.views import bp as portal_bp
+    from support.survey.views import bp as survey_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(kb_bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(survey_bp)
+    app.register_blueprint(operations_bp)
+    app.register_blueprint(board_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(triage_admin_bp)
+    notifications.init_app(app)

@@ -1,0 +1,130 @@
+"""Admin pages for the follow-up machinery: SLA policies, failed jobs and mail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, url_for
+from redis.exceptions import RedisError
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField
+from wtforms.validators import InputRequired, NumberRange
+
+from support.auth.roles import admin_required
+from support.extensions import db
+from support.forms import BaseForm
+from support.jobs import queue
+from support.jobs.redis import connection
+from support.models import OutboxMessage, OutboxStatus, Priority, SlaPolicy
+from support.notify import outbox
+from support.portal.forms import EmptyForm
+from support.tickets import sla
+from support.web import redirect_after_post, render
+
+bp = Blueprint("operations", __name__, url_prefix="/admin")
+
+_MINUTES = [InputRequired("Enter a number of minutes."), NumberRange(1, 60 * 24 * 60)]
+
+
+class SlaPolicyForm(BaseForm):
+    first_response_minutes = IntegerField("First response (minutes)", validators=_MINUTES)
+    update_minutes = IntegerField("Update interval (minutes)", validators=_MINUTES)
+    resolution_minutes = IntegerField("Resolution (minutes)", validators=_MINUTES)
+    business_hours = BooleanField("Count business hours only")
+
+
+def _form_for(priority: Priority) -> SlaPolicyForm:
+    """The saved (or default) targets; never the posted data of another priority's form."""
+    targets = sla.targets_for(priority)
+    return SlaPolicyForm(
+        formdata=None,
+        prefix=priority.value,
+        data={
+            "first_response_minutes": int(targets.first_response.total_seconds() // 60),
+            "update_minutes": int(targets.update_interval.total_seconds() // 60),
+            "resolution_minutes": int(targets.resolution.total_seconds() // 60),
+            "business_hours": targets.business_hours,
+        },
+    )
+
+
+@bp.get("/sla")
+@admin_required
+def sla_policies() -> Response:
+    forms = {priority: _form_for(priority) for priority in Priority}
+    return render("admin/sla.html", forms=forms)
+
+
+@bp.post("/sla/<priority>")
+@admin_required
+def save_sla_policy(priority: str) -> Response:
+    try:
+        chosen = Priority(priority)
+    except ValueError:
+        abort(404)
+    form = SlaPolicyForm(prefix=chosen.value)
+    if not form.validate_on_submit():
+        forms = {p: (form if p == chosen else _form_for(p)) for p in Priority}
+        return render("admin/sla.html", forms=forms, status=422)
+    policy = db.session.scalar(select(SlaPolicy).where(SlaPolicy.priority == chosen.value))
+    if policy is None:
+        policy = SlaPolicy(priority=chosen.value)
+        db.session.add(policy)
+    form.populate_obj(policy)
+    db.session.commit()
+    sla.forget_policies()
+    flash(f"Saved the {chosen.label.lower()} priority policy. New due times use it.", "success")
+    return redirect_after_post(url_for("operations.sla_policies"))
+
+
+def _failed_jobs() -> tuple[list[Job], str | None]:
+    try:
+        registry = FailedJobRegistry(queue=queue.queue())
+        ids = registry.get_job_ids(0, 99)
+        jobs = [job for job in Job.fetch_many(ids, connection=connection()) if job]
+    except RedisError as exc:
+        return [], f"Redis is not reachable ({type(exc).__name__}); jobs will resume when it is."
+    return jobs, None
+
+
+@bp.get("/jobs")
+@admin_required
+def jobs() -> Response:
+    failed, redis_error = _failed_jobs()
+    stuck_mail = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.PENDING]))
+        .order_by(OutboxMessage.id.desc())
+        .limit(100)
+    ).all()
+    return render(
+        "admin/jobs.html",
+        failed=failed,
+        redis_error=redis_error,
+        stuck_mail=stuck_mail,
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/jobs/<job_id>/retry")
+@admin_required
+def retry_job(job_id: str) -> Response:
+    if EmptyForm().validate_on_submit():
+        try:
+            FailedJobRegistry(queue=queue.queue()).requeue(job_id)
+            flash("The job is back in the queue.", "success")
+        except Exception as exc:  # the admin sees why (unknown id, Redis down)
+            flash(f"Could not retry that job: {exc}", "error")
+    return redirect_after_post(url_for("operations.jobs"))
+
+
+@bp.post("/mail/<int:message_id>/retry")
+@admin_required
+def retry_mail(message_id: int) -> Response:
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    if EmptyForm().validate_on_submit() and message.status != OutboxStatus.SENT:
+        outbox.retry_failed(message)
+        flash(f"Email to {message.to_address} will be sent again.", "success")
+    return redirect_after_post(url_for("operations.jobs"))

@@ -1,0 +1,164 @@
+"""Admin: triage rules and the "what would happen to this text?" preview.
+
+Thin views: the logic is in support.triage.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, url_for
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from support import triage
+from support.auth.roles import admin_required
+from support.extensions import db
+from support.forms import BaseForm
+from support.models import Category, Impact, Priority, PriorityRule, User
+from support.portal.forms import EmptyForm
+from support.triage import priority, routing
+from support.web import redirect_after_post, render
+
+bp = Blueprint("triage_admin", __name__, url_prefix="/admin")
+
+PAGE = "admin/triage.html"
+ANY = ""
+
+
+class RuleForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired("Name the rule."), Length(max=80)])
+    impact = SelectField(
+        "Impact",
+        choices=[SelectChoice(ANY, "Any impact")]
+        + [SelectChoice(i.value, i.label) for i in Impact],
+    )
+    signals = TextAreaField(
+        "Signals",
+        description="Phrases that raise the priority, one per line (empty: any text).",
+        validators=[Optional(), Length(max=2000)],
+    )
+    priority = SelectField("Priority", choices=[SelectChoice(p.value, p.label) for p in Priority])
+    position = IntegerField(
+        "Position", default=100, validators=[InputRequired(), NumberRange(0, 10_000)]
+    )
+
+
+class AgentForm(BaseForm):
+    is_available = BooleanField("Takes new tickets")
+    max_open = IntegerField("Open tickets at most", validators=[Optional(), NumberRange(0, 10_000)])
+
+
+class PreviewForm(BaseForm):
+    subject = StringField("Subject", validators=[Optional(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=50_000)])
+    impact = SelectField(
+        "Who is affected?",
+        choices=[SelectChoice(i.value, i.label) for i in Impact],
+        default=Impact.JUST_ME.value,
+    )
+    category = SelectField("Topic", choices=[])
+
+
+def _preview_form() -> PreviewForm:
+    form = PreviewForm()
+    categories = db.session.scalars(
+        select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
+    )
+    form.category.choices = [SelectChoice(ANY, "Not sure")] + [
+        SelectChoice(c.slug, c.name) for c in categories
+    ]
+    return form
+
+
+def _page(rule_form: RuleForm | None = None, status: int = 200, **extra) -> Response:
+    return render(
+        PAGE,
+        status=status,
+        rules=priority.rules(),
+        saved=db.session.scalar(select(PriorityRule.id).limit(1)) is not None,
+        rule_form=rule_form or RuleForm(formdata=None),
+        preview_form=extra.pop("preview_form", None) or _preview_form(),
+        form=EmptyForm(),
+        default_cap=routing.DEFAULT_MAX_OPEN,
+        agents=routing.agents_overview(),
+        **extra,
+    )
+
+
+@bp.get("/triage")
+@admin_required
+def triage_page() -> Response:
+    return _page()
+
+
+@bp.post("/triage/preview")
+@admin_required
+def triage_preview() -> Response:
+    form = _preview_form()
+    if not form.validate_on_submit():
+        return render(PAGE, block="preview", status=422, preview_form=form, result=None)
+    chosen = db.session.scalar(select(Category).where(Category.slug == form.category.data))
+    result = triage.preview(
+        form.subject.data or "",
+        form.description.data or "",
+        Impact(form.impact.data),
+        chosen if form.category.data else None,
+    )
+    return render(PAGE, block="preview", preview_form=form, result=result)
+
+
+@bp.post("/triage/rules")
+@admin_required
+def add_rule() -> Response:
+    form = RuleForm()
+    if form.validate_on_submit():
+        try:
+            priority.add_rule(
+                name=form.name.data,
+                priority=Priority(form.priority.data),
+                impact=Impact(form.impact.data) if form.impact.data else None,
+                signals=form.signals.data,
+                position=form.position.data,
+            )
+        except priority.RuleError as exc:
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            flash(f"Added the rule “{form.name.data.strip()}”.", "success")
+            return redirect_after_post(url_for("triage_admin.triage_page"))
+    return _page(form, status=422)
+
+
+@bp.post("/triage/rules/<int:rule_id>/delete")
+@admin_required
+def delete_rule(rule_id: int) -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    priority.delete_rule(rule_id)
+    flash("Deleted the rule.", "success")
+    return redirect_after_post(url_for("triage_admin.triage_page"))
+
+
+@bp.post("/triage/rules/reset")
+@admin_required
+def reset_rules() -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    priority.reset_rules()
+    flash("Back to the default rules.", "success")
+    return redirect_after_post(url_for("triage_admin.triage_page"))
+
+
+@bp.post("/triage/agents/<int:user_id>")
+@admin_required
+def save_agent(user_id: int) -> Response:
+    agent = db.session.get(User, user_id)
+    if agent is None or not agent.is_agent:
+        abort(404)
+    form = AgentForm()
+    if not form.validate_on_submit():
+        flash("The limit must be a whole number from 0 (or empty for the default).", "error")
+        return _page(status=422)
+    routing.set_availability(agent, available=form.is_available.data, max_open=form.max_open.data)
+    flash(f"Saved routing for {agent.name}.", "success")
+    return redirect_after_post(url_for("triage_admin.triage_page"))

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from support.auth.passwords import password_problem
+from support.forms import BaseForm
+
+
+class LoginForm(BaseForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class RegistrationForm(BaseForm):
+    name = StringField(
+        "Your name",
+        validators=[
+            DataRequired("Tell us what to call you."),
+            Length(max=120, message="Use at most 120 characters."),
+        ],
+    )
+    email = EmailField(
+        "Email",
+        # Phones often add a space after an autocompleted address.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired("Enter your email address."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    password = PasswordField(
+        "Password",
+        description="At least 10 characters. A few unrelated words work well.",
+        validators=[DataRequired("Choose a password.")],
+    )
+    confirm = PasswordField(
+        "Repeat password",
+        validators=[EqualTo("password", message="The two passwords don't match.")],
+    )
+
+    def validate_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data or "", self.email.data or "")
+        if problem:
+            raise ValidationError(problem)

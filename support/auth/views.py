@@ -1,0 +1,98 @@
+"""Register, log in, log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, flash, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from support import ratelimit
+from support.auth import accounts
+from support.auth.forms import LoginForm, RegistrationForm
+from support.extensions import db, login_manager
+from support.models import User
+from support.web import redirect_after_post, render
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to continue."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user and user.is_active else None
+
+
+def _safe_next(default: str) -> str:
+    """Only same-site paths: `next` must never send people to another site."""
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    # Browsers treat a backslash as a slash (/\evil.com is //evil.com) and drop tabs.
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not parts.netloc
+    ):
+        return target
+    return default
+
+
+def home_for(user: User) -> str:
+    return url_for("board.index" if user.is_agent else "portal.my_tickets")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@ratelimit.registration
+def register() -> Response:
+    if current_user.is_authenticated:
+        return redirect_after_post(home_for(current_user))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                email=form.email.data, name=form.name.data, password=form.password.data
+            )
+        except accounts.EmailTaken:
+            form.email.errors.append(
+                "An account with this email already exists. Log in instead, or use another address."
+            )
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.first_name}! Your account is ready.", "success")
+            return redirect_after_post(_safe_next(home_for(user)))
+    status = 422 if form.errors else 200
+    return render("auth/register.html", block="form", status=status, form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@ratelimit.login_per_address
+@ratelimit.login_per_email
+def login() -> Response:
+    if current_user.is_authenticated:
+        return redirect_after_post(_safe_next(home_for(current_user)))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user:
+            login_user(user, remember=form.remember.data)
+            return redirect_after_post(_safe_next(home_for(user)))
+        error = "That email and password don't match an account. Check both and try again."
+    status = 422 if form.errors or error else 200
+    return render("auth/login.html", block="form", status=status, form=form, error=error)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@login_required
+def logout() -> Response:
+    if request.method == "GET":  # a link can't log anyone out: ask, then POST
+        return render("auth/logout.html")
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect_after_post(url_for("main.index"))

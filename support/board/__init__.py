@@ -1,0 +1,1 @@
+"""The agent board: tickets by status, filters, and the ticket panel."""

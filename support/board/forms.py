@@ -1,0 +1,117 @@
+"""Forms of the board and the ticket panel.
+
+Every form that changes a ticket carries the version the agent saw, so the
+service can refuse a change made on top of someone else's (optimistic locking).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
+
+from support.forms import BaseForm
+from support.models import CannedResponse, Category, Priority, Status, Team, User
+from support.tickets.service import BODY_MAX
+
+NONE = ""  # the choice meaning "no category / no team / nobody"
+REPLY_ACTIONS = {
+    "reply": "Reply sent to the customer.",
+    "note": "Internal note added.",
+    "workaround": "Workaround sent to the customer.",
+}
+INSERT = "insert"  # the canned-response button: fills the text in, sends nothing
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class VersionedForm(BaseForm):
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class MoveForm(VersionedForm):
+    ref = StringField(validators=[DataRequired()])
+    status = StringField(validators=[DataRequired()])
+    # The cards the moved card now sits between (references), when known.
+    above = StringField(validators=[Optional()])
+    below = StringField(validators=[Optional()])
+
+
+class AgentReplyForm(BaseForm):
+    body = TextAreaField(
+        "Message", validators=[Length(max=BODY_MAX, message="This message is too long.")]
+    )
+    canned = SelectField("Canned response", choices=[], validators=[Optional()])
+    send_as_written = BooleanField("Send it with these placeholders as written")
+    client_token = HiddenField(default=_new_token)
+
+    def set_canned(self, responses: Iterable[CannedResponse]) -> None:
+        self.canned.choices = [SelectChoice(NONE, "Choose a canned response…")] + [
+            SelectChoice(str(r.id), r.title) for r in responses
+        ]
+
+
+class FieldsForm(VersionedForm):
+    priority = SelectField("Priority", choices=[SelectChoice(p.value, p.label) for p in Priority])
+    category = SelectField("Category", choices=[])
+    team = SelectField("Team", choices=[])
+
+    def set_choices(self, categories: Iterable[Category], teams: Iterable[Team]) -> None:
+        self.category.choices = [SelectChoice(NONE, "None")] + [
+            SelectChoice(c.slug, c.name) for c in categories
+        ]
+        self.team.choices = [SelectChoice(NONE, "No team")] + [
+            SelectChoice(str(t.id), t.name) for t in teams
+        ]
+
+
+class AssignForm(VersionedForm):
+    assignee = SelectField("Assignee", choices=[])
+
+    def set_agents(self, agents: Iterable[User]) -> None:
+        self.assignee.choices = [SelectChoice(NONE, "Nobody")] + [
+            SelectChoice(str(a.id), a.name) for a in agents
+        ]
+
+
+class StatusForm(VersionedForm):
+    status = SelectField("Status", choices=[])
+    note = TextAreaField(
+        "Note to the customer (optional)",
+        description="Shown on the customer's timeline with the change; "
+        "resolving needs a reply or this note.",
+        validators=[Optional(), Length(max=BODY_MAX)],
+    )
+
+    def set_statuses(self, statuses: Iterable[Status], labels: dict[Status, str]) -> None:
+        self.status.choices = [SelectChoice(s.value, labels.get(s, s.label)) for s in statuses]
+
+
+class EscalateForm(VersionedForm):
+    reason = TextAreaField(
+        "Why does it need the next tier?",
+        description="Kept for the team; the customer is told who takes over and when.",
+        validators=[DataRequired("Say why the ticket needs escalating."), Length(max=2000)],
+    )
+
+
+class MergeForm(VersionedForm):
+    into = StringField(
+        "Merge into ticket",
+        description="The reference of the ticket to keep, like SUP-7KQ2MX. "
+        "This ticket is closed and its customer is told where the conversation continues.",
+        validators=[DataRequired("Give the reference of the ticket to keep.")],
+    )

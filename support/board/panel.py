@@ -1,0 +1,147 @@
+"""The ticket panel: one ticket with everything an agent needs to work it.
+
+A constant number of queries whatever the ticket: the ticket with its people,
+the latest page of its timeline, and the choices for the forms.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from support.board import forms
+from support.board.queries import COLUMN_LABELS
+from support.extensions import db
+from support.kb import index as kb_index
+from support.models import CannedResponse, Category, Role, Status, Team, Ticket, User
+from support.tickets import canned, refs, timeline
+from support.tickets.service import TRANSITIONS
+
+log = logging.getLogger(__name__)
+
+STATUS_LABELS = {**COLUMN_LABELS, Status.CLOSED: "Closed"}
+
+
+@dataclass(frozen=True)
+class Choices:
+    categories: list[Category]
+    teams: list[Team]
+    agents: list[User]
+    canned: list[CannedResponse]
+
+
+def find(raw_ref: str) -> Ticket | None:
+    """The ticket with this reference (agents may see every ticket)."""
+    ref = refs.normalise(raw_ref)
+    if ref is None:
+        return None
+    query = (
+        select(Ticket)
+        .where(Ticket.ref == ref)
+        .options(
+            joinedload(Ticket.customer),
+            joinedload(Ticket.assignee),
+            joinedload(Ticket.category),
+            joinedload(Ticket.team),
+        )
+    )
+    return db.session.scalar(query)
+
+
+def categories() -> list[Category]:
+    query = select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
+    return list(db.session.scalars(query))
+
+
+def teams() -> list[Team]:
+    return list(db.session.scalars(select(Team).order_by(Team.name)))
+
+
+def agents() -> list[User]:
+    query = (
+        select(User)
+        .where(User.role.in_((Role.AGENT, Role.ADMIN)), User.is_active.is_(True))
+        .order_by(User.name)
+    )
+    return list(db.session.scalars(query))
+
+
+def choices() -> Choices:
+    return Choices(categories(), teams(), agents(), canned.all_responses())
+
+
+def next_statuses(ticket: Ticket) -> list[Status]:
+    """The status select: where the ticket may go from here (escalating has its own form)."""
+    allowed = TRANSITIONS[ticket.status] - {Status.ESCALATED}
+    return [ticket.status, *(s for s in Status if s in allowed)]
+
+
+def fresh_forms(ticket: Ticket) -> dict[str, Any]:
+    """Unbound forms showing the ticket as it is now."""
+    reply_form = forms.AgentReplyForm(formdata=None)
+    fields_form = forms.FieldsForm(
+        formdata=None,
+        data={
+            "priority": ticket.priority.value,
+            "category": ticket.category.slug if ticket.category else forms.NONE,
+            "team": str(ticket.team_id or forms.NONE),
+        },
+    )
+    assign_form = forms.AssignForm(
+        formdata=None, data={"assignee": str(ticket.assignee_id or forms.NONE)}
+    )
+    status_form = forms.StatusForm(formdata=None, data={"status": ticket.status.value})
+    return {
+        "reply_form": reply_form,
+        "fields_form": fields_form,
+        "assign_form": assign_form,
+        "status_form": status_form,
+        "escalate_form": forms.EscalateForm(formdata=None),
+        "merge_form": forms.MergeForm(formdata=None),
+    }
+
+
+def _fill_choices(ticket: Ticket, options: Choices, all_forms: dict[str, Any]) -> None:
+    all_forms["reply_form"].set_canned(options.canned)
+    all_forms["fields_form"].set_choices(options.categories, options.teams)
+    all_forms["assign_form"].set_agents(options.agents)
+    all_forms["status_form"].set_statuses(next_statuses(ticket), STATUS_LABELS)
+
+
+def kb_suggestions(ticket: Ticket) -> list[Any]:
+    """Knowledge-base articles an agent may link into the reply."""
+    try:
+        return kb_index.suggest(ticket.description, subject=ticket.subject)
+    except Exception:  # a broken index must never keep an agent from the ticket
+        log.exception("Knowledge-base suggestions failed for %s", ticket.ref)
+        return []
+
+
+def context(ticket: Ticket, viewer: User, **overrides: Any) -> dict[str, Any]:
+    """Everything the panel template needs; `overrides` are bound forms and messages."""
+    options = choices()
+    all_forms = fresh_forms(ticket)
+    all_forms.update({k: v for k, v in overrides.items() if k.endswith("_form")})
+    _fill_choices(ticket, options, all_forms)
+    page = timeline.latest(ticket, viewer, limit=current_app.config["TIMELINE_PAGE_SIZE"])
+    body = all_forms["reply_form"].body.data or ""
+    return {
+        "ticket": ticket,
+        "page": page,
+        "choices": options,
+        "status_labels": STATUS_LABELS,
+        "unknown_placeholders": canned.unknown_in(body),
+        "placeholders": canned.PLACEHOLDERS,
+        # The drawer fetches them after it opens (GET .../articles): it stays quick.
+        "kb_suggestions": kb_suggestions(ticket) if overrides.get("is_page") else [],
+        "error": None,
+        "notice": None,
+        "open_section": None,
+        **all_forms,
+        **{k: v for k, v in overrides.items() if not k.endswith("_form")},
+    }

@@ -1,0 +1,291 @@
+"""Reading the board: every column in a constant number of queries.
+
+The board never renders every ticket. Each column shows its most urgent cards
+(one query takes the first N of each status) and one grouped query counts them,
+so the cost stays flat from ten tickets to ten thousand.
+
+Order within a column is one number per card, the *sort key*: the card's own
+`board_position` once an agent has dragged it, else its next SLA due time in
+seconds since 1970. Dragged cards take a key between their new neighbours', so
+they keep their place while undragged cards still flow by urgency around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, and_, case, func, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from support.board.cards import Card, card_for
+from support.extensions import db
+from support.models import Category, Priority, Status, Ticket, User
+from support.tickets import refs
+
+# The columns, left to right. Closed tickets are history, not work: they live in
+# the ticket list, not on the board.
+COLUMNS = [
+    Status.NEW,
+    Status.OPEN,
+    Status.PENDING,
+    Status.ON_HOLD,
+    Status.ESCALATED,
+    Status.RESOLVED,
+]
+# The team's words (Status.label is the customer's: "Waiting for you").
+COLUMN_LABELS = {
+    Status.NEW: "New",
+    Status.OPEN: "Open",
+    Status.PENDING: "Waiting on customer",
+    Status.ON_HOLD: "On hold",
+    Status.ESCALATED: "Escalated",
+    Status.RESOLVED: "Resolved",
+}
+PAGE = 25  # cards per column, and how many more "Show more" adds
+MAX_CARDS = 500  # per column, however many an address asks for
+NO_DUE = 1e12  # tickets without a due time sort last (year 33658)
+DRAG_GAP = 60.0  # a card dropped at either end of a column sits a minute past its neighbour
+SEARCH_MAX = 100
+_SLA_RUNNING = [s for s in Status if s.is_active]  # …unless paused (sla_paused_at)
+
+
+# --- the sort key in SQL ----------------------------------------------------------------
+
+
+class epoch(FunctionElement):  # lower case: it reads like the SQL function it stands for
+    """Seconds since 1970 of a naive UTC timestamp, on SQLite and PostgreSQL."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch)
+def _epoch_default(element: epoch, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def due_at() -> ColumnElement[datetime]:
+    """The soonest SLA target, as sla.next_due computes it (promise or resolution)."""
+    promise = case(
+        (Ticket.first_responded_at.is_(None), Ticket.first_response_due),
+        else_=Ticket.next_update_due,
+    )
+    return case(
+        (Ticket.resolution_due.is_(None), promise),
+        (promise.is_(None), Ticket.resolution_due),
+        (Ticket.resolution_due < promise, Ticket.resolution_due),
+        else_=promise,
+    )
+
+
+def sort_key() -> ColumnElement[float]:
+    return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """Breached: the clock runs (not waiting on the customer) and the due time passed."""
+    return and_(Ticket.status.in_(_SLA_RUNNING), Ticket.sla_paused_at.is_(None), due_at() < now)
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+def _flag(args: Mapping[str, str], name: str) -> bool:
+    return args.get(name, "") in ("1", "on", "true", "yes")
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board shows, read from and written back to the query string."""
+
+    mine: bool = False
+    unassigned: bool = False
+    team: int | None = None
+    category: str | None = None
+    priority: Priority | None = None
+    overdue: bool = False
+    q: str = ""
+    limits: dict[Status, int] = field(default_factory=dict)  # columns shown beyond PAGE
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> BoardFilters:
+        priority = args.get("priority", "")
+        limits = {}
+        for status in COLUMNS:
+            wanted = _int(args.get(f"show_{status.value}"))
+            if wanted and wanted > PAGE:
+                limits[status] = min(wanted, MAX_CARDS)
+        return cls(
+            mine=_flag(args, "mine"),
+            unassigned=_flag(args, "unassigned"),
+            team=_int(args.get("team")),
+            category=args.get("category") or None,
+            priority=Priority(priority) if priority in Priority._value2member_map_ else None,
+            overdue=_flag(args, "overdue"),
+            q=args.get("q", "").strip()[:SEARCH_MAX],
+            limits=limits,
+        )
+
+    def limit(self, status: Status) -> int:
+        return self.limits.get(status, PAGE)
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """Query parameters for a link to this board (only what differs from the default)."""
+        chosen = replace(self, **changes) if changes else self
+        params: dict[str, Any] = {
+            "mine": "1" if chosen.mine else None,
+            "unassigned": "1" if chosen.unassigned else None,
+            "team": chosen.team,
+            "category": chosen.category,
+            "priority": chosen.priority.value if chosen.priority else None,
+            "overdue": "1" if chosen.overdue else None,
+            "q": chosen.q or None,
+        }
+        params.update({f"show_{s.value}": n for s, n in chosen.limits.items()})
+        return {name: value for name, value in params.items() if value is not None}
+
+    def filter_args(self) -> dict[str, Any]:
+        """The same board with every column back to its first page."""
+        return self.args(limits={})
+
+    def show_more(self, status: Status) -> dict[str, Any]:
+        return self.args(limits={**self.limits, status: self.limit(status) + PAGE})
+
+    @property
+    def active(self) -> bool:
+        return bool(self.filter_args())
+
+
+def _conditions(filters: BoardFilters, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.mine:
+        conditions.append(Ticket.assignee_id == viewer.id)
+    if filters.unassigned:
+        conditions.append(Ticket.assignee_id.is_(None))
+    if filters.team is not None:
+        conditions.append(Ticket.team_id == filters.team)
+    if filters.category:
+        slug_id = select(Category.id).where(Category.slug == filters.category).scalar_subquery()
+        conditions.append(Ticket.category_id == slug_id)
+    if filters.priority:
+        conditions.append(Ticket.priority == filters.priority)
+    if filters.overdue:
+        conditions.append(overdue(now))
+    if filters.q:
+        # A CTE: the text search runs once per statement, not once per column.
+        found = select(Ticket.id).where(_matches(filters.q)).cte("found")
+        conditions.append(Ticket.id.in_(select(found.c.id)))
+    return conditions
+
+
+def _matches(text: str) -> ColumnElement[bool]:
+    """Reference, subject, or the customer's name or email."""
+    customers = select(User.id).where(
+        or_(User.name.icontains(text, autoescape=True), User.email.icontains(text, autoescape=True))
+    )
+    options = [
+        Ticket.subject.icontains(text, autoescape=True),
+        Ticket.customer_id.in_(customers),
+    ]
+    if ref := refs.normalise(text):
+        options.append(Ticket.ref == ref)
+    return or_(*options)
+
+
+# --- reading the columns ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    status: Status
+    label: str
+    count: int
+    overdue: int
+    cards: list[Card]
+
+    @property
+    def hidden(self) -> int:
+        """Cards in this column the board does not show yet."""
+        return max(self.count - len(self.cards), 0)
+
+
+def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
+    """The board's columns: counts, and each column's most urgent cards (two queries)."""
+    counts = _counts(filters, viewer, now)
+    cards: dict[Status, list[Card]] = {status: [] for status in COLUMNS}
+    for ticket in _top_tickets(filters, viewer, now):
+        cards[ticket.status].append(card_for(ticket, now))
+    return [Column(s, COLUMN_LABELS[s], *counts.get(s, (0, 0)), cards=cards[s]) for s in COLUMNS]
+
+
+def _counts(filters: BoardFilters, viewer: User, now: datetime) -> dict[Status, tuple[int, int]]:
+    late = func.sum(case((overdue(now), 1), else_=0))
+    query = (
+        select(Ticket.status, func.count(), late)
+        .where(Ticket.status.in_(COLUMNS), *_conditions(filters, viewer, now))
+        .group_by(Ticket.status)
+    )
+    return {status: (count, int(late or 0)) for status, count, late in db.session.execute(query)}
+
+
+def _top_tickets(filters: BoardFilters, viewer: User, now: datetime) -> list[Ticket]:
+    """Each column's first cards: one LIMIT per status, so the database keeps only the
+    top N of each (a window over every ticket would sort them all). ix_tickets_board
+    covers these columns, so the default board never reads the table itself."""
+    key = sort_key()
+    conditions = _conditions(filters, viewer, now)
+    columns = [
+        select(Ticket.id, key.label("key"))
+        .where(Ticket.status == status, *conditions)
+        .order_by(key, Ticket.id)
+        .limit(filters.limit(status))
+        .subquery()  # SQLite takes ORDER BY and LIMIT in a UNION only inside a subquery
+        .select()
+        for status in COLUMNS
+    ]
+    top = union_all(*columns).subquery()
+    query = (
+        select(Ticket)
+        .join(top, top.c.id == Ticket.id)
+        .order_by(top.c.key, Ticket.id)
+        .options(
+            defer(Ticket.description),
+            joinedload(Ticket.customer),
+            joinedload(Ticket.assignee),
+            joinedload(Ticket.category),
+            joinedload(Ticket.team),
+        )
+    )
+    return list(db.session.scalars(query))
+
+
+def position_between(above: str | None, below: str | None) -> float | None:
+    """A sort key between two cards (by reference); None when neither is known."""
+    wanted = [ref for ref in (above, below) if ref]
+    if not wanted:
+        return None
+    rows = db.session.execute(select(Ticket.ref, sort_key()).where(Ticket.ref.in_(wanted)))
+    keys: dict[str, float] = dict(rows.all())
+    high, low = keys.get(above or ""), keys.get(below or "")
+    if high is not None and low is not None:
+        return (high + low) / 2
+    if high is not None:
+        return high + DRAG_GAP
+    if low is not None:
+        return low - DRAG_GAP
+    return None

@@ -1,0 +1,316 @@
+"""The agent board (`/board`) and the ticket panel (`/board/tickets/<ref>`).
+
+Views parse the form, call the ticket service and render. A panel action
+answers an htmx request with the fresh panel (and `board-changed`, so the
+board refreshes itself), and a plain form with a redirect to the panel page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from support import clock
+from support.board import forms, panel, queries
+from support.extensions import db
+from support.models import CannedResponse, Priority, Status, Ticket
+from support.tickets import canned, permissions, service
+from support.tickets.service import StaleTicket, TicketError
+from support.web import redirect_after_post, render, updated, wants_fragment
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+BOARD = "board/index.html"
+PANEL = "board/ticket.html"
+BOARD_CHANGED = "board-changed"
+ARTICLES = "kb/_suggestions.html"
+ARTICLE_LINKS = {"heading": "Articles that may answer this", "insert_into": "#composer textarea"}
+
+
+@bp.before_request
+@login_required
+def _agents_only() -> None:
+    """The board is the team's: customers get 403, anonymous visitors the login page."""
+    if not current_user.is_agent:
+        abort(403)
+
+
+# --- the board --------------------------------------------------------------------------
+
+
+def _board_context(filters: queries.BoardFilters, **extra: Any) -> dict[str, Any]:
+    return {
+        "filters": filters,
+        "columns": queries.load(filters, current_user, clock.now()),
+        "teams": panel.teams(),
+        "categories": panel.categories(),
+        "priorities": list(Priority),
+        "statuses": queries.COLUMNS,
+        "status_labels": panel.STATUS_LABELS,
+        "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
+        "message": None,
+        **extra,
+    }
+
+
+@bp.get("")
+def index() -> Response:
+    filters = queries.BoardFilters.from_args(request.args)
+    return render(BOARD, block="board", **_board_context(filters))
+
+
+@bp.post("/move")
+def move() -> Response:
+    """A card dragged to a column (or moved with its status select)."""
+    filters = queries.BoardFilters.from_args(request.args)
+    form = forms.MoveForm()
+    if not form.validate_on_submit():
+        return _move_refused(filters, 400, "That move was incomplete. Reload the board.")
+    if form.status.data not in {s.value for s in queries.COLUMNS}:
+        return _move_refused(filters, 400, f"“{form.status.data}” is not a column of the board.")
+    ticket = _editable_or_404(form.ref.data)
+    try:
+        service.move(
+            ticket,
+            actor=current_user,
+            to_status=Status(form.status.data),
+            position=queries.position_between(form.above.data, form.below.data),
+            expected_version=form.version.data,
+        )
+    except TicketError as exc:
+        # Stale or against the rules: either way the move conflicts with the ticket's state.
+        return _move_refused(filters, 409, str(exc))
+    if wants_fragment():  # the fresh board: the card where the server put it, new counts
+        return render(BOARD, block="board", **_board_context(filters))
+    return redirect_after_post(url_for("board.index", **filters.args()))
+
+
+def _move_refused(filters: queries.BoardFilters, status: int, message: str) -> Response:
+    if request.htmx:
+        # No swap: board.js puts the card back and app.js shows this as a toast.
+        body = render_template("errors/_toast.html", title="The card stays put.", advice=message)
+        response = make_response(body, status)
+        response.headers["HX-Reswap"] = "none"
+        return response
+    db.session.rollback()
+    return render(BOARD, status=status, **_board_context(filters, message=message))
+
+
+# --- the ticket panel -------------------------------------------------------------------
+
+
+def _ticket_or_404(ref: str) -> Ticket:
+    ticket = panel.find(ref)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def _editable_or_404(ref: str) -> Ticket:
+    ticket = _ticket_or_404(ref)
+    if not permissions.can_edit(current_user, ticket):
+        abort(403)
+    return ticket
+
+
+def _panel(ticket: Ticket, *, status: int = 200, **overrides: Any) -> Response:
+    """The panel: just its block for htmx, else the full page."""
+    context = panel.context(ticket, current_user, is_page=not wants_fragment(), **overrides)
+    return render(PANEL, block="panel", status=status, **context)
+
+
+def _done(ticket: Ticket, message: str) -> Response:
+    if wants_fragment():
+        return updated(_panel(ticket, notice=message), BOARD_CHANGED)
+    flash(message, "success")
+    return redirect_after_post(url_for("board.ticket", ref=ticket.ref))
+
+
+def _refused(ticket: Ticket, exc: TicketError, section: str, **bound: Any) -> Response:
+    """409 when someone else changed the ticket first, else 422; what was typed stays."""
+    db.session.rollback()
+    status = 409 if isinstance(exc, StaleTicket) else 422
+    return _panel(ticket, status=status, error=str(exc), open_section=section, **bound)
+
+
+@bp.get("/tickets/<ref>")
+def ticket(ref: str) -> Response:
+    return _panel(_ticket_or_404(ref))
+
+
+@bp.get("/tickets/<ref>/articles")
+def articles(ref: str) -> Response:
+    """Knowledge-base articles for the panel, fetched once it is open (an htmx fragment)."""
+    ticket = _ticket_or_404(ref)
+    hits = panel.kb_suggestions(ticket)
+    body = render_template(ARTICLES, hits=hits, **ARTICLE_LINKS) if hits else ""
+    response = make_response(body)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.post("/tickets/<ref>/reply")
+def reply(ref: str) -> Response:
+    """Reply, internal note or workaround; or fill a canned response into the text."""
+    ticket = _editable_or_404(ref)
+    form = forms.AgentReplyForm()
+    form.set_canned(canned.all_responses())
+    action = request.form.get("action", "reply")
+    if action == forms.INSERT:
+        return _insert_canned(ticket, form)
+    if action not in forms.REPLY_ACTIONS:
+        abort(400)
+    valid = form.validate_on_submit()
+    if valid and not (form.body.data or "").strip():
+        form.body.errors = ["Write a message first."]
+        valid = False
+    if not valid:
+        return _panel(ticket, status=422, reply_form=form)
+    filled = canned.fill(form.body.data, canned.values_for(ticket, current_user))
+    if filled.unknown and not form.send_as_written.data:
+        form.body.data = filled.text  # known ones filled in; the unknown ones are flagged
+        return _panel(ticket, status=422, reply_form=form)
+    try:
+        _send(ticket, action, filled.text, form.client_token.data or None)
+    except TicketError as exc:
+        return _refused(ticket, exc, "reply", reply_form=form)
+    return _done(ticket, forms.REPLY_ACTIONS[action])
+
+
+def _send(ticket: Ticket, action: str, body: str, token: str | None) -> None:
+    if action == "workaround":
+        service.offer_workaround(ticket, actor=current_user, body=body)
+    else:
+        service.reply(
+            ticket, author=current_user, body=body, public=action == "reply", client_token=token
+        )
+
+
+def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
+    choice = form.canned.data or ""
+    chosen = db.session.get(CannedResponse, int(choice)) if choice.isdigit() else None
+    if chosen is None:
+        form.canned.errors = ["Choose a canned response to insert."]
+        return _panel(ticket, status=422, reply_form=form)
+    filled = canned.fill(chosen.body, canned.values_for(ticket, current_user))
+    typed = (form.body.data or "").rstrip()
+    form.body.data = f"{typed}\n\n{filled.text}" if typed else filled.text
+    form.canned.data = forms.NONE
+    return _panel(ticket, reply_form=form)
+
+
+@bp.post("/tickets/<ref>/fields")
+def fields(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    categories, teams = panel.categories(), panel.teams()
+    form = forms.FieldsForm()
+    form.set_choices(categories, teams)
+    if not form.validate_on_submit():
+        return _panel(ticket, status=422, fields_form=form)
+    by_slug = {c.slug: c for c in categories}
+    by_id = {str(t.id): t for t in teams}
+    try:
+        changed = service.update_fields(
+            ticket,
+            actor=current_user,
+            priority=Priority(form.priority.data),
+            category=by_slug.get(form.category.data),
+            team=by_id.get(form.team.data),
+            expected_version=form.version.data,
+        )
+    except StaleTicket as exc:
+        # Not the posted form: it carries all three fields, and re-sending the ones this
+        # agent did not touch would undo the other agent's change.
+        return _refused(ticket, exc, "fields")
+    except TicketError as exc:
+        return _refused(ticket, exc, "fields", fields_form=form)
+    return _done(ticket, "Details saved." if changed else "Nothing to change.")
+
+
+@bp.post("/tickets/<ref>/assign")
+def assign(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    agents = panel.agents()
+    form = forms.AssignForm()
+    form.set_agents(agents)
+    if not form.validate_on_submit():
+        return _panel(ticket, status=422, assign_form=form)
+    assignee = next((a for a in agents if str(a.id) == form.assignee.data), None)
+    try:
+        service.assign(
+            ticket, actor=current_user, assignee=assignee, expected_version=form.version.data
+        )
+    except TicketError as exc:
+        return _refused(ticket, exc, "assign", assign_form=form)
+    return _done(ticket, f"Assigned to {assignee.name}." if assignee else "Unassigned.")
+
+
+@bp.post("/tickets/<ref>/status")
+def status(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    form = forms.StatusForm()
+    form.set_statuses(panel.next_statuses(ticket), panel.STATUS_LABELS)
+    if not form.validate_on_submit():
+        return _panel(ticket, status=422, status_form=form, open_section="status")
+    to = Status(form.status.data)
+    if to == ticket.status:
+        if not form.note.data:
+            return _done(ticket, "The status stays the same.")
+        form.note.errors = ["The status is not changing: send this from the reply box instead."]
+        return _panel(ticket, status=422, status_form=form, open_section="status")
+    try:
+        service.move(
+            ticket,
+            actor=current_user,
+            to_status=to,
+            position=None,
+            expected_version=form.version.data,
+            note=form.note.data,
+        )
+    except TicketError as exc:
+        return _refused(ticket, exc, "status", status_form=form)
+    return _done(ticket, f"{ticket.ref} is now {panel.STATUS_LABELS[to].lower()}.")
+
+
+@bp.post("/tickets/<ref>/escalate")
+def escalate(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    form = forms.EscalateForm()
+    if not form.validate_on_submit():
+        return _panel(ticket, status=422, escalate_form=form, open_section="escalate")
+    try:
+        service.escalate(
+            ticket, actor=current_user, reason=form.reason.data, expected_version=form.version.data
+        )
+    except TicketError as exc:
+        return _refused(ticket, exc, "escalate", escalate_form=form)
+    return _done(ticket, f"Escalated to tier {ticket.tier}.")
+
+
+@bp.post("/tickets/<ref>/merge")
+def merge(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    form = forms.MergeForm()
+    target = panel.find(form.into.data or "") if form.validate_on_submit() else None
+    if target is None:
+        if not form.errors:
+            form.into.errors = [f"There is no ticket {form.into.data.strip().upper()}."]
+        return _panel(ticket, status=422, merge_form=form, open_section="merge")
+    try:
+        service.merge(ticket, into=target, actor=current_user, expected_version=form.version.data)
+    except TicketError as exc:
+        return _refused(ticket, exc, "merge", merge_form=form)
+    # Work carries on in the ticket that stays: show that one.
+    return _done(target, f"{ticket.ref} was merged into {target.ref}.")

@@ -1,0 +1,117 @@
+"""Settings, all from the environment, with embedded defaults for a laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+# Minutes per priority: (first response, update interval, resolution).
+# Admin-editable SLA policies replace this table in a later release; until then
+# it is the one place the promised times come from.
+DEFAULT_SLA_MINUTES: dict[str, tuple[int, int, int]] = {
+    "urgent": (60, 4 * 60, 8 * 60),
+    "high": (4 * 60, 8 * 60, 24 * 60),
+    "normal": (8 * 60, 24 * 60, 3 * 24 * 60),
+    "low": (24 * 60, 48 * 60, 5 * 24 * 60),
+}
+
+# Escalation matrix: who handles each tier, and how soon the customer hears from
+# them after an escalation. Stage deadlines for automatic escalation come from SLAs.
+DEFAULT_ESCALATION_MATRIX: dict[int, dict[str, str | int]] = {
+    1: {"name": "our support team", "update_hours": 24},
+    2: {"name": "our senior support team", "update_hours": 48},
+    3: {"name": "our specialist team", "update_hours": 24},
+}
+
+DEVELOPMENT_ENVS = {"development", "demo", "testing"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _secret_key(instance_path: Path, env: str) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if env not in DEVELOPMENT_ENVS:
+        raise RuntimeError(
+            "SECRET_KEY must be set outside development "
+            "(set SUPPORT_ENV=development for a local run)."
+        )
+    # A laptop keeps one random key in the instance folder so sessions survive restarts.
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path, overrides: dict) -> dict:
+    """Read the environment once, when the app is created (`overrides` win)."""
+    env = overrides.get("SUPPORT_ENV") or os.environ.get("SUPPORT_ENV", "production")
+    instance_path.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'support.db'}"
+    return {
+        "SUPPORT_ENV": env,
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance_path, env),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance_path / "attachments")),
+        "SESSION_COOKIE_SECURE": env not in DEVELOPMENT_ENVS,
+        "REMEMBER_COOKIE_SECURE": env not in DEVELOPMENT_ENVS,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": _env_int("MAIL_PORT", 25),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Support Desk <support@localhost>"),
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp"),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "SITE_NAME": os.environ.get("SITE_NAME", "Support Desk"),
+        # The address customers reach us at: links in emails point here.
+        "BASE_URL": os.environ.get("BASE_URL")
+        or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
+        "RQ_QUEUE": os.environ.get("RQ_QUEUE", "support"),
+        # How many reverse proxies in front of us set X-Forwarded-* (0: trust none).
+        "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
+        "OUTBOX_LEASE_SECONDS": _env_int("OUTBOX_LEASE_SECONDS", 120),
+        # Rate limits (counted in Redis); RATELIMIT_ENABLED=0 turns them off.
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10/minute"),
+        "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "10/hour"),
+        "RATELIMIT_TICKETS": os.environ.get("RATELIMIT_TICKETS", "20/hour"),
+        "RATELIMIT_SEARCH": os.environ.get("RATELIMIT_SEARCH", "120/minute"),
+    }
+
+
+class BaseConfig:
+    """Defaults that do not depend on the environment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # The token in <body hx-headers> lives as long as the page: tie it to the
+    # session, not to a clock, so a tab left open over lunch still works.
+    WTF_CSRF_TIME_LIMIT = None
+    # Whole request cap; per-file limits are checked by the form, with a field error.
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Big enough that a pasted 1 MB log reaches the form, which explains the limit.
+    MAX_FORM_MEMORY_SIZE = 8 * 1024 * 1024
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    ATTACHMENT_MAX_COUNT = 5
+    SLA_MINUTES = DEFAULT_SLA_MINUTES
+    ESCALATION_MATRIX = DEFAULT_ESCALATION_MATRIX
+    TIMELINE_PAGE_SIZE = 50
+    TIMELINE_POLL_SECONDS = 5
+    BOARD_POLL_SECONDS = 5
+    # Follow-up work after resolution, and when silence closes a resolved ticket.
+    FOLLOW_UP_AFTER_HOURS = 24
+    AUTO_CLOSE_AFTER_DAYS = 7
+    SURVEY_VALID_DAYS = 14
+    # Business hours for SLA policies that use them (weekday numbers, Monday = 0; UTC).
+    BUSINESS_DAYS = (0, 1, 2, 3, 4)
+    BUSINESS_HOURS = (9, 17)

@@ -1,0 +1,14 @@
+"""Periodic jobs for `rq cron support.jobs.cron` (RQ's own scheduler, no home-made loop)."""
+
+import os
+
+from rq import cron
+
+from support.jobs.tasks import rebuild_kb_index, sweep
+
+QUEUE = os.environ.get("RQ_QUEUE", "support")
+
+cron.register(sweep, queue_name=QUEUE, interval=int(os.environ.get("SWEEP_INTERVAL_SECONDS", "60")))
+# Pages notice changed article files within seconds; this hourly rebuild is the backstop
+# for a deploy that replaced kb_articles/ while no one was reading.
+cron.register(rebuild_kb_index, queue_name=QUEUE, cron="7 * * * *")

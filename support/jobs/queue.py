@@ -1,0 +1,73 @@
+"""Putting work on RQ: after the database commit, never before, and never fatally.
+
+The database is the truth. If Redis is down when we enqueue, the work is not
+lost: the periodic sweep (support.jobs.tasks.sweep) finds it from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from support.extensions import db
+from support.jobs.redis import connection
+
+log = logging.getLogger(__name__)
+
+# Back-off between retries of a failed job: 10 s, 1 min, 5 min, 30 min, 2 h.
+RETRY = Retry(max=5, interval=[10, 60, 300, 1800, 7200])
+_PENDING = "support_after_commit"
+
+
+def queue(app: Flask | None = None) -> Queue:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return Queue(app.config["RQ_QUEUE"], connection=connection(app))
+
+
+def enqueue(
+    func: str,
+    *args: Any,
+    job_id: str | None = None,
+    at: datetime | None = None,
+    retry: bool = True,
+) -> bool:
+    """Enqueue `func` (a dotted path) now, or at `at` (naive UTC). False if Redis is down."""
+    options: dict[str, Any] = {"job_id": job_id, "retry": RETRY if retry else None}
+    try:
+        if at is None:
+            queue().enqueue(func, *args, **options)
+        else:
+            queue().enqueue_at(at.replace(tzinfo=UTC), func, *args, **options)
+    except RedisError as exc:
+        log.warning("Redis unavailable, %s(%s) left for the sweep: %s", func, args, exc)
+        return False
+    return True
+
+
+def after_commit(func: str, *args: Any, job_id: str | None = None, at: datetime | None = None):
+    """Enqueue once the current transaction has committed (dropped if it rolls back)."""
+    db.session.info.setdefault(_PENDING, []).append((func, args, job_id, at))
+
+
+def _run_pending(session: Session) -> None:
+    for func, args, job_id, at in session.info.pop(_PENDING, []):
+        enqueue(func, *args, job_id=job_id, at=at)
+
+
+def _drop_pending(session: Session, *_: object) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RQ_QUEUE", "support")
+    if not getattr(init_app, "_listening", False):
+        event.listen(Session, "after_commit", _run_pending)
+        event.listen(Session, "after_soft_rollback", _drop_pending)
+        init_app._listening = True  # type: ignore[attr-defined]

@@ -1,0 +1,165 @@
+"""RQ job functions: take ids, load fresh state, call a service, raise on failure.
+
+Each job is idempotent (running it twice does nothing the second time), so RQ
+retries, the sweep and a worker that died half-way can never send twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import or_, select
+
+from support import clock
+from support.extensions import db
+from support.jobs import queue
+from support.models import Status, SurveyInvite, Ticket
+from support.notify import outbox
+from support.tickets import automation, service, sla
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+_app: Flask | None = None
+
+
+def _app_context() -> AbstractContextManager:
+    """A fresh app context (so a fresh database session) for each job.
+
+    Jobs use the worker's app; a bare `rq worker` gets one built from the environment.
+    """
+    global _app
+    if has_app_context():
+        return current_app._get_current_object().app_context()  # type: ignore[attr-defined]
+    if _app is None:
+        from support import create_app
+
+        _app = create_app()
+    return _app.app_context()
+
+
+def job(func: F) -> F:
+    @wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _app_context():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return run  # type: ignore[return-value]
+
+
+def _ticket(ticket_id: int) -> Ticket | None:
+    return db.session.get(Ticket, ticket_id)
+
+
+@job
+def deliver_email(key: str) -> str:
+    message = outbox.deliver(key)
+    if message is None:
+        return "already sent or being sent"
+    if message.kind == "ack" and message.ticket is not None:
+        service.acknowledged(message.ticket)
+    return f"sent to {message.to_address}"
+
+
+@job
+def check_sla(ticket_id: int) -> int:
+    ticket = _ticket(ticket_id)
+    return len(service.check_sla(ticket)) if ticket else 0
+
+
+@job
+def follow_up(ticket_id: int) -> bool:
+    ticket = _ticket(ticket_id)
+    return bool(ticket and service.send_follow_up(ticket))
+
+
+@job
+def auto_close(ticket_id: int) -> bool:
+    ticket = _ticket(ticket_id)
+    return bool(ticket and service.auto_close(ticket))
+
+
+@job
+def rebuild_kb_index() -> str:
+    """Re-index the knowledge base (one writer at a time: the index holds a file lock)."""
+    from support.kb import index
+
+    report = index.rebuild()
+    return f"indexed {report.articles} articles"
+
+
+@job
+def sweep() -> dict[str, int]:
+    """The database is the truth: do (or re-enqueue) whatever is due and not yet done.
+
+    Runs every minute from `rq cron`. Catches work whose job Redis lost: mail
+    still in the outbox, SLA checkpoints, follow-ups and auto-closes.
+    """
+    keys = outbox.due_for_delivery()
+    for key in keys:
+        queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key))
+    checked = sum(len(service.check_sla(t)) for t in _tickets_near_sla())
+    followed = sum(bool(service.send_follow_up(t)) for t in _resolved_due_follow_up())
+    closed = sum(bool(service.auto_close(t)) for t in _resolved_due_close())
+    counts = {"mail": len(keys), "sla_events": checked, "follow_ups": followed, "closed": closed}
+    log.info("sweep: %s", counts)
+    return counts
+
+
+def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:
+    """Every active ticket whose warning window may have opened (the checker decides),
+    read in batches by id so a large backlog is covered, not just its first rows."""
+    horizon = clock.now() + _widest_warning()
+    active = [s for s in Status if s.is_active and s != Status.PENDING]
+    last_id = 0
+    while True:
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.id > last_id,
+                Ticket.status.in_(active),
+                Ticket.sla_paused_at.is_(None),
+                or_(
+                    Ticket.first_response_due <= horizon,
+                    Ticket.next_update_due <= horizon,
+                    Ticket.resolution_due <= horizon,
+                ),
+            )
+            .order_by(Ticket.id)
+            .limit(batch)
+        )
+        tickets = list(db.session.scalars(query))
+        if not tickets:
+            return
+        yield from tickets
+        last_id = tickets[-1].id
+
+
+def _widest_warning() -> timedelta:
+    spans = [sla.targets_for(p).resolution for p in sla.Priority]
+    return max(max(sla.WARN_MIN, span * sla.WARN_SHARE) for span in spans)
+
+
+def _resolved_due_follow_up() -> list[Ticket]:
+    cutoff = clock.now() - automation.follow_up_delay()
+    sent = select(SurveyInvite.id).where(
+        SurveyInvite.ticket_id == Ticket.id, SurveyInvite.resolved_at == Ticket.resolved_at
+    )
+    query = select(Ticket).where(
+        Ticket.status == Status.RESOLVED, Ticket.resolved_at <= cutoff, ~sent.exists()
+    )
+    return list(db.session.scalars(query.limit(500)))
+
+
+def _resolved_due_close() -> list[Ticket]:
+    cutoff = clock.now() - automation.auto_close_delay()
+    query = select(Ticket).where(Ticket.status == Status.RESOLVED, Ticket.resolved_at <= cutoff)
+    return list(db.session.scalars(query.limit(500)))

@@ -1,0 +1,1 @@
+"""The knowledge base: markdown articles, their search index, feedback and deflections."""

@@ -1,0 +1,81 @@
+"""How customers write, for turning ticket text into search terms (no whoosh here).
+
+Tuned on `tests/kb/relevance_cases.yaml`: change a list, run
+`pytest -s tests/kb/test_relevance.py`, and keep the change only if the
+figures it prints go up.
+"""
+
+from __future__ import annotations
+
+import re
+
+# What people write around their problem ("hi, I need help, please...") plus
+# the pieces "can't" and "didn't" split into: none of it says what the
+# problem is about. Counts and times ("two weeks ago") tell a story but match
+# articles by accident ("two" is in "Two-step verification").
+CONVERSATION_WORDS = frozenset(
+    """
+    i me my mine myself im ive id ill was were been being am do does did doing done
+    has had having he she they them their theirs there here what which who whom whose
+    why how where all any some no yes so too very just also only even still again
+    already now then than but about after before into out over under up down off our
+    ours these those would could should might must shall get gets got getting please
+    thanks thank thx hi hello hey dear regards cheers help need needs want wanted
+    like know tried try trying really anyone someone something anything
+    t s d ll m re ve don didn doesn isn wasn hasn haven hadn aren weren won wouldn
+    couldn shouldn cant wont dont didnt doesnt isnt wasnt hasnt havent
+    one two three four five six seven eight nine ten first second last next ago
+    today yesterday tomorrow morning afternoon evening night day days week weeks
+    month months year years hour hours minute minutes time times
+    work works working worked problem problems issue issues question questions
+    thing things stuff way
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+# Customers' words for what the articles call something else. A match adds
+# the article's words at a lower weight; the customer's own words still count.
+SYNONYMS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern), extra)
+    for pattern, extra in [
+        (r"\bwhere(?:'s|\s+is|\s+are)\s+(?:my|the|our)\b", "track tracking"),
+        (r"\blog(?:ging)?\s*(?:in|on)\b|\blogin\b|\bsignin\b", "sign"),
+        (r"\bmoney\s+back\b", "refund"),
+        (r"\bcustomer\s+(?:service|care|support)\b", "contact support"),
+        (r"\btwo[\s-]*factor\b|\b2fa\b|\bmfa\b", "two-step verification"),
+        (r"\bpackages?\b|\bshipments?\b", "parcel"),
+        (r"\bpurchased?\b|\bbought\b", "order"),
+        (r"\bcounterfeit\b|\bfakes?\b|\breplica\b", "counterfeit fake"),
+        (r"\bhack(?:er|ers|ing)?\b", "hacked"),
+        (r"\bansw?er(?:s|ed)?\b|\brepl(?:y|ies|ied)\b", "response reply"),
+        (r"\breceipts?\b|\binvoices?\b", "receipt invoice"),
+        (r"\bdouble\s+(?:charged?|payment|billed)\b", "charged twice"),
+    ]
+]
+
+
+def synonym_text(text: str) -> str:
+    """The article words for what `text` says in a customer's words."""
+    lowered = text.lower()
+    return " ".join(extra for pattern, extra in SYNONYMS if pattern.search(lowered))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: Levenshtein, except that swapping two
+    neighbouring letters ("recieve") is one typo, not two."""
+    before_previous: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], before_previous[j - 2] + 1)
+        before_previous, previous = previous, row
+    return previous[-1]
+
+
+def corrected_text(text: str, corrections: dict[str, str]) -> str | None:
+    """`text` with each misspelt word replaced, keeping everything else as typed."""
+    if not corrections:
+        return None
+    return re.sub(r"\w+", lambda m: corrections.get(m.group(0).lower(), m.group(0)), text)

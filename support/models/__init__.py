@@ -1,0 +1,51 @@
+"""All models, importable from one place (Alembic and the app import this)."""
+
+from support.models.canned import CannedResponse
+from support.models.kb import ArticleFeedback, Deflection
+from support.models.notify import (
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    SlaMark,
+    SlaPolicy,
+    SurveyInvite,
+)
+from support.models.ticket import (
+    Attachment,
+    Category,
+    EventKind,
+    Impact,
+    Priority,
+    Rating,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from support.models.triage import CategoryCorrection, PriorityRule
+from support.models.user import Role, Team, User
+
+__all__ = [
+    "ArticleFeedback",
+    "Attachment",
+    "CannedResponse",
+    "Category",
+    "CategoryCorrection",
+    "Deflection",
+    "EventKind",
+    "Impact",
+    "Notification",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Priority",
+    "PriorityRule",
+    "Rating",
+    "Role",
+    "SlaMark",
+    "SlaPolicy",
+    "Status",
+    "SurveyInvite",
+    "Team",
+    "Ticket",
+    "TicketEvent",
+    "User",
+]

@@ -1,0 +1,120 @@
+"""Outgoing mail (the outbox), in-app notifications, SLA policies and their marks, surveys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from support import clock
+from support.extensions import db
+from support.models.ticket import Ticket, TicketEvent, str_enum
+from support.models.user import User
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry; an admin can retry it
+
+
+class OutboxMessage(db.Model):
+    """One email, written in the same transaction as the change it reports.
+
+    The idempotency key makes "send this" safe to repeat: a message exists once,
+    and a claimed or sent message is never sent again by a retry.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))
+    in_reply_to: Mapped[str | None] = mapped_column(String(200), default=None)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), default=None)
+    status: Mapped[OutboxStatus] = mapped_column(
+        str_enum(OutboxStatus), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+
+class Notification(db.Model):
+    """An in-app notice (the unread badge), one per person per public event."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"), default=None)
+    text: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship()
+    ticket: Mapped[Ticket] = relationship()
+    event: Mapped[TicketEvent | None] = relationship()
+
+
+class SlaPolicy(db.Model):
+    """Targets for one priority, editable by admins (the config holds the defaults)."""
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    priority: Mapped[str] = mapped_column(String(20), unique=True)
+    first_response_minutes: Mapped[int]
+    update_minutes: Mapped[int]
+    resolution_minutes: Mapped[int]
+    business_hours: Mapped[bool] = mapped_column(default=False)
+
+
+class SlaMark(db.Model):
+    """Remembers that a warning or breach was handled, so each happens once per due time."""
+
+    __tablename__ = "sla_marks"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "target", "kind", "due_at", name="uq_sla_marks_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    target: Mapped[str] = mapped_column(String(20))  # first_response | update | resolution
+    kind: Mapped[str] = mapped_column(String(20))  # warning | breach
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class SurveyInvite(db.Model):
+    """A signed, single-use, expiring satisfaction survey link for one resolution."""
+
+    __tablename__ = "survey_invites"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "resolved_at", name="uq_survey_invites_resolution"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    resolved_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    ticket: Mapped[Ticket] = relationship()

@@ -1,0 +1,200 @@
+"""Who hears about a timeline event, in the app and by email.
+
+The ticket service reports every event it records (`on_event`) and calls
+`dispatch` just before it commits, so notifications and outbox emails are
+written in the same transaction as their events: they exist exactly when the
+events do.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from support.extensions import db
+from support.models import (
+    EventKind,
+    Notification,
+    Role,
+    Status,
+    SurveyInvite,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from support.notify import outbox
+from support.survey import tokens as survey_tokens
+from support.tickets import sla
+
+# Events the customer caused or that have their own email are not echoed back to them.
+_NOT_FOR_CUSTOMER = {
+    EventKind.CREATED,
+    EventKind.ACKNOWLEDGED,
+    EventKind.RATED,
+    EventKind.FOLLOW_UP_SENT,
+    EventKind.LINKED,
+}
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.ref}"
+
+
+def headline(event: TicketEvent) -> str:
+    """One sentence saying what happened, for the badge list and the email."""
+    who = event.actor.name if event.actor else current_app.config["SITE_NAME"]
+    ref = event.ticket.ref
+    match event.kind:
+        case EventKind.REPLY:
+            return f"{who} replied on {ref}."
+        case EventKind.WORKAROUND:
+            return f"{who} suggested a workaround on {ref}."
+        case EventKind.ESCALATED:
+            return f"{ref} was escalated to tier {event.data['tier']}."
+        case EventKind.DELAY_NOTICE:
+            return f"An update on the timing of {ref}."
+        case EventKind.STATUS_CHANGED | EventKind.REOPENED:
+            return f"{ref} is now {Status(event.data['to']).label.lower()}."
+        case _:
+            return f"{ref} was updated ({event.kind.value.replace('_', ' ')})."
+
+
+_RECORDED = "support_recorded_events"
+
+
+def on_event(event: TicketEvent) -> None:
+    """Remember an event of the current transaction; `dispatch` notifies before commit."""
+    db.session.info.setdefault(_RECORDED, []).append(event)
+
+
+def dispatch() -> None:
+    """Create the notifications for this transaction's events (called just before commit).
+
+    The customer gets one email and one badge entry per ticket and change, even
+    when one action wrote several events (a reply that also reopened the ticket).
+    """
+    events = db.session.info.pop(_RECORDED, [])
+    if not events:
+        return
+    db.session.flush()  # event ids key the emails: a retry never queues one twice
+    for_customer: dict[int, list[TicketEvent]] = {}
+    for event in events:
+        ticket = event.ticket
+        from_customer = event.actor_id == ticket.customer_id
+        if event.is_public and not from_customer and event.kind not in _NOT_FOR_CUSTOMER:
+            for_customer.setdefault(ticket.id, []).append(event)
+        if event.kind == EventKind.ESCALATED:
+            _tell_tier(ticket, event)
+        elif from_customer and ticket.assignee_id:
+            _notify(ticket.assignee_id, ticket, event, headline_for_team(event))
+    for grouped in for_customer.values():
+        _tell_customer(grouped[0].ticket, grouped)
+
+
+def _forget_on_rollback(session: Session, *_: object) -> None:
+    """A rolled-back transaction's events never happened: nobody hears of them."""
+    session.info.pop(_RECORDED, None)
+
+
+sa_event.listen(Session, "after_soft_rollback", _forget_on_rollback)
+
+
+def headline_for_team(event: TicketEvent) -> str:
+    name = event.actor.name if event.actor else "The customer"
+    if event.kind == EventKind.REOPENED:
+        return f"{name} reopened {event.ticket.ref}."
+    return f"{name} wrote on {event.ticket.ref}."
+
+
+def _notify(user_id: int, ticket: Ticket, event: TicketEvent, text: str) -> None:
+    if user_id == event.actor_id:
+        return  # nobody needs telling what they just did
+    db.session.add(Notification(user_id=user_id, ticket=ticket, event=event, text=text[:300]))
+
+
+def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> None:
+    # The most telling event heads the message: a reply says more than a status change.
+    lead = next((e for e in events if e.body_text), events[0])
+    text = headline(lead)
+    _notify(ticket.customer_id, ticket, lead, text)
+    body = render_template(
+        "emails/event.txt",
+        ticket=ticket,
+        events=events,
+        headline=headline,
+        promise=sla.promise(ticket),
+        url=ticket_url(ticket),
+        site_name=current_app.config["SITE_NAME"],
+    )
+    outbox.queue_email(
+        key=f"event:{events[0].id}",
+        kind="event",
+        to=ticket.customer.email,
+        subject=f"[{ticket.ref}] {ticket.subject}",
+        body=body,
+        ticket=ticket,
+    )
+
+
+def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
+    """The new owners of an escalated ticket: agents of that tier (in its team, if any)."""
+    query = select(User).where(
+        User.role.in_([Role.AGENT, Role.ADMIN]), User.tier == ticket.tier, User.is_active
+    )
+    if ticket.team_id is not None:
+        query = query.where((User.team_id == ticket.team_id) | (User.team_id.is_(None)))
+    for agent in db.session.scalars(query):
+        _notify(agent.id, ticket, event, f"{ticket.ref} was escalated to your tier.")
+        outbox.queue_email(
+            key=f"escalated:{event.id}:{agent.id}",
+            kind="escalation",
+            to=agent.email,
+            subject=f"[{ticket.ref}] Escalated to tier {ticket.tier}: {ticket.subject}",
+            body=render_template(
+                "emails/escalated_to_team.txt",
+                ticket=ticket,
+                event=event,
+                url=f"{current_app.config['BASE_URL'].rstrip('/')}/board/tickets/{ticket.ref}",
+            ),
+            ticket=ticket,
+        )
+
+
+def acknowledge(ticket: Ticket) -> None:
+    """The acknowledgement email: reference, promised first response, what happens next."""
+    outbox.queue_email(
+        key=f"ack:{ticket.ref}",
+        kind="ack",
+        to=ticket.customer.email,
+        subject=f"[{ticket.ref}] We received your request: {ticket.subject}",
+        body=render_template(
+            "emails/acknowledgement.txt",
+            ticket=ticket,
+            promise=sla.promise(ticket),
+            url=ticket_url(ticket),
+            site_name=current_app.config["SITE_NAME"],
+        ),
+        ticket=ticket,
+        root=True,
+    )
+
+
+def follow_up(ticket: Ticket, invite: SurveyInvite) -> None:
+    """The post-resolution email: is it still fixed? With the survey link."""
+    outbox.queue_email(
+        key=f"follow-up:{ticket.ref}:{invite.resolved_at.isoformat()}",
+        kind="follow_up",
+        to=ticket.customer.email,
+        subject=f"[{ticket.ref}] Is everything working again?",
+        body=render_template(
+            "emails/follow_up.txt",
+            ticket=ticket,
+            url=ticket_url(ticket),
+            survey_url=survey_tokens.survey_url(invite),
+            expires_at=invite.expires_at,
+            site_name=current_app.config["SITE_NAME"],
+        ),
+        ticket=ticket,
+    )

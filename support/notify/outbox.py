@@ -1,0 +1,159 @@
+"""The email outbox: messages are rows first, sent later, each exactly once.
+
+`queue_email` adds a row inside the caller's transaction and schedules its
+delivery for after the commit. `deliver` claims the row with a conditional
+UPDATE (so two workers never send the same message), sends it, and marks it
+sent; a worker that dies after claiming leaves a claim that expires, and the
+sweep hands the message to another worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from email.utils import parseaddr
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from support import clock
+from support.extensions import db
+from support.jobs import queue
+from support.models import OutboxMessage, OutboxStatus, Ticket
+from support.notify import mailer
+
+DELIVER = "support.jobs.tasks.deliver_email"
+MAX_ATTEMPTS = 8
+
+
+def _domain() -> str:
+    address = parseaddr(current_app.config["MAIL_FROM"])[1]
+    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
+
+
+def thread_id(ticket: Ticket) -> str:
+    """The Message-ID every email about this ticket threads under."""
+    return f"<{ticket.ref}@{_domain()}>"
+
+
+def job_id(key: str) -> str:
+    return "mail-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def queue_email(
+    *,
+    key: str,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+    ticket: Ticket | None = None,
+    root: bool = False,
+) -> OutboxMessage:
+    """Add a message to the outbox (once per key) and deliver it after commit.
+
+    `root` makes this message the start of the ticket's email thread (the acknowledgement).
+    """
+    existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+    if existing is not None:
+        return existing
+    if ticket is not None and root:
+        message_id, in_reply_to = thread_id(ticket), None
+    else:
+        message_id = f"<{job_id(key)}@{_domain()}>"
+        in_reply_to = thread_id(ticket) if ticket is not None else None
+    message = OutboxMessage(
+        idempotency_key=key,
+        kind=kind,
+        to_address=to,
+        subject=subject,
+        body_text=body,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        ticket=ticket,
+        created_at=clock.now(),
+        next_attempt_at=clock.now(),
+    )
+    db.session.add(message)
+    queue.after_commit(DELIVER, key, job_id=job_id(key))
+    return message
+
+
+def _claim(key: str) -> bool:
+    """Take the message for sending; False when it is sent or another worker holds it."""
+    now = clock.now()
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.idempotency_key == key,
+            or_(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+            ),
+        )
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver(key: str) -> OutboxMessage | None:
+    """Send the message with this key if nobody has; returns it when this call sent it."""
+    if not _claim(key):
+        return None
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+    try:
+        mailer.send(message)
+    except Exception as exc:
+        _failed(message, exc)
+        raise
+    message.status = OutboxStatus.SENT
+    message.sent_at = clock.now()
+    message.last_error = None
+    db.session.commit()
+    return message
+
+
+def _failed(message: OutboxMessage, exc: Exception) -> None:
+    """Back to pending with a back-off; after MAX_ATTEMPTS it waits for an admin."""
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    message.claimed_at = None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = OutboxStatus.FAILED
+    else:
+        message.status = OutboxStatus.PENDING
+        message.next_attempt_at = clock.now() + timedelta(minutes=2**message.attempts)
+    db.session.commit()
+
+
+def due_for_delivery(limit: int = 500) -> list[str]:
+    """Keys of messages that should be sent now (pending and due, or abandoned claims)."""
+    now = clock.now()
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    query = (
+        select(OutboxMessage.idempotency_key)
+        .where(
+            or_(
+                (OutboxMessage.status == OutboxStatus.PENDING)
+                & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def retry_failed(message: OutboxMessage) -> None:
+    """An admin's "retry": back to pending, due now, delivered after commit."""
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = clock.now()
+    queue.after_commit(DELIVER, message.idempotency_key, job_id=job_id(message.idempotency_key))
+    db.session.commit()

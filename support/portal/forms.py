@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import os
+import secrets
+
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from support.forms import BaseForm
+from support.models import Impact
+from support.tickets import attachments
+from support.tickets.service import BODY_MAX, SUBJECT_MAX
+
+NOT_SURE = ""
+
+
+def _size(upload: FileStorage) -> int:
+    upload.stream.seek(0, os.SEEK_END)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    return size
+
+
+def chosen_files(field: MultipleFileField) -> list[FileStorage]:
+    return [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
+
+
+def _check_files(form: BaseForm, field: MultipleFileField) -> None:
+    files = chosen_files(field)
+    try:
+        attachments.check([(f.filename or "", _size(f)) for f in files])
+    except attachments.AttachmentRejected as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _body_length(form: BaseForm, field: TextAreaField) -> None:
+    length = len(field.data or "")
+    if length > BODY_MAX:
+        raise ValidationError(
+            f"This is {length:,} characters; a message can be at most {BODY_MAX:,}. "
+            "Attach long logs as a .txt or .log file instead and keep the key lines here."
+        )
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class TicketForm(BaseForm):
+    subject = StringField(
+        "Subject",
+        description="A short summary, like “Refund not received for order 1234”.",
+        validators=[
+            DataRequired("Give your request a short subject."),
+            Length(max=SUBJECT_MAX, message=f"Keep the subject under {SUBJECT_MAX} characters."),
+        ],
+    )
+    description = TextAreaField(
+        "What happened?",
+        description="What you tried, what you expected, and what you saw instead.",
+        validators=[DataRequired("Describe the problem so we can help."), _body_length],
+    )
+    category = SelectField("Topic", choices=[], validators=[Optional()])
+    impact = RadioField(
+        "Who is affected?",
+        choices=[SelectChoice(i.value, i.label) for i in Impact],
+        default=Impact.JUST_ME.value,
+        validators=[DataRequired("Tell us who is affected.")],
+    )
+    files = MultipleFileField("Attachments (optional)", validators=[_check_files])
+    # A fresh token per form: a double-clicked submit files one ticket, not two.
+    client_token = HiddenField(default=_new_token)
+
+    def set_categories(self, categories: list) -> None:
+        self.category.choices = [SelectChoice(NOT_SURE, "Not sure")] + [
+            SelectChoice(c.slug, c.name) for c in categories
+        ]
+
+
+class ReplyForm(BaseForm):
+    body = TextAreaField(
+        "Your reply",
+        validators=[DataRequired("Write a message before sending."), _body_length],
+    )
+    files = MultipleFileField("Attach files (optional)", validators=[_check_files])
+    client_token = HiddenField(default=_new_token)
+
+
+class RatingForm(BaseForm):
+    score = RadioField(
+        "How happy are you with the help you received?",
+        choices=[
+            SelectChoice("5", "5 — Excellent"),
+            SelectChoice("4", "4 — Good"),
+            SelectChoice("3", "3 — Okay"),
+            SelectChoice("2", "2 — Poor"),
+            SelectChoice("1", "1 — Very poor"),
+        ],
+        validators=[DataRequired("Choose a rating from 1 to 5.")],
+    )
+    comment = TextAreaField(
+        "Anything you'd like to add? (optional)",
+        validators=[Optional(), Length(max=5000, message="Keep it under 5,000 characters.")],
+    )
+
+
+class EmptyForm(BaseForm):
+    """Buttons that only need CSRF protection (resolve, reopen)."""

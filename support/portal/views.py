@@ -1,0 +1,280 @@
+"""The customer portal: file a ticket, list my tickets, follow a ticket's timeline."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from support import ratelimit
+from support.extensions import db
+from support.kb import index as kb_index
+from support.models import Attachment, Category, Impact, Rating, Ticket
+from support.notify import views as notifications
+from support.portal.forms import EmptyForm, RatingForm, ReplyForm, TicketForm, chosen_files
+from support.tickets import attachments, permissions, service, sla, timeline
+from support.tickets.service import TicketClosed, TicketError
+from support.web import redirect_after_post, render, render_fragment, updated
+
+bp = Blueprint("portal", __name__, url_prefix="/tickets")
+
+DETAIL = "portal/ticket.html"
+# Ids are 32-bit integers in PostgreSQL; a bigger number in a URL is a 404, not a 500.
+MAX_ID = 2**31 - 1
+
+
+def _event_id(value: str) -> int:
+    """An event id from the query string; out of range counts as missing (ValueError)."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every portal page needs an account."""
+
+
+def _ticket_or_404(ref: str) -> Ticket:
+    ticket = permissions.find_visible_ticket(current_user, ref)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def _owned_or_404(ref: str) -> Ticket:
+    """Actions only the ticket's customer may take; others get the same 404."""
+    ticket = _ticket_or_404(ref)
+    if not permissions.is_owner(current_user, ticket):
+        abort(404)
+    return ticket
+
+
+def _active_categories() -> list[Category]:
+    return list(
+        db.session.scalars(
+            select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
+        )
+    )
+
+
+@bp.get("/")
+def my_tickets() -> Response:
+    query = (
+        permissions.visible_tickets(current_user)
+        .options(joinedload(Ticket.category))
+        .order_by(Ticket.updated_at.desc())
+        .limit(200)
+    )
+    tickets = db.session.scalars(query).all()
+    return render("portal/my_tickets.html", tickets=tickets)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@ratelimit.ticket_filing
+def new_ticket() -> Response:
+    categories = _active_categories()
+    form = TicketForm()
+    form.set_categories(categories)
+    if form.validate_on_submit():
+        by_slug = {c.slug: c for c in categories}
+        stored = [attachments.store(f.filename or "", f.stream) for f in chosen_files(form.files)]
+        try:
+            ticket = service.open_ticket(
+                customer=current_user,
+                subject=form.subject.data,
+                description=form.description.data,
+                category=by_slug.get(form.category.data or ""),
+                impact=Impact(form.impact.data),
+                files=stored,
+                client_token=form.client_token.data or None,
+            )
+        except TicketError as exc:
+            form.description.errors = [*form.description.errors, str(exc)]
+        else:
+            return redirect_after_post(url_for("portal.submitted", ref=ticket.ref))
+    if form.errors and chosen_files(form.files):
+        form.files.errors = [*form.files.errors, "Please choose your files again."]
+    status = 422 if form.errors else 200
+    return render("portal/new_ticket.html", block="form", status=status, form=form)
+
+
+@bp.get("/<ref>/submitted")
+def submitted(ref: str) -> Response:
+    ticket = _owned_or_404(ref)
+    return render("portal/submitted.html", ticket=ticket, promise=sla.promise(ticket))
+
+
+def _detail_context(ticket: Ticket, before: int | None = None, **forms) -> dict:
+    page = timeline.latest(
+        ticket, current_user, limit=current_app.config["TIMELINE_PAGE_SIZE"], before=before
+    )
+    rating = db.session.scalar(select(Rating).where(Rating.ticket_id == ticket.id))
+    return {
+        "ticket": ticket,
+        "page": page,
+        "paging_back": before is not None,
+        "promise": sla.promise(ticket),
+        "rating": rating,
+        "is_owner": permissions.is_owner(current_user, ticket),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "rating_form": forms.get("rating_form") or RatingForm(),
+        "action_form": EmptyForm(),
+        "poll_seconds": current_app.config["TIMELINE_POLL_SECONDS"],
+    }
+
+
+@bp.get("/<ref>")
+def detail(ref: str) -> Response:
+    ticket = _ticket_or_404(ref)
+    before = request.args.get("before", type=_event_id)
+    # Opening the ticket is reading its news: clear the badge for it.
+    notifications.mark_read(current_user, ticket)
+    kb_suggestions = []
+    if current_user.is_agent:  # articles they can link into a reply
+        kb_suggestions = kb_index.suggest(ticket.description, subject=ticket.subject)
+    return render(DETAIL, **_detail_context(ticket, before), kb_suggestions=kb_suggestions)
+
+
+@bp.get("/<ref>/events")
+def events(ref: str) -> Response:
+    """Polled by the timeline: events after `after`, then a poller for the next round."""
+    ticket = _ticket_or_404(ref)
+    after = request.args.get("after", 0, type=_event_id)
+    new = timeline.since(ticket, current_user, after)
+    response = render_fragment(
+        DETAIL,
+        "new_events",
+        ticket=ticket,
+        events=new,
+        last_id=new[-1].id if new else after,
+        poll_seconds=current_app.config["TIMELINE_POLL_SECONDS"],
+    )
+    return updated(response, "timeline-advanced") if new else response
+
+
+@bp.get("/<ref>/earlier")
+def earlier(ref: str) -> Response:
+    ticket = _ticket_or_404(ref)
+    before = request.args.get("before", type=_event_id)
+    page = timeline.latest(
+        ticket, current_user, limit=current_app.config["TIMELINE_PAGE_SIZE"], before=before
+    )
+    return render_fragment(DETAIL, "earlier_events", ticket=ticket, page=page)
+
+
+@bp.get("/<ref>/summary")
+def summary(ref: str) -> Response:
+    ticket = _ticket_or_404(ref)
+    return render_fragment(DETAIL, "summary", **_detail_context(ticket))
+
+
+@bp.post("/<ref>/reply")
+def reply(ref: str) -> Response:
+    ticket = _owned_or_404(ref)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        stored = [attachments.store(f.filename or "", f.stream) for f in chosen_files(form.files)]
+        try:
+            landed = service.customer_reply(
+                ticket,
+                customer=current_user,
+                body=form.body.data,
+                files=stored,
+                client_token=form.client_token.data or None,
+            )
+            if landed.id != ticket.id:
+                flash(f"{ticket.ref} is closed, so we opened {landed.ref} for your reply.", "info")
+                return redirect_after_post(url_for("portal.detail", ref=landed.ref))
+        except TicketError as exc:
+            form.body.errors = [*form.body.errors, str(exc)]
+        else:
+            if request.htmx:
+                fresh = render(
+                    DETAIL, block="reply_form", reply_form=ReplyForm(formdata=None), ticket=ticket
+                )
+                return updated(fresh, "ticket-updated")
+            return redirect_after_post(url_for("portal.detail", ref=ticket.ref) + "#latest")
+    if form.errors and chosen_files(form.files):
+        form.files.errors = [*form.files.errors, "Please choose your files again."]
+    return render(
+        DETAIL, block="reply_form", status=422, **_detail_context(ticket, reply_form=form)
+    )
+
+
+def _after_action(ticket: Ticket, message: str) -> Response:
+    if request.htmx:
+        response = render(DETAIL, block="summary", **_detail_context(ticket))
+        return updated(response, "ticket-updated")
+    flash(message, "success")
+    return redirect_after_post(url_for("portal.detail", ref=ticket.ref))
+
+
+@bp.post("/<ref>/resolve")
+def resolve(ref: str) -> Response:
+    ticket = _owned_or_404(ref)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    service.resolve_by_customer(ticket, customer=current_user)
+    return _after_action(ticket, "Thanks! We marked your request as resolved.")
+
+
+@bp.post("/<ref>/reopen")
+def reopen(ref: str) -> Response:
+    ticket = _owned_or_404(ref)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        service.reopen(ticket, actor=current_user)
+    except TicketClosed as exc:
+        flash(str(exc), "error")  # and no "we reopened it" on top of it
+        return redirect_after_post(url_for("portal.detail", ref=ticket.ref))
+    return _after_action(ticket, "We reopened your request; our team will pick it up.")
+
+
+@bp.post("/<ref>/rating")
+def rate(ref: str) -> Response:
+    ticket = _owned_or_404(ref)
+    form = RatingForm()
+    if form.validate_on_submit():
+        try:
+            service.rate(
+                ticket,
+                customer=current_user,
+                score=int(form.score.data),
+                comment=form.comment.data,
+            )
+        except TicketError as exc:
+            form.score.errors = [*form.score.errors, str(exc)]
+        else:
+            return _after_action(ticket, "Thank you for rating our support.")
+    return render(DETAIL, block="summary", status=422, **_detail_context(ticket, rating_form=form))
+
+
+@bp.get(f"/<ref>/attachments/<int(max={MAX_ID}):attachment_id>/<path:filename>")
+def download(ref: str, attachment_id: int, filename: str) -> Response:
+    ticket = _ticket_or_404(ref)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.ticket_id != ticket.id:
+        abort(404)
+    if (
+        attachment.event is not None
+        and not attachment.event.is_public
+        and not (permissions.sees_internal(current_user))
+    ):
+        abort(404)
+    response = send_file(
+        attachments.path_of(attachment.storage_key),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    # Never rendered by the browser, whatever the file claims to be.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

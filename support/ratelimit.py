@@ -1,0 +1,102 @@
+"""Rate limits (Flask-Limiter) on login, registration, ticket filing and search.
+
+Counts live in Redis (`REDIS_URL`), so every web process shares them. If Redis is
+unreachable the limiter fails open: requests go through and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+log = logging.getLogger(__name__)
+
+limiter = Limiter(
+    key_func=get_remote_address,
+    headers_enabled=True,
+    swallow_errors=True,  # Redis down: let the request through rather than fail it
+    key_prefix="support-desk",
+    strategy="moving-window",
+)
+
+
+def storage_uri(redis_url: str) -> str:
+    """limits' name for a Redis URL (the embedded Redis listens on a unix socket)."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def _configured(name: str) -> Callable[[], str]:
+    return lambda: current_app.config[name]
+
+
+def login_email() -> str:
+    return "email:" + (request.form.get("email") or "").strip().lower()
+
+
+def user_or_address() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+# Decorators for the views (below @bp.route). Only POSTs count for forms: showing
+# the login page or the ticket form is free.
+login_per_address = limiter.limit(
+    _configured("RATELIMIT_LOGIN"), methods=["POST"], scope="login-address"
+)
+login_per_email = limiter.limit(
+    _configured("RATELIMIT_LOGIN"), key_func=login_email, methods=["POST"], scope="login-email"
+)
+registration = limiter.limit(_configured("RATELIMIT_REGISTER"), methods=["POST"])
+ticket_filing = limiter.limit(
+    _configured("RATELIMIT_TICKETS"), key_func=user_or_address, methods=["POST"]
+)
+# Search and suggestions share one budget per address.
+search = limiter.shared_limit(_configured("RATELIMIT_SEARCH"), scope="search")
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def retry_after_seconds() -> int:
+    limit = limiter.current_limit
+    if limit is None:
+        return 60
+    return max(1, math.ceil(limit.reset_at - time.time()))
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    )
+    limiter.init_app(app)
+
+    from support.web import _error_response
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(error: RateLimitExceeded) -> Response:
+        seconds = retry_after_seconds()
+        response = _error_response(
+            429,
+            "Too many requests",
+            f"To keep everyone's account safe we limit how often this can be done. "
+            f"Please try again in {_wait_text(seconds)}.",
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response

@@ -1,0 +1,62 @@
+"""Jinja filters and globals used across templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from markupsafe import Markup
+
+from support import clock
+from support.models import EventKind, Status, Ticket
+
+
+def _when(value: datetime | None) -> Markup:
+    """A <time> element: readable UTC on the server, the reader's local time in the browser."""
+    if value is None:
+        return Markup("")
+    iso = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = value.strftime("%a %d %b %Y, %H:%M UTC")
+    return Markup('<time datetime="{}" data-local>{}</time>').format(iso, text)
+
+
+def _ago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((clock.now() - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def _waiting_for(ticket: Ticket) -> str:
+    """Who holds the next move, in the customer's words."""
+    return {
+        Status.NEW: "Waiting for our team",
+        Status.OPEN: "Waiting for our team",
+        Status.ESCALATED: "With our senior team",
+        Status.PENDING: "Waiting for your reply",
+        Status.ON_HOLD: "Waiting on a third party",
+        Status.RESOLVED: "Nothing — tell us if it isn't fixed",
+        Status.CLOSED: "Nothing — this request is closed",
+    }[ticket.status]
+
+
+def _nl_count(value: int) -> str:
+    return f"{value:,}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(when=_when, ago=_ago, thousands=_nl_count)
+    app.jinja_env.globals.update(
+        waiting_for=_waiting_for,
+        Status=Status,
+        EventKind=EventKind,
+        site_name=app.config["SITE_NAME"],
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

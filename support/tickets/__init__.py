@@ -1,0 +1,1 @@
+"""The ticket domain. `service` is the only module that writes tickets."""

@@ -1,0 +1,112 @@
+"""Attachment files: checked before anything is stored, kept outside the web root.
+
+Files are stored under a random key in the upload folder and always served
+as downloads (never inline), so an uploaded HTML or SVG file cannot run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from flask import current_app
+
+# Extension → content type we declare on download. Anything else is refused.
+ALLOWED_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+    "txt": "text/plain",
+    "log": "text/plain",
+    "csv": "text/csv",
+    "json": "application/json",
+    "zip": "application/zip",
+}
+
+
+class AttachmentRejected(ValueError):
+    """A file that breaks a limit; the message is shown next to the field."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+
+
+def _human_size(size: int) -> str:
+    # Rounded up, so a file just over the limit never reads as exactly the limit.
+    if size < 1024 * 1024:
+        return f"{math.ceil(size / 1024)} KB"
+    return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"
+
+
+def _clean_name(filename: str) -> str:
+    name = os.path.basename(filename.replace("\\", "/")).strip()
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    return name[:200] or "attachment"
+
+
+def _extension(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+
+def check(files: list[tuple[str, int]]) -> None:
+    """Raise AttachmentRejected for the first (name, size) that breaks a limit."""
+    config = current_app.config
+    if len(files) > config["ATTACHMENT_MAX_COUNT"]:
+        raise AttachmentRejected(
+            f"You can attach up to {config['ATTACHMENT_MAX_COUNT']} files to one message."
+        )
+    for name, size in files:
+        if _extension(name) not in ALLOWED_TYPES:
+            allowed = ", ".join(sorted({f".{ext}" for ext in ALLOWED_TYPES}))
+            raise AttachmentRejected(f"“{name}” can't be attached. Allowed types: {allowed}.")
+        if size == 0:
+            raise AttachmentRejected(f"“{name}” is empty.")
+        if size > config["ATTACHMENT_MAX_BYTES"]:
+            raise AttachmentRejected(
+                f"“{name}” is {_human_size(size)}; each file can be at most "
+                f"{_human_size(config['ATTACHMENT_MAX_BYTES'])}."
+            )
+
+
+def upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"])
+
+
+def store(filename: str, stream: IO[bytes]) -> StoredFile:
+    """Copy an upload to the store under a fresh random key."""
+    name = _clean_name(filename)
+    key = secrets.token_hex(16)
+    path = upload_folder() / key[:2] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(256 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return StoredFile(name, ALLOWED_TYPES[_extension(name)], size, digest.hexdigest(), key)
+
+
+def path_of(storage_key: str) -> Path:
+    return upload_folder() / storage_key[:2] / storage_key
+
+
+def discard(files: list[StoredFile]) -> None:
+    """Remove stored files whose database rows were never written."""
+    for stored in files:
+        path_of(stored.storage_key).unlink(missing_ok=True)

@@ -1,0 +1,59 @@
+"""When the background jobs should look at a ticket again.
+
+Only scheduling lives here: the jobs themselves call the ticket service. Every
+wake-up is also derivable from the database, so the periodic sweep re-creates
+anything Redis loses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from support import clock
+from support.jobs import queue
+from support.models import Ticket
+from support.tickets import sla
+
+CHECK_SLA = "support.jobs.tasks.check_sla"
+FOLLOW_UP = "support.jobs.tasks.follow_up"
+AUTO_CLOSE = "support.jobs.tasks.auto_close"
+
+
+def schedule_sla_checks(ticket: Ticket) -> None:
+    """Wake the SLA checker at the ticket's next warning and due times."""
+    now = clock.now()
+    for at in sla.wake_times(ticket):
+        if at > now:
+            queue.after_commit(CHECK_SLA, ticket.id, job_id=_job_id("sla", ticket, at), at=at)
+
+
+def follow_up_delay() -> timedelta:
+    return timedelta(hours=current_app.config["FOLLOW_UP_AFTER_HOURS"])
+
+
+def auto_close_delay() -> timedelta:
+    return timedelta(days=current_app.config["AUTO_CLOSE_AFTER_DAYS"])
+
+
+def follow_up_at(resolved_at: datetime) -> datetime:
+    return resolved_at + follow_up_delay()
+
+
+def auto_close_at(resolved_at: datetime) -> datetime:
+    return resolved_at + auto_close_delay()
+
+
+def schedule_after_resolution(ticket: Ticket, resolved_at: datetime) -> None:
+    """The follow-up with its survey, and closing the ticket if nobody writes."""
+    for func, at in (
+        (FOLLOW_UP, follow_up_at(resolved_at)),
+        (AUTO_CLOSE, auto_close_at(resolved_at)),
+    ):
+        queue.after_commit(func, ticket.id, job_id=_job_id(func.rsplit(".")[-1], ticket, at), at=at)
+
+
+def _job_id(kind: str, ticket: Ticket, at: datetime) -> str:
+    # One job per ticket and moment: rescheduling the same time is a no-op.
+    return f"{kind}-{ticket.ref}-{int(at.timestamp())}"

@@ -1,0 +1,52 @@
+"""Who may see and do what with tickets: the one place these rules live.
+
+A customer who asks for someone else's ticket gets the same answer as for a
+ticket that does not exist (404), so references cannot be confirmed by probing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from support.extensions import db
+from support.models import Ticket, TicketEvent, User
+from support.tickets import refs
+
+
+def can_view(user: User, ticket: Ticket) -> bool:
+    return user.is_agent or ticket.customer_id == user.id
+
+
+def can_edit(user: User, ticket: Ticket) -> bool:
+    """Change a ticket's status, fields or assignee: the support team's work."""
+    return user.is_agent
+
+
+def sees_internal(user: User) -> bool:
+    """Internal notes and SLA warnings are for the support team only."""
+    return user.is_agent
+
+
+def is_owner(user: User, ticket: Ticket) -> bool:
+    return ticket.customer_id == user.id
+
+
+def visible_tickets(user: User) -> Select[tuple[Ticket]]:
+    """The tickets `user` may see, as a query to refine."""
+    query = select(Ticket)
+    if not user.is_agent:
+        query = query.where(Ticket.customer_id == user.id)
+    return query
+
+
+def visible_events(user: User, query: Select[tuple[TicketEvent]]) -> Select[tuple[TicketEvent]]:
+    """Restrict an event query to what `user` may read."""
+    return query if sees_internal(user) else query.where(TicketEvent.is_public.is_(True))
+
+
+def find_visible_ticket(user: User, raw_ref: str) -> Ticket | None:
+    """The ticket with this reference if `user` may see it, else None."""
+    ref = refs.normalise(raw_ref)
+    if ref is None:
+        return None
+    return db.session.scalar(visible_tickets(user).where(Ticket.ref == ref))

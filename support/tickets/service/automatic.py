@@ -1,0 +1,173 @@
+"""Changes made by the background jobs: SLA warnings and breaches, acknowledgements,
+follow-ups and auto-close."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from support import clock
+from support.extensions import db
+from support.models import (
+    EventKind,
+    SlaMark,
+    Status,
+    SurveyInvite,
+    Ticket,
+    TicketEvent,
+)
+from support.notify import events as notify_events
+from support.survey import tokens as survey_tokens
+from support.tickets import automation, sla
+from support.tickets.service.conversation import _escalate
+from support.tickets.service.core import (
+    _commit,
+    _record,
+    _set_status,
+)
+
+
+def check_sla(ticket: Ticket) -> list[TicketEvent]:
+    """Record the SLA warnings and breaches now due, each once; a breach escalates.
+
+    A warning on a promise we made to the customer (first response, next update)
+    also tells them, before the promised time passes, that we may be late.
+    """
+    events: list[TicketEvent] = []
+    for point in sla.checkpoints(ticket, clock.now()):
+        if _already_marked(ticket, point):
+            continue
+        db.session.add(
+            SlaMark(ticket_id=ticket.id, target=point.target, kind=point.kind, due_at=point.due)
+        )
+        events += _sla_events(ticket, point)
+    if not events:
+        return []
+    try:
+        _commit(ticket)
+    except IntegrityError:
+        db.session.rollback()  # another worker handled the same checkpoint first
+        return []
+    return events
+
+
+def _already_marked(ticket: Ticket, point: sla.Checkpoint) -> bool:
+    return (
+        db.session.scalar(
+            select(SlaMark.id).where(
+                SlaMark.ticket_id == ticket.id,
+                SlaMark.target == point.target,
+                SlaMark.kind == point.kind,
+                SlaMark.due_at == point.due,
+            )
+        )
+        is not None
+    )
+
+
+def _sla_events(ticket: Ticket, point: sla.Checkpoint) -> list[TicketEvent]:
+    label = sla.TARGET_LABELS[point.target]
+    due = point.due.strftime("%a %d %b, %H:%M UTC")
+    if point.kind == "warning":
+        events = [
+            _record(
+                ticket,
+                EventKind.SLA_WARNING,
+                actor=None,
+                public=False,
+                body=f"{label} due {due} is at risk.",
+                data={"target": point.target, "due": point.due.isoformat()},
+            )
+        ]
+        if point.target in ("first_response", "update"):
+            events.append(
+                _record(
+                    ticket,
+                    EventKind.DELAY_NOTICE,
+                    actor=None,
+                    body=f"We're sorry: we may not manage to get back to you by {due} as "
+                    "we promised. Your request is still with us and we will reply as soon "
+                    "as we can.",
+                    data={"target": point.target, "due": point.due.isoformat()},
+                )
+            )
+        return events
+    events = [
+        _record(
+            ticket,
+            EventKind.SLA_BREACH,
+            actor=None,
+            public=False,
+            body=f"{label} target ({due}) was missed.",
+            data={"target": point.target, "due": point.due.isoformat()},
+        )
+    ]
+    if ticket.tier < sla.MAX_TIER:
+        events.append(_escalate(ticket, actor=None, reason=f"{label} target ({due}) was missed."))
+    return events
+
+
+def acknowledged(ticket: Ticket) -> TicketEvent | None:
+    """The acknowledgement email went out: note it on the timeline (once)."""
+    exists = db.session.scalar(
+        select(TicketEvent.id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.ACKNOWLEDGED
+        )
+    )
+    if exists:
+        return None
+    event = _record(
+        ticket,
+        EventKind.ACKNOWLEDGED,
+        actor=None,
+        body=f"We emailed you a confirmation of {ticket.ref}.",
+    )
+    _commit(ticket)
+    return event
+
+
+def send_follow_up(ticket: Ticket) -> TicketEvent | None:
+    """A day after resolution: did the fix hold? With a satisfaction survey link."""
+    if ticket.status != Status.RESOLVED or ticket.resolved_at is None:
+        return None
+    if clock.now() < automation.follow_up_at(ticket.resolved_at):
+        return None
+    already = db.session.scalar(
+        select(SurveyInvite.id).where(
+            SurveyInvite.ticket_id == ticket.id, SurveyInvite.resolved_at == ticket.resolved_at
+        )
+    )
+    if already:
+        return None
+    invite = survey_tokens.create_invite(ticket)
+    notify_events.follow_up(ticket, invite)
+    event = _record(
+        ticket,
+        EventKind.FOLLOW_UP_SENT,
+        actor=None,
+        body="We emailed you to check that the fix holds, with a short satisfaction survey.",
+    )
+    try:
+        _commit(ticket)
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return event
+
+
+def auto_close(ticket: Ticket) -> TicketEvent | None:
+    """Close a resolved ticket after the configured days without a reply."""
+    if ticket.status != Status.RESOLVED or ticket.resolved_at is None:
+        return None
+    if clock.now() < automation.auto_close_at(ticket.resolved_at):
+        return None
+    event = _set_status(
+        ticket,
+        Status.CLOSED,
+        actor=None,
+        body=f"Closed automatically after {automation.auto_close_delay().days} days "
+        "without a reply. "
+        "If you need more help, reply here and we open a follow-up.",
+    )
+    _commit(ticket)
+    return event

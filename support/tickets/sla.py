@@ -1,0 +1,256 @@
+"""Service-level targets: when we promised to answer, what we tell the customer,
+and which warnings and breaches are due.
+
+Policies per priority live in the database (admins edit them); the config holds
+the defaults used until an admin saves a policy. Times are naive UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from support.extensions import db
+from support.models.notify import SlaPolicy
+from support.models.ticket import Priority, Status, Ticket
+
+MAX_TIER = 3
+WARN_SHARE = 0.2  # warn when a fifth of the target time is left…
+WARN_MIN = timedelta(minutes=10)  # …but never later than ten minutes before
+
+
+@dataclass(frozen=True)
+class Targets:
+    first_response: timedelta
+    update_interval: timedelta
+    resolution: timedelta
+    business_hours: bool = False
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What the customer is told about the next step: a sentence and its due time."""
+
+    text: str
+    due: datetime | None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A warning or breach that is due for one of a ticket's targets."""
+
+    target: str  # first_response | update | resolution
+    kind: str  # warning | breach
+    due: datetime
+
+
+TARGET_LABELS = {
+    "first_response": "First response",
+    "update": "Next update",
+    "resolution": "Resolution",
+}
+
+
+# --- policies -------------------------------------------------------------------------
+
+
+def default_targets(priority: Priority) -> Targets:
+    first, update, resolution = current_app.config["SLA_MINUTES"][priority.value]
+    return Targets(
+        timedelta(minutes=first), timedelta(minutes=update), timedelta(minutes=resolution)
+    )
+
+
+def targets_for(priority: Priority) -> Targets:
+    return _saved_policies().get(priority.value) or default_targets(priority)
+
+
+def _saved_policies() -> dict[str, Targets]:
+    """Admins' policies, read once per database session (a request or a job)."""
+    cached = db.session.info.get("sla_policies")
+    if cached is None:
+        cached = {
+            policy.priority: Targets(
+                timedelta(minutes=policy.first_response_minutes),
+                timedelta(minutes=policy.update_minutes),
+                timedelta(minutes=policy.resolution_minutes),
+                policy.business_hours,
+            )
+            for policy in db.session.scalars(select(SlaPolicy))
+        }
+        db.session.info["sla_policies"] = cached
+    return cached
+
+
+def forget_policies(session: Session | None = None, *_: object) -> None:
+    """Drop the cached policies (after every commit, so a saved policy is read anew)."""
+    (session or db.session).info.pop("sla_policies", None)
+
+
+sa_event.listen(Session, "after_commit", forget_policies)
+
+
+def add_time(start: datetime, span: timedelta, business_hours: bool) -> datetime:
+    """`start + span`, counting only business hours when the policy says so."""
+    if not business_hours:
+        return start + span
+    days = current_app.config["BUSINESS_DAYS"]
+    open_hour, close_hour = current_app.config["BUSINESS_HOURS"]
+    remaining, at = span, start
+    while True:
+        day_open = at.replace(hour=open_hour, minute=0, second=0, microsecond=0)
+        day_close = at.replace(hour=close_hour, minute=0, second=0, microsecond=0)
+        if at.weekday() not in days or at >= day_close:
+            at = (at + timedelta(days=1)).replace(hour=open_hour, minute=0, second=0, microsecond=0)
+            continue
+        at = max(at, day_open)
+        if at + remaining <= day_close:
+            return at + remaining
+        remaining -= day_close - at
+        at = day_close
+
+
+# --- the clock ------------------------------------------------------------------------
+
+
+def start_clock(ticket: Ticket, at: datetime) -> None:
+    """Set the due times of a new ticket from its priority's policy."""
+    targets = targets_for(ticket.priority)
+    ticket.first_response_due = add_time(at, targets.first_response, targets.business_hours)
+    ticket.next_update_due = ticket.first_response_due
+    ticket.resolution_due = add_time(at, targets.resolution, targets.business_hours)
+
+
+def record_agent_response(ticket: Ticket, at: datetime) -> None:
+    """A public answer from us: the first response is met, the next update is due later."""
+    targets = targets_for(ticket.priority)
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = at
+    ticket.next_update_due = add_time(at, targets.update_interval, targets.business_hours)
+
+
+def pause(ticket: Ticket, at: datetime) -> None:
+    """Waiting on the customer: our clock stops."""
+    if ticket.sla_paused_at is None:
+        ticket.sla_paused_at = at
+
+
+def resume(ticket: Ticket, at: datetime) -> None:
+    """The customer answered: every due time moves on by the time we waited."""
+    if ticket.sla_paused_at is None:
+        return
+    waited = at - ticket.sla_paused_at
+    for field in ("first_response_due", "next_update_due", "resolution_due"):
+        due = getattr(ticket, field)
+        if due is not None:
+            setattr(ticket, field, due + waited)
+    ticket.sla_paused_at = None
+
+
+# --- escalation matrix -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    tier: int
+    name: str  # as the customer reads it: "our senior support team"
+    update_within: timedelta
+
+
+def stage(tier: int) -> Stage:
+    """The escalation matrix entry for `tier` (1 first line … 3 specialists)."""
+    entry = current_app.config["ESCALATION_MATRIX"][tier]
+    return Stage(tier, str(entry["name"]), timedelta(hours=int(entry["update_hours"])))
+
+
+def record_escalation(ticket: Ticket, at: datetime) -> Stage:
+    """Move the ticket up one tier; the new team owes the customer an update (the
+    stage's deadline, which escalates again when it is missed)."""
+    ticket.tier = min(ticket.tier + 1, MAX_TIER)
+    new_stage = stage(ticket.tier)
+    ticket.next_update_due = at + new_stage.update_within
+    return new_stage
+
+
+# --- what is due ----------------------------------------------------------------------
+
+
+def _open_targets(ticket: Ticket) -> list[tuple[str, datetime, timedelta]]:
+    """(target, due, full span) for each target the ticket still has to meet."""
+    if not ticket.status.is_active or ticket.sla_paused_at is not None:
+        return []
+    spans = targets_for(ticket.priority)
+    targets = []
+    # Once escalated, the new stage's deadline replaces tier 1's first-response promise.
+    if ticket.first_responded_at is None and ticket.first_response_due and ticket.tier == 1:
+        targets.append(("first_response", ticket.first_response_due, spans.first_response))
+    if ticket.next_update_due and (ticket.first_responded_at is not None or ticket.tier > 1):
+        # After an escalation the stage's deadline counts even before a first response.
+        span = stage(ticket.tier).update_within if ticket.tier > 1 else spans.update_interval
+        targets.append(("update", ticket.next_update_due, span))
+    if ticket.resolution_due:
+        targets.append(("resolution", ticket.resolution_due, spans.resolution))
+    return targets
+
+
+def warn_at(due: datetime, span: timedelta) -> datetime:
+    return due - max(WARN_MIN, span * WARN_SHARE)
+
+
+def checkpoints(ticket: Ticket, now: datetime) -> list[Checkpoint]:
+    """The warnings and breaches that are due at `now` (handled or not)."""
+    due_now = []
+    for target, due, span in _open_targets(ticket):
+        if now >= due:
+            due_now.append(Checkpoint(target, "breach", due))
+        elif now >= warn_at(due, span):
+            due_now.append(Checkpoint(target, "warning", due))
+    return due_now
+
+
+def wake_times(ticket: Ticket) -> list[datetime]:
+    """When the SLA checker should next look at this ticket."""
+    times = []
+    for _target, due, span in _open_targets(ticket):
+        times += [warn_at(due, span), due]
+    return sorted(times)
+
+
+def next_due(ticket: Ticket) -> tuple[str, datetime] | None:
+    """(target, due) of the soonest target still to meet: the board's countdown."""
+    targets = _open_targets(ticket)
+    if not targets:
+        return None
+    target, due, _span = min(targets, key=lambda t: t[1])
+    return target, due
+
+
+def promise(ticket: Ticket) -> Promise:
+    """The honest next step, as the customer portal shows it."""
+    if ticket.status == Status.PENDING:
+        return Promise("We are waiting for your reply.", None)
+    if ticket.status == Status.ON_HOLD:
+        return Promise(
+            "On hold while we wait for someone outside our team; we will update you by",
+            ticket.next_update_due,
+        )
+    if ticket.status == Status.RESOLVED:
+        return Promise(
+            "Resolved. If it is not fixed, reply or reopen and we pick it up again.", None
+        )
+    if ticket.status == Status.CLOSED:
+        return Promise("Closed. Reply to start a follow-up ticket linked to this one.", None)
+    if ticket.status == Status.ESCALATED:
+        return Promise(
+            f"{stage(ticket.tier).name.capitalize()} now handles this; "
+            "you will get an update from them by",
+            ticket.next_update_due,
+        )
+    if ticket.first_responded_at is None:
+        return Promise("We aim to reply by", ticket.first_response_due)
+    return Promise("You will get an update from us by", ticket.next_update_due)

@@ -1,0 +1,134 @@
+"""Rendering helpers shared by every blueprint: htmx fragments, redirects, error pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, make_response, redirect, render_template, request
+from flask_wtf.csrf import CSRFError
+from jinja2_fragments.flask import render_block
+from werkzeug.exceptions import HTTPException
+
+from support.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_fragment() -> bool:
+    """An htmx request that swaps part of a page (not a boosted or history load)."""
+    return (
+        bool(request.htmx)
+        and not request.htmx.boosted
+        and not (request.htmx.history_restore_request)
+    )
+
+
+def render(
+    template: str,
+    *,
+    block: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """The whole page for a normal request, just `block` of it for an htmx request."""
+    if block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.headers.update(headers or {})
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_fragment(template: str, block: str, **context: Any) -> Response:
+    """A block that only exists as a fragment (polling, 'show earlier')."""
+    response = make_response(render_block(template, block, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def redirect_after_post(url: str) -> Response:
+    """303 for plain forms; htmx follows HX-Redirect with a full page load."""
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def updated(response: Response, *events: str) -> Response:
+    """Tell other regions of the page to refresh themselves (HX-Trigger)."""
+    response.headers["HX-Trigger"] = ", ".join(events)
+    return response
+
+
+ERROR_TEXT = {
+    400: ("Something in that request was wrong", "Go back, check the form and try again."),
+    403: (
+        "This page is not for your account",
+        "If you think you should have access, ask an admin.",
+    ),
+    404: (
+        "We couldn't find that page",
+        "Check the address, or find your request under “My tickets”.",
+    ),
+    405: ("That action isn't available here", "Go back and use the buttons on the page."),
+    413: (
+        "That upload is too large",
+        "Each file can be at most 10 MB and a message at most 64 MB in all. "
+        "Go back: your text is still in the form.",
+    ),
+    429: ("Too many requests", "Please wait a minute and try again."),
+    500: (
+        "Something went wrong on our side",
+        "Nothing you sent was half-saved. Please try again in a moment.",
+    ),
+}
+
+
+def _error_response(code: int, title: str, advice: str, **extra: Any) -> Response:
+    if request.htmx:
+        # A short message for the page's toast; see static/js/app.js.
+        body = render_template("errors/_toast.html", title=title, advice=advice)
+    else:
+        body = render_template("errors/error.html", code=code, title=title, advice=advice, **extra)
+    return make_response(body, code)
+
+
+def _preserved_fields() -> list[tuple[str, str]]:
+    """What the user typed into a rejected form, so nothing they wrote is lost."""
+    skip = {"csrf_token", "password", "confirm", "client_token"}
+    return [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in skip and value.strip()
+    ]
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Response:
+        return _error_response(
+            400,
+            "This form has expired",
+            "For your security, forms stop working after you sign out or your session ends. "
+            "Reload the page and send it again.",
+            preserved=_preserved_fields(),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        code = error.code or 500
+        title, advice = ERROR_TEXT.get(code, (error.name, error.description or ""))
+        return _error_response(code, title, advice)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        # A failed flush leaves the session unusable, and the page below reads from it.
+        db.session.rollback()
+        title, advice = ERROR_TEXT[500]
+        return _error_response(500, title, advice)

@@ -1,0 +1,105 @@
+"""People and tickets for the board tests, plus a bulk loader for the scale tests."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from support import clock
+from support.extensions import db
+from support.models import Category, Priority, Status, Team, Ticket, User
+from support.tickets import refs
+
+HX = {"HX-Request": "true"}
+_bulk_seq = itertools.count(1)
+
+
+@pytest.fixture
+def customer(make) -> User:
+    return make.customer(name="Casey Customer")
+
+
+@pytest.fixture
+def agent(make) -> User:
+    return make.agent(name="Alex Agent")
+
+
+@pytest.fixture
+def colleague(make) -> User:
+    return make.agent(name="Sam Senior", tier=2)
+
+
+@pytest.fixture
+def admin(make) -> User:
+    return make.admin(name="Ada Admin")
+
+
+@pytest.fixture
+def ticket(make, customer) -> Ticket:
+    return make.ticket(customer=customer)
+
+
+@pytest.fixture
+def teams() -> list[Team]:
+    care, trust = Team(name="Customer Care"), Team(name="Payments & Trust")
+    db.session.add_all([care, trust])
+    db.session.commit()
+    return [care, trust]
+
+
+@pytest.fixture
+def as_agent(auth, agent) -> User:
+    auth.login(agent)
+    return agent
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def said(response) -> str:
+    """The response with entities decoded."""
+    return html.unescape(text_of(response))
+
+
+def words(response) -> str:
+    """The text a reader sees: no tags, entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text_of(response))).split())
+
+
+def bulk_tickets(count: int, customers: list[User], agents: list[User]) -> None:
+    """Many tickets at once with SQLAlchemy Core (the data shape, not the service path)."""
+    categories = list(db.session.scalars(select(Category)))
+    teams = list(db.session.scalars(select(Team))) or [None]
+    statuses = [s for s in Status if s != Status.CLOSED]
+    now = clock.now()
+    rows = []
+    for i in range(count):
+        n = next(_bulk_seq)
+        opened = now - timedelta(minutes=7 * n)
+        team = teams[i % len(teams)]
+        rows.append(
+            {
+                "ref": refs.new_ref(),
+                "subject": f"Bulk ticket {n}",
+                "description": "Loaded in bulk for a scale test.",
+                "customer_id": customers[i % len(customers)].id,
+                "category_id": categories[i % len(categories)].id,
+                "priority": list(Priority)[i % 4],
+                "status": statuses[i % len(statuses)],
+                "assignee_id": agents[i % len(agents)].id if i % 3 else None,
+                "team_id": team.id if team else None,
+                "created_at": opened,
+                "updated_at": opened,
+                "first_response_due": opened + timedelta(hours=4),
+                "next_update_due": opened + timedelta(hours=4),
+                "resolution_due": opened + timedelta(days=2),
+            }
+        )
+    db.session.execute(insert(Ticket), rows)
+    db.session.commit()

@@ -1,0 +1,78 @@
+"""The customer's whole journey in a real browser, with CSRF on, as people use it."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from support.extensions import db
+from support.models import Status, Ticket
+from support.tickets import service
+from tests.factories import Factory
+
+
+def test_register_file_follow_reply_resolve_and_rate(page: Page, live_server, tmp_path) -> None:
+    base = live_server.url
+
+    # Register.
+    page.goto(f"{base}/register")
+    page.get_by_label("Your name").fill("Robin Buyer")
+    page.get_by_label("Email").fill("robin@example.com")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Repeat password").fill("correct horse battery")
+    page.locator("main").get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Welcome, Robin!")).to_be_visible()
+
+    # File a ticket with an attachment.
+    log = tmp_path / "checkout.log"
+    log.write_text("12:01 payment authorised\n12:01 payment authorised\n")
+    page.goto(f"{base}/tickets/new")
+    page.get_by_label("Subject").fill("Charged twice for my order 🙁")
+    page.get_by_label("What happened?").fill("My card shows two charges for order 4821.")
+    page.get_by_label("Topic").select_option("payments")
+    page.locator("input[type=file]").set_input_files(str(log))
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_role("heading", name="We've got your request")).to_be_visible()
+    ref = page.locator(".big-ref").inner_text()
+    assert re.fullmatch(r"SUP-[2-9A-Z]{6}", ref)
+    expect(page.get_by_text("We aim to reply by")).to_be_visible()
+
+    # The timeline shows the request and its attachment.
+    page.get_by_role("button", name="Follow your request").click()
+    expect(page.locator(".timeline")).to_contain_text("My card shows two charges")
+    expect(page.get_by_role("link", name=re.compile("checkout.log"))).to_be_visible()
+
+    # An agent replies and moves the ticket (through the service): it appears without reload.
+    with live_server.app.app_context():
+        ticket = db.session.scalar(select(Ticket).where(Ticket.ref == ref))
+        agent = Factory().agent(name="Alex Agent")
+        service.reply(ticket, author=agent, body="Sorry about that! Refunding the duplicate now.")
+        service.reply(ticket, author=agent, body="Internal: refund id 998", public=False)
+        service.change_status(ticket, Status.PENDING, actor=agent)
+        db.session.remove()
+    expect(page.locator(".timeline")).to_contain_text("Refunding the duplicate", timeout=8000)
+    expect(page.locator(".ticket-summary")).to_contain_text("Waiting for you", timeout=8000)
+    expect(page.locator(".timeline")).not_to_contain_text("refund id 998")
+
+    # The customer replies in place (htmx): the form clears, the reply appears once.
+    page.get_by_label("Your reply").fill("Thanks, I can see the refund pending.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator(".timeline .event-reply.from-customer")).to_have_count(1)
+    expect(page.get_by_label("Your reply")).to_have_value("")
+    expect(page.locator(".ticket-summary")).to_contain_text("Open")
+
+    # Resolve, then rate.
+    page.get_by_role("button", name="My problem is solved").click()
+    expect(page.locator(".ticket-summary")).to_contain_text("Resolved")
+    page.get_by_label("5 — Excellent").check()
+    page.get_by_label("Anything you'd like to add? (optional)").fill("Fast and kind.")
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
+    expect(page.locator(".timeline")).to_contain_text("rated the support 5/5", timeout=8000)
+
+    # My tickets lists it as resolved.
+    page.get_by_role("link", name="My tickets").first.click()
+    expect(page.locator(".ticket-list")).to_contain_text(ref)
+    expect(page.locator(".ticket-list")).to_contain_text("Resolved")

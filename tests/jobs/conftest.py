@@ -1,0 +1,190 @@
+"""Real parts for background work: an SMTP server on loopback (aiosmtpd), the test
+Redis, and RQ workers in burst mode (in-process, or a real `flask worker` process)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from rq import SimpleWorker
+from rq.job import Job
+
+from support import clock
+from support.extensions import db
+from support.jobs import queue
+from support.jobs.redis import connection
+from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.hold_rcpt = threading.Event()  # set: RCPT waits until released
+        self.in_rcpt = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold_rcpt.is_set():
+            self.in_rcpt.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.mailbox = Mailbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self.mailbox.release.set()
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
+    app = make_app(
+        tmp_path,
+        redis_url,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_BACKEND="smtp",
+        BASE_URL="http://support.test",
+    )
+    with app.app_context():
+        yield app
+        redis = connection(app)
+        for key in redis.scan_iter(f"rq:*{app.config['RQ_QUEUE']}*"):
+            redis.delete(key)
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def run_jobs(app: Flask):
+    """Run every queued job with a real RQ worker in burst mode; returns how many ran."""
+
+    def done() -> int:
+        q = queue.queue(app)
+        return q.finished_job_registry.count + q.failed_job_registry.count
+
+    def run() -> int:
+        before = done()
+        worker = SimpleWorker([queue.queue(app)], connection=connection(app))
+        worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+        db.session.expire_all()  # the jobs wrote in their own sessions: read fresh state
+        return done() - before
+
+    return run
+
+
+@pytest.fixture
+def worker_process(app: Flask, tmp_path: Path):
+    """Start `flask --app app worker` as a real process on the test database."""
+    started: list[subprocess.Popen] = []
+
+    def start(**extra_env: str) -> subprocess.Popen:
+        env = dict(
+            os.environ,
+            SUPPORT_ENV="testing",
+            SECRET_KEY=app.config["SECRET_KEY"],
+            DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+            REDIS_URL=app.config["REDIS_URL"],
+            RQ_QUEUE=app.config["RQ_QUEUE"],
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=str(app.config["MAIL_PORT"]),
+            BASE_URL=app.config["BASE_URL"],
+            INSTANCE_PATH=str(tmp_path / "worker-instance"),
+            **extra_env,
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def frozen(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The clock stands still at the test module's T0 (no sleeping in these tests)."""
+    clock.freeze(request.module.T0)
+    try:
+        yield
+    finally:
+        clock.freeze(None)
+
+
+@pytest.fixture
+def advance(app: Flask, run_jobs):
+    """Move the clock to `at`, release the delayed jobs due by then (what RQ's
+    scheduler would do at that moment), and run them all with the burst worker."""
+
+    def move(at: datetime) -> int:
+        clock.freeze(at)
+        q = queue.queue(app)
+        registry = q.scheduled_job_registry
+        due = registry.get_jobs_to_schedule(int(at.replace(tzinfo=UTC).timestamp()))
+        for job in Job.fetch_many(due, connection=q.connection):
+            if job is not None:
+                registry.remove(job)
+                q.enqueue_job(job)
+        return run_jobs()
+
+    return move

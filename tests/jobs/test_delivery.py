@@ -1,0 +1,155 @@
+"""Acknowledgements and notifications reach a real SMTP server, each exactly once,
+whatever happens to Redis, SMTP or the worker in between."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select
+
+from support import clock
+from support.extensions import db
+from support.jobs import tasks
+from support.models import (
+    EventKind,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+    TicketEvent,
+)
+from support.tickets import service
+
+
+def _file(client, auth, customer, subject="Charged twice for order 1234") -> Ticket:
+    auth.login(customer)
+    response = client.post(
+        "/tickets/new",
+        data={
+            "subject": subject,
+            "description": "Two charges on my card.",
+            "category": "payments",
+            "impact": "just_me",
+        },
+    )
+    assert response.status_code == 303
+    return db.session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+
+
+def test_acknowledgement_arrives_once_with_reference_and_promise(
+    client, auth, make, smtp, run_jobs
+):
+    customer = make.customer()
+    ticket = _file(client, auth, customer)
+
+    assert run_jobs() >= 1
+    [ack] = smtp.mailbox.to(customer.email)
+    assert ticket.ref in ack["Subject"]
+    assert ack["Message-ID"] == f"<{ticket.ref}@localhost>"
+    assert ack["Auto-Submitted"] == "auto-generated"
+    body = ack.get_content()
+    assert "We aim to reply by" in body
+    assert f"http://support.test/tickets/{ticket.ref}" in body
+
+    kinds = db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id))
+    assert EventKind.ACKNOWLEDGED in list(kinds)
+
+    # Running everything again sends nothing new.
+    tasks.sweep()
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+
+
+def test_public_events_notify_threaded_and_internal_notes_stay_quiet(make, smtp, run_jobs):
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    run_jobs()  # the acknowledgement
+
+    service.reply(ticket, author=agent, body="We are refunding the duplicate.")
+    service.reply(ticket, author=agent, body="Refund id 998", public=False)
+    run_jobs()
+
+    mails = smtp.mailbox.to(customer.email)
+    assert len(mails) == 2  # acknowledgement + one for the reply (and its status change)
+    update = mails[1]
+    assert update["In-Reply-To"] == f"<{ticket.ref}@localhost>"
+    assert "We are refunding the duplicate." in update.get_content()
+    assert "Refund id 998" not in update.get_content()
+    unread = db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == customer.id)
+    )
+    assert unread == 1
+
+
+def test_redis_down_while_filing_loses_nothing(app, client, auth, make, smtp, run_jobs):
+    customer = make.customer()
+    working_redis = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    app.extensions.pop("redis", None)
+
+    ticket = _file(client, auth, customer)
+    confirmation = client.get(f"/tickets/{ticket.ref}/submitted")
+    assert confirmation.status_code == 200
+    assert ticket.ref in confirmation.get_data(as_text=True)
+    assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.PENDING
+
+    app.config["REDIS_URL"] = working_redis  # Redis is back
+    app.extensions.pop("redis", None)
+    assert run_jobs() == 0  # the enqueue was lost with Redis…
+    tasks.sweep()  # …and the sweep finds the work in the database
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+    tasks.sweep()
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+
+
+def test_smtp_down_messages_wait_and_go_out_once(make, smtp, run_jobs):
+    customer = make.customer()
+    smtp.stop()
+    ticket = make.ticket(customer)
+    run_jobs()
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.status == OutboxStatus.PENDING
+    assert message.attempts == 1
+    assert "Connection" in message.last_error or "refused" in message.last_error.lower()
+
+    smtp.start()
+    clock.freeze(clock.now() + (message.next_attempt_at - message.created_at))
+    try:
+        tasks.sweep()
+        run_jobs()
+        tasks.sweep()
+        run_jobs()
+    finally:
+        clock.freeze(None)
+    assert len(smtp.mailbox.to(customer.email)) == 1
+    assert db.session.get(OutboxMessage, message.id).status == OutboxStatus.SENT
+    assert ticket.ref in smtp.mailbox.to(customer.email)[0]["Subject"]
+
+
+def test_worker_killed_mid_send_customer_gets_exactly_one_email(
+    app, make, smtp, run_jobs, worker_process
+):
+    customer = make.customer()
+    email = customer.email
+    app.config["OUTBOX_LEASE_SECONDS"] = 1
+    smtp.mailbox.hold_rcpt.set()  # the SMTP conversation stalls at RCPT TO
+    make.ticket(customer)
+
+    worker = worker_process(OUTBOX_LEASE_SECONDS="1")
+    assert smtp.mailbox.in_rcpt.wait(timeout=30), "the worker never reached the SMTP server"
+    worker.kill()  # SIGKILL in the middle of the job
+    worker.wait(timeout=10)
+    smtp.mailbox.hold_rcpt.clear()
+    smtp.mailbox.release.set()
+    assert smtp.mailbox.messages == []
+    db.session.remove()
+    assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.SENDING
+
+    time.sleep(1.2)  # the dead worker's claim expires
+    tasks.sweep()
+    run_jobs()
+    tasks.sweep()
+    run_jobs()
+    assert len(smtp.mailbox.to(email)) == 1

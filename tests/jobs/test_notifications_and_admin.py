@@ -1,0 +1,238 @@
+"""In-app notifications (badge, list, read state) and the admin pages for SLA policies
+and background jobs, against the real database, Redis, worker and SMTP server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rq.cron import CronScheduler, get_cron_job_history_key
+from sqlalchemy import func, select
+
+from support.extensions import db
+from support.jobs import queue
+from support.jobs.redis import connection
+from support.models import Notification, OutboxMessage, OutboxStatus, SlaPolicy, Status
+from support.notify import outbox
+from support.tickets import service
+
+BADGE = re.compile(r'<span class="count-badge">(\d+)</span>')
+
+
+def badge(client) -> int:
+    """The unread count in the nav of the customer's ticket list (0 when none shows)."""
+    page = client.get("/tickets/")
+    assert page.status_code == 200
+    match = BADGE.search(page.get_data(as_text=True))
+    return int(match.group(1)) if match else 0
+
+
+def unread(user) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    )
+
+
+# --- notifications ------------------------------------------------------------------------
+
+
+def test_badge_list_and_reading(client, auth, make):
+    customer, agent = make.customer(), make.agent()
+    first, second = make.ticket(customer), make.ticket(customer, subject="Invoice missing")
+    service.reply(first, author=agent, body="Looking into it.")
+    service.reply(second, author=agent, body="Which month?")
+    service.change_status(first, Status.PENDING, actor=agent, note="Can you send a screenshot?")
+
+    auth.login(customer)
+    assert badge(client) == 3
+    page = client.get("/tickets/").get_data(as_text=True)
+    assert "Notifications, 3 unread" in page
+
+    listing = client.get("/notifications/")
+    assert listing.status_code == 200
+    text = listing.get_data(as_text=True)
+    assert f"{agent.name} replied on {first.ref}." in text
+    assert f"{agent.name} replied on {second.ref}." in text
+    assert text.count('<span class="badge status-new">New</span>') == 3
+    assert "Mark all as read" in text
+
+    # Opening a ticket reads its news (two notifications on the first ticket).
+    assert client.get(f"/tickets/{first.ref}").status_code == 200
+    assert badge(client) == 1
+    assert unread(customer) == 1
+
+    response = client.post("/notifications/read")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/notifications/")
+    assert badge(client) == 0
+    assert unread(customer) == 0
+    after = client.get("/notifications/").get_data(as_text=True)
+    assert "Mark all as read" not in after
+    assert 'class="badge status-new"' not in after
+    assert f"{agent.name} replied on {second.ref}." in after  # read, still listed
+
+
+def test_notifications_are_personal_and_need_login(app, client, auth, make):
+    customer, other, agent = make.customer(), make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    service.assign(ticket, actor=agent, assignee=agent)
+    service.reply(ticket, author=agent, body="On it.")
+    service.reply(ticket, author=customer, body="Thanks, here is the receipt.")
+
+    anonymous = app.test_client()
+    response = anonymous.get("/notifications/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+    auth.login(other)
+    assert badge(client) == 0
+    assert ticket.ref not in client.get("/notifications/").get_data(as_text=True)
+    # The assigned agent hears of the customer's reply; nobody hears of their own.
+    assert [
+        n.text
+        for n in db.session.scalars(select(Notification).where(Notification.user_id == agent.id))
+    ] == [f"{customer.name} wrote on {ticket.ref}."]
+    assert unread(customer) == 1
+
+
+def test_internal_note_tells_the_customer_nothing(client, auth, make, smtp, run_jobs):
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    run_jobs()  # the acknowledgement
+    outbox_before = db.session.scalar(select(func.count(OutboxMessage.id)))
+
+    service.reply(ticket, author=agent, body="Card issuer says fraud check pending", public=False)
+    run_jobs()
+
+    assert unread(customer) == 0
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == outbox_before
+    assert len(smtp.mailbox.to(customer.email)) == 1
+    auth.login(customer)
+    assert badge(client) == 0
+    page = client.get(f"/tickets/{ticket.ref}").get_data(as_text=True)
+    assert "fraud check" not in page
+
+
+# --- admin pages: who may see them --------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin/sla", "/admin/jobs"])
+def test_admin_pages_are_for_admins_only(app, client, auth, make, path):
+    anonymous = app.test_client().get(path)
+    assert anonymous.status_code == 302
+    assert "/login" in anonymous.headers["Location"]
+
+    for user in (make.customer(), make.agent()):
+        auth.login(user)
+        assert client.get(path).status_code == 403
+        auth.logout()
+
+    auth.login(make.admin())
+    assert client.get(path).status_code == 200
+
+
+def test_admin_actions_are_for_admins_only(client, auth, make):
+    auth.login(make.agent())
+    fields = {
+        "normal-first_response_minutes": "1",
+        "normal-update_minutes": "1",
+        "normal-resolution_minutes": "1",
+    }
+    assert client.post("/admin/sla/normal", data=fields).status_code == 403
+    assert client.post("/admin/jobs/some-job/retry").status_code == 403
+    assert db.session.scalar(select(func.count(SlaPolicy.id))) == 0
+
+
+def test_invalid_policy_is_refused_with_field_errors(client, auth, make):
+    auth.login(make.admin())
+    response = client.post(
+        "/admin/sla/high",
+        data={
+            "high-first_response_minutes": "",
+            "high-update_minutes": "soon",
+            "high-resolution_minutes": "0",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter a number of minutes." in page
+    assert "Not a valid integer value." in page
+    assert "Number must be between 1 and 86400." in page
+    assert 'id="high-update_minutes-error"' in page
+    assert 'id="high-resolution_minutes-error"' in page
+    assert 'id="high-first_response_minutes-error"' in page
+    assert 'id="normal-first_response_minutes-error"' not in page  # other forms untouched
+    assert db.session.scalar(select(func.count(SlaPolicy.id))) == 0
+
+    assert client.post("/admin/sla/nonsense", data={}).status_code == 404
+
+
+# --- failed jobs --------------------------------------------------------------------------
+
+
+def test_failed_job_is_listed_and_retried_once(app, client, auth, make, smtp, run_jobs):
+    customer = make.customer()
+    smtp.stop()
+    ticket = make.ticket(customer)
+    q = queue.queue(app)
+    q.empty()  # drop the acknowledgement's own (retrying) job: we enqueue one without retries
+    key = f"ack:{ticket.ref}"
+    job_id = outbox.job_id(key)
+    assert queue.enqueue(outbox.DELIVER, key, job_id=job_id, retry=False)
+    run_jobs()
+    assert q.failed_job_registry.get_job_ids() == [job_id]
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.status == OutboxStatus.PENDING
+    assert message.attempts == 1
+
+    auth.login(make.admin())
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert f"deliver_email({key})" in page
+    assert f'action="/admin/jobs/{job_id}/retry"' in page
+    assert customer.email in page  # the email waiting to go out
+
+    smtp.start()
+    response = client.post(f"/admin/jobs/{job_id}/retry", follow_redirects=True)
+    assert response.status_code == 200
+    assert "The job is back in the queue." in response.get_data(as_text=True)
+    assert q.failed_job_registry.count == 0
+    assert q.count == 1
+
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+    assert db.session.get(OutboxMessage, message.id).status == OutboxStatus.SENT
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "No failed jobs." in page
+    assert "Every email has been sent." in page
+
+    # Retrying again (or the sweep) sends nothing twice.
+    client.post(f"/admin/jobs/{job_id}/retry")
+    queue.enqueue(outbox.DELIVER, key, job_id=job_id, retry=False)
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+
+
+def test_rq_cron_config_registers_the_sweep(app, make, smtp, run_jobs, monkeypatch):
+    monkeypatch.setenv("RQ_QUEUE", app.config["RQ_QUEUE"])
+    redis = connection(app)
+    scheduler = CronScheduler(connection=redis)
+    scheduler.load_config_from_file("support.jobs.cron")
+    registered = {job.func_name: job for job in scheduler.get_jobs()}
+    cron_job = registered["support.jobs.tasks.sweep"]
+    assert cron_job.func_name == "support.jobs.tasks.sweep"
+    assert cron_job.interval == 60
+    assert {job.queue_name for job in registered.values()} == {app.config["RQ_QUEUE"]}
+
+    # What it enqueues is the real sweep: it finds mail Redis never heard of.
+    customer = make.customer()
+    make.ticket(customer)
+    queue.queue(app).empty()  # the acknowledgement's job is lost
+    job = cron_job.enqueue(redis)
+    try:
+        assert run_jobs() == 2  # the sweep, then the delivery it re-enqueued
+        assert job.latest_result().return_value["mail"] == 1
+        assert len(smtp.mailbox.to(customer.email)) == 1
+    finally:
+        redis.zrem(get_cron_job_history_key(cron_job.name), job.id)

@@ -1,0 +1,439 @@
+"""SLA clock, warnings, breaches and the escalation matrix, with a controllable clock.
+
+Time never passes by sleeping: `clock.freeze` moves it, and `advance` then does what
+RQ's scheduler would do at that moment (move the delayed jobs now due onto the queue)
+before a real burst worker runs them against the real database, Redis and SMTP server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from rq.job import Job
+from sqlalchemy import func, select
+
+from support import clock
+from support.extensions import db
+from support.jobs import queue, tasks
+from support.models import (
+    EventKind,
+    Notification,
+    Priority,
+    SlaPolicy,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from support.tickets import service
+from support.tickets.service import TicketError
+
+T0 = datetime(2032, 3, 1, 9, 0)  # a Monday; normal priority: 8 h / 24 h / 72 h
+HOUR = timedelta(hours=1)
+
+
+def kinds(ticket: Ticket) -> list[EventKind]:
+    query = select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)
+    return list(db.session.scalars(query.order_by(TicketEvent.id)))
+
+
+def events_of(ticket: Ticket, kind: EventKind) -> list[TicketEvent]:
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == kind)
+    return list(db.session.scalars(query.order_by(TicketEvent.id)))
+
+
+def notifications_for(user) -> list[Notification]:
+    query = select(Notification).where(Notification.user_id == user.id)
+    return list(db.session.scalars(query.order_by(Notification.id)))
+
+
+def scheduled_times(app) -> list[datetime]:
+    registry = queue.queue(app).scheduled_job_registry
+    return sorted(
+        registry.get_scheduled_time(job_id).replace(tzinfo=None)
+        for job_id in registry.get_job_ids()
+    )
+
+
+def page_of(client, auth, user, ticket: Ticket) -> str:
+    auth.logout()
+    auth.login(user)
+    response = client.get(f"/tickets/{ticket.ref}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+# --- warning and breach ---------------------------------------------------------------
+
+
+def test_first_response_warning_tells_team_and_customer_once(
+    app, client, auth, make, smtp, run_jobs, advance, frozen
+):
+    customer = make.customer()
+    ticket = make.ticket(customer)
+    run_jobs()  # the acknowledgement
+    assert ticket.first_response_due == T0 + 8 * HOUR
+    # The checker is woken at each warning and due time, from the database's due times.
+    warn = T0 + 8 * HOUR - timedelta(minutes=96)  # a fifth of 8 h before
+    assert warn in scheduled_times(app)
+    assert T0 + 8 * HOUR in scheduled_times(app)
+
+    assert advance(warn - timedelta(minutes=1)) == 0
+    assert EventKind.SLA_WARNING not in kinds(ticket)
+
+    assert advance(warn + timedelta(minutes=1)) >= 1
+    [warning] = events_of(ticket, EventKind.SLA_WARNING)
+    [notice] = events_of(ticket, EventKind.DELAY_NOTICE)
+    assert not warning.is_public
+    assert "First response due Mon 01 Mar, 17:00 UTC is at risk." in warning.body_text
+    assert notice.is_public
+    assert notice.actor is None
+
+    mails = smtp.mailbox.to(customer.email)
+    assert len(mails) == 2  # acknowledgement + delay notice
+    assert ticket.ref in mails[1]["Subject"]
+    assert mails[1]["In-Reply-To"] == f"<{ticket.ref}@localhost>"
+    body = mails[1].get_content()
+    assert "we may not manage to get back to you by Mon 01 Mar, 17:00 UTC" in body
+    assert "is at risk" not in body
+    assert [n.text for n in notifications_for(customer)] == [
+        f"An update on the timing of {ticket.ref}."
+    ]
+
+    page = page_of(client, auth, customer, ticket)
+    assert "we may not manage to get back to you by Mon 01 Mar, 17:00 UTC" in page
+    assert "is at risk" not in page  # the internal warning is for the team only
+
+    # Checking again, by the job, the sweep or a retry, records and sends nothing new.
+    before = kinds(ticket)
+    tasks.check_sla(ticket.id)
+    tasks.sweep()
+    run_jobs()
+    advance(warn + timedelta(minutes=5))
+    db.session.expire_all()
+    assert kinds(ticket) == before
+    assert len(smtp.mailbox.to(customer.email)) == 2
+    assert len(notifications_for(customer)) == 1
+
+
+def test_breach_escalates_to_tier_two_and_tells_its_agents(
+    app, client, auth, make, smtp, run_jobs, advance, frozen
+):
+    customer = make.customer()
+    tier1, tier2, tier3 = make.agent(tier=1), make.agent(tier=2), make.agent(tier=3)
+    ticket = make.ticket(customer)
+    run_jobs()
+
+    advance(T0 + 8 * HOUR)
+    db.session.refresh(ticket)
+    [breach] = events_of(ticket, EventKind.SLA_BREACH)
+    assert not breach.is_public
+    assert breach.body_text == "First response target (Mon 01 Mar, 17:00 UTC) was missed."
+    [escalated] = events_of(ticket, EventKind.ESCALATED)
+    assert escalated.is_public
+    assert escalated.actor is None
+    assert escalated.data["tier"] == 2
+    assert escalated.data["automatic"] is True
+    assert escalated.body_text == (
+        "Our senior support team now handles your request. "
+        "You will get an update from them by Wed 03 Mar, 17:00 UTC."
+    )
+    assert ticket.tier == 2
+    assert ticket.status == Status.ESCALATED
+    assert ticket.assignee_id is None
+    assert ticket.next_update_due == T0 + 8 * HOUR + 48 * HOUR
+
+    # The new owners hear of it in the app and by email; the other tiers do not.
+    [note] = notifications_for(tier2)
+    assert note.text == f"{ticket.ref} was escalated to your tier."
+    [mail] = smtp.mailbox.to(tier2.email)
+    assert mail["Subject"].startswith(f"[{ticket.ref}] Escalated to tier 2")
+    assert "automatically" in mail.get_content()
+    assert notifications_for(tier1) == notifications_for(tier3) == []
+    assert smtp.mailbox.to(tier1.email) == smtp.mailbox.to(tier3.email) == []
+
+    # The customer is told who handles it now and when to expect an update.
+    [_ack, update] = smtp.mailbox.to(customer.email)
+    assert "Our senior support team now handles your request." in update.get_content()
+    assert "Wed 03 Mar, 17:00 UTC" in update.get_content()
+    page = page_of(client, auth, customer, ticket)
+    assert "Our senior support team now handles this" in page
+    assert "Wed 03 Mar 2032, 17:00 UTC" in page
+    assert "was missed" not in page
+
+    # Once is enough: checking again changes nothing.
+    tasks.check_sla(ticket.id)
+    tasks.sweep()
+    run_jobs()
+    db.session.expire_all()
+    assert len(events_of(ticket, EventKind.ESCALATED)) == 1
+    assert len(smtp.mailbox.to(tier2.email)) == 1
+
+
+def test_missed_stage_deadline_goes_to_tier_three_and_no_further(
+    app, make, smtp, run_jobs, advance, frozen
+):
+    customer = make.customer()
+    tier3 = make.agent(tier=3)
+    ticket = make.ticket(customer)
+    run_jobs()
+    advance(T0 + 8 * HOUR)  # first response missed: tier 2, update due in 48 h
+    db.session.refresh(ticket)
+    stage_due = T0 + 56 * HOUR
+    assert (ticket.tier, ticket.next_update_due) == (2, stage_due)
+
+    # Tier 2's deadline: a warning (with a notice to the customer) before it…
+    advance(stage_due - 9 * HOUR)  # 9.6 h (a fifth of 48 h) before
+    db.session.refresh(ticket)
+    assert ticket.tier == 2
+    [notice] = events_of(ticket, EventKind.DELAY_NOTICE)
+    assert "by Wed 03 Mar, 17:00 UTC" in notice.body_text
+
+    # …and a breach when it passes: tier 3 takes over.
+    advance(stage_due)
+    db.session.refresh(ticket)
+    assert ticket.tier == 3
+    assert ticket.status == Status.ESCALATED
+    breaches = events_of(ticket, EventKind.SLA_BREACH)
+    assert [b.data["target"] for b in breaches] == ["first_response", "update"]
+    second = events_of(ticket, EventKind.ESCALATED)[-1]
+    assert second.data["tier"] == 3
+    assert second.body_text == (
+        "Our specialist team now handles your request. "
+        "You will get an update from them by Thu 04 Mar, 17:00 UTC."
+    )
+    assert ticket.next_update_due == stage_due + 24 * HOUR
+    assert [n.text for n in notifications_for(tier3)] == [
+        f"{ticket.ref} was escalated to your tier."
+    ]
+    assert len(smtp.mailbox.to(tier3.email)) == 1
+
+    # Tier 3 is the top: the resolution breach (72 h) and tier 3's own missed
+    # deadline are recorded for the team, but escalate nothing.
+    advance(T0 + 72 * HOUR)
+    advance(stage_due + 24 * HOUR)
+    db.session.refresh(ticket)
+    breaches = events_of(ticket, EventKind.SLA_BREACH)
+    assert [b.data["target"] for b in breaches] == [
+        "first_response",
+        "update",
+        "resolution",
+        "update",
+    ]
+    assert len(events_of(ticket, EventKind.ESCALATED)) == 2
+    assert ticket.tier == 3
+    with pytest.raises(TicketError, match="top tier"):
+        service.escalate(ticket, actor=tier3, reason="Still stuck")
+
+
+# --- manual escalation ------------------------------------------------------------------
+
+
+def test_agent_escalates_by_hand_with_a_reason_only_the_team_sees(
+    app, client, auth, make, smtp, run_jobs, frozen
+):
+    customer = make.customer()
+    agent, senior = make.agent(tier=1), make.agent(tier=2)
+    ticket = make.ticket(customer)
+    run_jobs()
+    clock.freeze(T0 + 2 * HOUR)
+
+    with pytest.raises(TicketError, match="Say why"):
+        service.escalate(ticket, actor=agent, reason="   ")
+    reason = "Needs a refund override only seniors can grant"
+    event = service.escalate(ticket, actor=agent, reason=reason)
+    run_jobs()
+
+    assert event.is_public
+    assert event.actor_id == agent.id
+    assert event.data == {
+        "from": "new",
+        "to": "escalated",
+        "tier": 2,
+        "reason": reason,
+        "automatic": False,
+    }
+    assert reason not in event.body_text
+    assert ticket.tier == 2
+    assert ticket.next_update_due == T0 + 2 * HOUR + 48 * HOUR
+
+    customer_page = page_of(client, auth, customer, ticket)
+    assert "Our senior support team now handles your request." in customer_page
+    assert reason not in customer_page
+    agent_page = page_of(client, auth, agent, ticket)
+    assert f"Reason: {reason}" in agent_page
+
+    [_ack, update] = smtp.mailbox.to(customer.email)
+    assert "Wed 03 Mar, 11:00 UTC" in update.get_content()
+    assert reason not in update.get_content()
+    [to_senior] = smtp.mailbox.to(senior.email)
+    assert f"Reason: {reason}" in to_senior.get_content()
+    assert [n.text for n in notifications_for(senior)] == [
+        f"{ticket.ref} was escalated to your tier."
+    ]
+    assert smtp.mailbox.to(agent.email) == []
+
+
+# --- the clock pauses while we wait on the customer -------------------------------------
+
+
+def test_clock_pauses_while_pending_customer(app, make, smtp, run_jobs, advance, frozen):
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    run_jobs()
+    first_due, resolution_due = ticket.first_response_due, ticket.resolution_due
+
+    clock.freeze(T0 + HOUR)
+    service.change_status(ticket, Status.PENDING, actor=agent, note="Which card was charged twice?")
+    assert ticket.sla_paused_at == T0 + HOUR
+    run_jobs()  # the customer hears we wait for them
+
+    # Warning and due times pass while we wait: nothing is recorded, nobody is told.
+    mails_before = len(smtp.mailbox.to(customer.email))
+    advance(T0 + 10 * HOUR)
+    tasks.sweep()
+    run_jobs()
+    advance(T0 + 30 * HOUR - timedelta(minutes=1))
+    db.session.refresh(ticket)
+    sla_kinds = {EventKind.SLA_WARNING, EventKind.SLA_BREACH, EventKind.DELAY_NOTICE}
+    assert not sla_kinds & set(kinds(ticket))
+    assert ticket.status == Status.PENDING
+    assert len(smtp.mailbox.to(customer.email)) == mails_before
+
+    # The customer answers 29 hours later: every due time moves on by 29 hours.
+    clock.freeze(T0 + 30 * HOUR)
+    service.reply(ticket, author=customer, body="The Visa ending 4242.")
+    run_jobs()
+    waited = 29 * HOUR
+    assert ticket.status == Status.OPEN
+    assert ticket.sla_paused_at is None
+    assert ticket.first_response_due == first_due + waited
+    assert ticket.next_update_due == first_due + waited
+    assert ticket.resolution_due == resolution_due + waited
+
+    # The clock runs again, against the moved due times.
+    new_warn = first_due + waited - timedelta(minutes=96)
+    advance(new_warn - timedelta(minutes=1))
+    assert EventKind.SLA_WARNING not in kinds(ticket)
+    advance(new_warn)
+    [warning] = events_of(ticket, EventKind.SLA_WARNING)
+    assert warning.data["due"] == (first_due + waited).isoformat()
+
+
+# --- policies: business hours and admins' edits ------------------------------------------
+
+
+def save_policy(client, priority: str, first: int, update: int, resolution: int, hours: bool):
+    data = {
+        f"{priority}-first_response_minutes": str(first),
+        f"{priority}-update_minutes": str(update),
+        f"{priority}-resolution_minutes": str(resolution),
+    }
+    if hours:
+        data[f"{priority}-business_hours"] = "y"
+    return client.post(f"/admin/sla/{priority}", data=data)
+
+
+def test_business_hours_policy_skips_nights_and_weekends(
+    app, client, auth, make, run_jobs, advance, frozen
+):
+    auth.login(make.admin())
+    response = save_policy(client, "normal", 8 * 60, 8 * 60, 24 * 60, hours=True)
+    assert response.status_code == 303
+    policy = db.session.scalar(select(SlaPolicy).where(SlaPolicy.priority == "normal"))
+    assert policy.business_hours is True
+
+    friday = datetime(2032, 3, 5, 16, 0)
+    assert friday.strftime("%A") == "Friday"
+    clock.freeze(friday)
+    ticket = make.ticket(make.customer())
+    assert ticket.priority == Priority.NORMAL
+    # One hour on Friday (16–17), seven on Monday (9–16).
+    assert ticket.first_response_due == datetime(2032, 3, 8, 16, 0)
+    # 24 business hours: Friday 1 + Monday 8 + Tuesday 8 + Wednesday 7.
+    assert ticket.resolution_due == datetime(2032, 3, 10, 16, 0)
+
+    clock.freeze(datetime(2032, 3, 6, 10, 0))  # Saturday morning: counts from Monday 9:00
+    weekend = make.ticket(make.customer())
+    assert weekend.first_response_due == datetime(2032, 3, 8, 17, 0)
+
+    # Nothing is due over the weekend.
+    run_jobs()
+    advance(datetime(2032, 3, 7, 23, 0))
+    assert EventKind.SLA_WARNING not in kinds(ticket)
+    assert EventKind.SLA_BREACH not in kinds(ticket)
+    advance(datetime(2032, 3, 8, 16, 0))
+    assert [e.data["target"] for e in events_of(ticket, EventKind.SLA_BREACH)] == ["first_response"]
+
+
+def file_ticket(client, auth, customer, impact: str = "just_me") -> Ticket:
+    """A customer files a ticket through the portal (a request with its own session)."""
+    auth.logout()
+    auth.login(customer)
+    response = client.post(
+        "/tickets/new",
+        data={
+            # No urgent words: the priority is the impact's (support/triage rules).
+            "subject": "Refund missing for order 1234",
+            "description": "The seller said the refund was sent.",
+            "category": "payments",
+            "impact": impact,
+        },
+    )
+    assert response.status_code == 303
+    return db.session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+
+
+def test_admin_edited_policy_sets_due_times_of_new_tickets(app, client, auth, make, frozen):
+    before = file_ticket(client, auth, make.customer())
+    assert before.first_response_due == T0 + 8 * HOUR
+
+    auth.logout()
+    auth.login(make.admin())
+    assert save_policy(client, "normal", 120, 240, 600, hours=False).status_code == 303
+    page = client.get("/admin/sla").get_data(as_text=True)
+    assert 'value="120"' in page
+
+    after = file_ticket(client, auth, make.customer())
+    assert after.first_response_due == T0 + 2 * HOUR
+    assert after.resolution_due == T0 + 10 * HOUR
+    db.session.refresh(before)
+    assert before.first_response_due == T0 + 8 * HOUR  # tickets already filed keep theirs
+    # Other priorities keep the defaults.
+    urgent = file_ticket(client, auth, make.customer(), impact="many_users")
+    assert urgent.priority == Priority.URGENT
+    assert urgent.first_response_due == T0 + HOUR
+
+
+# --- the sweep: the database is the truth ------------------------------------------------
+
+
+def test_sweep_runs_sla_checks_whose_delayed_jobs_redis_lost(
+    app, make, smtp, run_jobs, advance, frozen
+):
+    customer = make.customer()
+    ticket = make.ticket(customer)
+    run_jobs()
+    registry = queue.queue(app).scheduled_job_registry
+    assert registry.count >= 2
+    for job in Job.fetch_many(registry.get_job_ids(), connection=registry.connection):
+        job.delete()  # Redis lost them (a restart without persistence, say)
+    assert registry.count == 0
+
+    warn = T0 + 8 * HOUR - timedelta(minutes=96)
+    assert advance(warn + timedelta(minutes=1)) == 0
+    assert EventKind.SLA_WARNING not in kinds(ticket)
+
+    queue.enqueue("support.jobs.tasks.sweep")  # what `rq cron` does every minute
+    assert run_jobs() >= 2  # the sweep, then the delay notice's email
+    assert len(events_of(ticket, EventKind.SLA_WARNING)) == 1
+    assert len(events_of(ticket, EventKind.DELAY_NOTICE)) == 1
+    assert len(smtp.mailbox.to(customer.email)) == 2
+
+    tasks.sweep()
+    run_jobs()
+    db.session.expire_all()
+    assert len(events_of(ticket, EventKind.SLA_WARNING)) == 1
+    assert len(smtp.mailbox.to(customer.email)) == 2
+    count = db.session.scalar(select(func.count(Notification.id)))
+    assert count == 1

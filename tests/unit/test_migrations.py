@@ -1,0 +1,152 @@
+"""Migrations: they build the schema from nothing, and match the models exactly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from support.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _url(database: Path | str) -> str:
+    """A SQLite file of our own, or a database URL (the PostgreSQL test below)."""
+    return f"sqlite:///{database}" if isinstance(database, Path) else database
+
+
+def flask_db(command: list[str], database: Path | str, tmp_path: Path, redis_url: str) -> None:
+    """Run `flask db ...` as a user would, against `database`."""
+    env = {
+        **os.environ,
+        "SUPPORT_ENV": "testing",
+        "SECRET_KEY": "migration-test",
+        "DATABASE_URL": _url(database),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "REDIS_URL": redis_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture
+def migrated(tmp_path: Path, redis_url: str) -> Path:
+    database = tmp_path / "migrated.db"
+    flask_db(["upgrade"], database, tmp_path, redis_url)
+    return database
+
+
+def _describe(diff: tuple | list) -> str:
+    """One autogenerate difference, readably: "add_column tickets board_position"."""
+    if isinstance(diff, list):  # column modifications come grouped
+        return "; ".join(_describe(item) for item in diff)
+    operation, *details = diff
+    names = [
+        detail if isinstance(detail, str) else getattr(detail, "name", None) for detail in details
+    ]
+    return " ".join([operation, *(name for name in names if name)])
+
+
+def _differences(database: Path | str) -> list[str]:
+    """What `flask db migrate` would still generate for this database."""
+    engine = create_engine(_url(database))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return [_describe(diff) for diff in compare_metadata(context, db.metadata)]
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_on_empty_database_creates_every_table(app: Flask, migrated: Path) -> None:
+    engine = create_engine(f"sqlite:///{migrated}")
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert set(db.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_migrations_match_the_models(app: Flask, migrated: Path) -> None:
+    """Every model change has a migration: autogenerate would find nothing to do."""
+    differences = _differences(migrated)
+    assert not differences, "Models changed without a migration:\n" + "\n".join(differences)
+
+
+def test_downgrade_to_base_and_upgrade_again(
+    app: Flask, migrated: Path, tmp_path: Path, redis_url: str
+) -> None:
+    flask_db(["downgrade", "base"], migrated, tmp_path, redis_url)
+    flask_db(["upgrade"], migrated, tmp_path, redis_url)
+    differences = _differences(migrated)
+    assert not differences, "Models changed without a migration:\n" + "\n".join(differences)
+
+
+def test_migration_history_has_one_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+# --- PostgreSQL (when the suite runs on it) ------------------------------------------------
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    """A brand-new database on the test server, dropped afterwards."""
+    server = make_url(TEST_DATABASE_URL)
+    name = f"migrations_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgresql"),
+    reason="runs when TEST_DATABASE_URL is a PostgreSQL database",
+)
+def test_migrations_on_an_empty_postgresql_database(
+    empty_postgres: str, tmp_path: Path, redis_url: str
+) -> None:
+    flask_db(["upgrade"], empty_postgres, tmp_path, redis_url)
+    engine = create_engine(empty_postgres)
+    try:
+        assert set(db.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    differences = _differences(empty_postgres)
+    assert not differences, "Models changed without a migration:\n" + "\n".join(differences)
+    flask_db(["downgrade", "base"], empty_postgres, tmp_path, redis_url)
+    flask_db(["upgrade"], empty_postgres, tmp_path, redis_url)
+    assert not _differences(empty_postgres)
