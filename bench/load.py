@@ -286,9 +286,13 @@ def main() -> None:
         print(f"load_seed: {time.monotonic() - seed_started:.1f} s")
         subprocess.run([*flask, "kb", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        web_log = tmp / "gunicorn-error.log"
         processes.append(
             subprocess.Popen(
-                [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "app:app"],
+                [
+                    *(str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}"),
+                    *("--error-logfile", str(web_log), "app:app"),
+                ],
                 cwd=ROOT,
                 env=env,
                 **quiet,
@@ -320,6 +324,7 @@ def main() -> None:
             user.join()
         elapsed = time.monotonic() - started
         report(stats, elapsed)
+        report_server_errors(web_log)
         drain(env)
         check(database_url, ledger, mailbox)
     finally:
@@ -367,6 +372,15 @@ def report(stats: Stats, elapsed: float) -> None:
             print(f"{slug}_5xx: {failed} responses")
     print(f"load_total_rps: {total / elapsed:.1f} req/s")
     print(f"load_5xx: {errors_5xx} responses")
+
+
+def report_server_errors(log: Path) -> None:
+    """A 5xx is a bug: show the tracebacks the web workers logged, so it can be fixed."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    tracebacks = re.findall(r"^Traceback.*?(?=^\[\d{4}-|\Z)", text, re.M | re.S)
+    print(f"server_tracebacks: {len(tracebacks)} tracebacks")
+    for traceback, seen in Counter(t.strip()[-2000:] for t in tracebacks).most_common(3):
+        print(f"--- logged {seen} time(s):\n{traceback}", file=sys.stderr)
 
 
 def drain(env: dict, timeout: float = 120) -> None:

@@ -6,7 +6,7 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from support import clock
 from support.extensions import db
@@ -318,6 +318,23 @@ def test_stale_expected_version_names_who_changed_it(make: Factory) -> None:
             ticket, Status.PENDING, actor=make.agent(), expected_version=loaded_version
         )
     assert ticket.status == Status.OPEN
+
+
+def test_a_race_lost_at_commit_is_a_stale_ticket(make: Factory) -> None:
+    """Another process updates the row between our read and our write: no 500, a StaleTicket."""
+    ticket = make.ticket()
+    agent = make.agent()
+    with db.engine.begin() as other:  # a second connection, as another web worker would be
+        other.execute(
+            update(Ticket.__table__)
+            .where(Ticket.__table__.c.id == ticket.id)
+            .values(version=Ticket.__table__.c.version + 1)
+        )
+    with pytest.raises(StaleTicket, match="Reload"):
+        service.change_status(ticket, Status.OPEN, actor=agent)
+    db.session.refresh(ticket)
+    assert ticket.status == Status.NEW
+    assert EventKind.STATUS_CHANGED not in kinds(ticket)
 
 
 def test_stale_ticket_message_says_reload(make: Factory) -> None:

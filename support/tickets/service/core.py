@@ -111,10 +111,10 @@ def _commit(ticket: Ticket) -> None:
     The SLA checker is woken for the ticket's next warning and due times
     (after the commit; the sweep covers any wake-up Redis loses).
     """
-    notify_events.dispatch()
-    db.session.flush()
-    automation.schedule_sla_checks(ticket)
     try:
+        notify_events.dispatch()
+        db.session.flush()  # the versioned UPDATE runs here: a lost race raises here too
+        automation.schedule_sla_checks(ticket)
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
