@@ -25,6 +25,7 @@ DEFAULT_ESCALATION_MATRIX: dict[int, dict[str, str | int]] = {
 }
 
 DEVELOPMENT_ENVS = {"development", "demo", "testing"}
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _env_int(name: str, default: int) -> int:
@@ -34,6 +35,12 @@ def _env_int(name: str, default: int) -> int:
 
 def _secret_key(instance_path: Path, env: str) -> str:
     key = os.environ.get("SECRET_KEY")
+    if key and env not in DEVELOPMENT_ENVS and len(key) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"SECRET_KEY is too short to sign sessions safely: use at least "
+            f"{MIN_SECRET_KEY_LENGTH} random characters "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
     if key:
         return key
     if env not in DEVELOPMENT_ENVS:
