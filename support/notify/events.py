@@ -119,22 +119,45 @@ def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> None:
     lead = next((e for e in events if e.body_text), events[0])
     text = headline(lead)
     _notify(ticket.customer_id, ticket, lead, text)
-    body = render_template(
-        "emails/event.txt",
-        ticket=ticket,
+    _email_customer(
+        ticket,
+        key=f"event:{events[0].id}",
+        kind="event",
+        subject=f"[{ticket.ref}] {ticket.subject}",
+        template="emails/event.txt",
         events=events,
         headline=headline,
         promise=sla.promise(ticket),
+    )
+
+
+def _email_customer(
+    ticket: Ticket,
+    *,
+    key: str,
+    kind: str,
+    subject: str,
+    template: str,
+    root: bool = False,
+    **context,
+) -> None:
+    """Queue an email to the ticket's customer; every template gets the ticket, its link
+    and the site's name."""
+    body = render_template(
+        template,
+        ticket=ticket,
         url=ticket_url(ticket),
         site_name=current_app.config["SITE_NAME"],
+        **context,
     )
     outbox.queue_email(
-        key=f"event:{events[0].id}",
-        kind="event",
+        key=key,
+        kind=kind,
         to=ticket.customer.email,
-        subject=f"[{ticket.ref}] {ticket.subject}",
+        subject=subject,
         body=body,
         ticket=ticket,
+        root=root,
     )
 
 
@@ -164,37 +187,25 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
 
 def acknowledge(ticket: Ticket) -> None:
     """The acknowledgement email: reference, promised first response, what happens next."""
-    outbox.queue_email(
+    _email_customer(
+        ticket,
         key=f"ack:{ticket.ref}",
         kind="ack",
-        to=ticket.customer.email,
         subject=f"[{ticket.ref}] We received your request: {ticket.subject}",
-        body=render_template(
-            "emails/acknowledgement.txt",
-            ticket=ticket,
-            promise=sla.promise(ticket),
-            url=ticket_url(ticket),
-            site_name=current_app.config["SITE_NAME"],
-        ),
-        ticket=ticket,
+        template="emails/acknowledgement.txt",
         root=True,
+        promise=sla.promise(ticket),
     )
 
 
 def follow_up(ticket: Ticket, invite: SurveyInvite) -> None:
     """The post-resolution email: is it still fixed? With the survey link."""
-    outbox.queue_email(
+    _email_customer(
+        ticket,
         key=f"follow-up:{ticket.ref}:{invite.resolved_at.isoformat()}",
         kind="follow_up",
-        to=ticket.customer.email,
         subject=f"[{ticket.ref}] Is everything working again?",
-        body=render_template(
-            "emails/follow_up.txt",
-            ticket=ticket,
-            url=ticket_url(ticket),
-            survey_url=survey_tokens.survey_url(invite),
-            expires_at=invite.expires_at,
-            site_name=current_app.config["SITE_NAME"],
-        ),
-        ticket=ticket,
+        template="emails/follow_up.txt",
+        survey_url=survey_tokens.survey_url(invite),
+        expires_at=invite.expires_at,
     )
