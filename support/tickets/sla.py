@@ -95,23 +95,41 @@ def forget_policies(session: Session | None = None, *_: object) -> None:
 sa_event.listen(Session, "after_commit", forget_policies)
 
 
+def _open_from(at: datetime) -> tuple[datetime, datetime]:
+    """The first business moment at or after `at`, and the close of that day."""
+    days = current_app.config["BUSINESS_DAYS"]
+    open_hour, close_hour = current_app.config["BUSINESS_HOURS"]
+    while True:
+        day_open = at.replace(hour=open_hour, minute=0, second=0, microsecond=0)
+        day_close = at.replace(hour=close_hour, minute=0, second=0, microsecond=0)
+        if at.weekday() in days and at < day_close:
+            return max(at, day_open), day_close
+        at = (at + timedelta(days=1)).replace(hour=open_hour, minute=0, second=0, microsecond=0)
+
+
 def add_time(start: datetime, span: timedelta, business_hours: bool) -> datetime:
     """`start + span`, counting only business hours when the policy says so."""
     if not business_hours:
         return start + span
-    days = current_app.config["BUSINESS_DAYS"]
-    open_hour, close_hour = current_app.config["BUSINESS_HOURS"]
     remaining, at = span, start
     while True:
-        day_open = at.replace(hour=open_hour, minute=0, second=0, microsecond=0)
-        day_close = at.replace(hour=close_hour, minute=0, second=0, microsecond=0)
-        if at.weekday() not in days or at >= day_close:
-            at = (at + timedelta(days=1)).replace(hour=open_hour, minute=0, second=0, microsecond=0)
-            continue
-        at = max(at, day_open)
+        at, day_close = _open_from(at)
         if at + remaining <= day_close:
             return at + remaining
         remaining -= day_close - at
+        at = day_close
+
+
+def time_between(start: datetime, end: datetime, business_hours: bool) -> timedelta:
+    """How much of the policy's clock runs from `start` to `end` (inverse of add_time)."""
+    if not business_hours or end <= start:
+        return end - start
+    total, at = timedelta(0), start
+    while True:
+        at, day_close = _open_from(at)
+        if at >= end:
+            return total
+        total += min(day_close, end) - at
         at = day_close
 
 
@@ -141,14 +159,24 @@ def pause(ticket: Ticket, at: datetime) -> None:
 
 
 def resume(ticket: Ticket, at: datetime) -> None:
-    """The customer answered: every due time moves on by the time we waited."""
-    if ticket.sla_paused_at is None:
+    """The customer answered: every due time keeps the time that was left on it.
+
+    Under business hours "left" counts business hours, so a pause over a
+    weekend does not eat into (or add to) the team's time.
+    """
+    paused = ticket.sla_paused_at
+    if paused is None:
         return
-    waited = at - ticket.sla_paused_at
+    business_hours = targets_for(ticket.priority).business_hours
     for field in ("first_response_due", "next_update_due", "resolution_due"):
         due = getattr(ticket, field)
-        if due is not None:
-            setattr(ticket, field, due + waited)
+        if due is None:
+            continue
+        if due <= paused:  # already missed before the pause: it stays missed by as much
+            setattr(ticket, field, due + (at - paused))
+        else:
+            left = time_between(paused, due, business_hours)
+            setattr(ticket, field, add_time(at, left, business_hours))
     ticket.sla_paused_at = None
 
 
@@ -173,7 +201,8 @@ def record_escalation(ticket: Ticket, at: datetime) -> Stage:
     stage's deadline, which escalates again when it is missed)."""
     ticket.tier = min(ticket.tier + 1, MAX_TIER)
     new_stage = stage(ticket.tier)
-    ticket.next_update_due = at + new_stage.update_within
+    business_hours = targets_for(ticket.priority).business_hours
+    ticket.next_update_due = add_time(at, new_stage.update_within, business_hours)
     return new_stage
 
 

@@ -25,7 +25,7 @@ from support.models import (
     Ticket,
     TicketEvent,
 )
-from support.tickets import service
+from support.tickets import service, sla
 from support.tickets.service import TicketError
 
 T0 = datetime(2032, 3, 1, 9, 0)  # a Monday; normal priority: 8 h / 24 h / 72 h
@@ -364,6 +364,38 @@ def test_business_hours_policy_skips_nights_and_weekends(
     assert EventKind.SLA_BREACH not in kinds(ticket)
     advance(datetime(2032, 3, 8, 16, 0))
     assert [e.data["target"] for e in events_of(ticket, EventKind.SLA_BREACH)] == ["first_response"]
+
+
+def test_business_hours_count_for_pauses_and_escalation_stages(
+    app, client, auth, make, frozen
+):
+    auth.login(make.admin())
+    assert save_policy(client, "normal", 8 * 60, 8 * 60, 24 * 60, hours=True).status_code == 303
+    clock.freeze(datetime(2032, 3, 5, 15, 0))  # Friday 15:00
+    ticket = make.ticket(make.customer())
+    assert ticket.first_response_due == datetime(2032, 3, 8, 15, 0)  # Fri 2 h + Mon 6 h
+    agent = make.agent()
+
+    # Waiting on the customer from Friday 16:00 (7 business hours left) until Monday 10:00:
+    # the weekend neither counts nor is added: 7 hours from Monday 10:00 is 17:00.
+    clock.freeze(datetime(2032, 3, 5, 16, 0))
+    service.change_status(ticket, Status.PENDING, actor=agent)
+    clock.freeze(datetime(2032, 3, 8, 10, 0))
+    service.reply(ticket, author=ticket.customer, body="Here is the order number: 1234.")
+    assert ticket.first_response_due == datetime(2032, 3, 8, 17, 0)
+
+    # Escalated Tuesday 16:00: tier 2's 48 hours are business hours too (1 + 8×5 + 7).
+    clock.freeze(datetime(2032, 3, 9, 16, 0))
+    service.escalate(ticket, actor=agent, reason="Needs the payments specialists.")
+    assert ticket.next_update_due == datetime(2032, 3, 17, 16, 0)
+
+
+def test_time_between_is_the_inverse_of_add_time(app) -> None:
+    start = datetime(2032, 3, 5, 16, 30)  # Friday afternoon
+    for hours in (0.5, 1, 7, 8, 9, 40, 100):
+        span = timedelta(hours=hours)
+        assert sla.time_between(start, sla.add_time(start, span, True), True) == span
+    assert sla.time_between(start, start + HOUR, False) == HOUR
 
 
 def file_ticket(client, auth, customer, impact: str = "just_me") -> Ticket:
