@@ -19,7 +19,7 @@ from support.models import Ticket
 from support.ratelimit import limiter
 from tests.conftest import Auth, make_app
 from tests.factories import PASSWORD, Factory
-from tests.web.test_portal import file_ticket
+from tests.web.portal import file_ticket
 
 HTMX = {"HX-Request": "true"}
 

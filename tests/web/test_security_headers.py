@@ -14,7 +14,7 @@ from support.models import Attachment
 from support.security import CONTENT_SECURITY_POLICY
 from tests.conftest import Auth, make_app
 from tests.factories import Factory
-from tests.web.test_portal import PNG, file_ticket
+from tests.web.portal import PNG, file_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
 HTMX = {"HX-Request": "true"}
