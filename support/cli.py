@@ -10,7 +10,10 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from support import demo
+from support.auth import accounts
+from support.auth.passwords import password_problem
 from support.kb.cli import build_index, kb_cli
+from support.models import Role
 from support.tickets.categories import ensure_default_categories
 
 demo_cli = AppGroup("demo", help="Demo data for trying Support Desk out.")
@@ -27,6 +30,51 @@ def demo_seed() -> None:
         click.echo(f"Created {result['users']} accounts and {result['tickets']} tickets.")
     else:
         click.echo("Demo data is already there; nothing to do.")
+
+
+user_cli = AppGroup("user", help="Staff accounts: the first admin, agents and their roles.")
+ROLES = click.Choice([r.value for r in Role])
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name, as customers will see it.")
+@click.option("--role", type=ROLES, default=Role.AGENT.value, show_default=True)
+@click.option("--tier", type=click.IntRange(1, 3), default=None, help="Support tier (staff).")
+@click.password_option(
+    envvar="SUPPORT_NEW_PASSWORD", help="Prompted for (twice) unless SUPPORT_NEW_PASSWORD is set."
+)
+def user_create(email: str, name: str, role: str, tier: int | None, password: str) -> None:
+    """Create an account, e.g. the first admin after `flask setup`."""
+    problem = password_problem(password, email)
+    if problem:
+        raise click.BadParameter(problem, param_hint="password")
+    try:
+        user = accounts.create_user(email=email, name=name, password=password, role=Role(role))
+    except accounts.EmailTaken as exc:
+        raise click.ClickException(
+            f"{email} already has an account; change its role with `flask user role`."
+        ) from exc
+    if user.is_agent:
+        accounts.set_role(user, user.role, tier=tier)
+    click.echo(f"Created {user.email} ({user.role.value}{_tier(user)}).")
+
+
+@user_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=ROLES)
+@click.option("--tier", type=click.IntRange(1, 3), default=None, help="Support tier (staff).")
+def user_role(email: str, role: str, tier: int | None) -> None:
+    """Change what an account may do: customer, agent or admin."""
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    accounts.set_role(user, Role(role), tier=tier)
+    click.echo(f"{user.email} is now {user.role.value}{_tier(user)}.")
+
+
+def _tier(user) -> str:
+    return f", tier {user.tier}" if user.tier else ""
 
 
 @click.command("setup")
@@ -60,6 +108,7 @@ def devserver(port: int, host: str) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
+    app.cli.add_command(user_cli)
     app.cli.add_command(kb_cli)
     app.cli.add_command(setup)
     app.cli.add_command(devserver)

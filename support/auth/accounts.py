@@ -55,3 +55,14 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.is_active or not user.check_password(password):
         return None
     return user
+
+
+def set_role(user: User, role: Role, *, tier: int | None = None) -> User:
+    """Make someone a customer, agent or admin (staff get a tier, 1 unless given)."""
+    user.role = role
+    if role == Role.CUSTOMER:
+        user.tier = None
+    else:
+        user.tier = tier if tier is not None else (user.tier or 1)
+    db.session.commit()
+    return user
