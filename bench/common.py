@@ -35,6 +35,7 @@ def bench_app(**overrides) -> tuple[Flask, tempfile.TemporaryDirectory]:
         "UPLOAD_FOLDER": str(Path(tmp.name) / "uploads"),
         "REDIS_URL": "redis://127.0.0.1:1/0",  # not used by the pages measured
         "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,  # measured: the pages, not the limiter
     }
     config.update(overrides)
     app = create_app(config)

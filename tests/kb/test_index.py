@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from support.kb import index
+from support.kb.index import store
 from tests.kb.conftest import write_article
 
 
@@ -175,7 +176,7 @@ def test_only_one_writer_builds_at_a_time(own_index_app: Flask) -> None:
             index.rebuild(own_index_app)
         done.set()
 
-    with index._writer_lock(index_dir, blocking=True):  # another writer holds the lock
+    with store._writer_lock(index_dir, blocking=True):  # another writer holds the lock
         writer = threading.Thread(target=rebuild)
         writer.start()
         assert not done.wait(0.5)  # so this rebuild waits...
@@ -185,7 +186,7 @@ def test_only_one_writer_builds_at_a_time(own_index_app: Flask) -> None:
 
 
 def test_old_generations_are_removed(own_index_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "RETIRED_GRACE_SECONDS", 0)
+    monkeypatch.setattr(store, "RETIRED_GRACE_SECONDS", 0)
     for _ in range(4):
         index.rebuild(own_index_app)
     index_dir = Path(own_index_app.config["KB_INDEX_DIR"])
