@@ -46,7 +46,8 @@ def main(base: str, out: Path) -> None:
 
 
 def _team_pages(browser, base: str, out: Path, name: str, width: int) -> None:
-    """The board, a ticket's panel over it, and the admin index (the admin is an agent too)."""
+    """The board, a ticket's panel over it, the admin index and its routing, triage and
+    people pages (the admin is an agent too)."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(f"{base}/login")
     page.fill("#email", "admin@example.com")
@@ -61,6 +62,9 @@ def _team_pages(browser, base: str, out: Path, name: str, width: int) -> None:
     page.screenshot(path=out / f"{name}-panel.png")
     page.goto(f"{base}/admin/")
     page.screenshot(path=out / f"{name}-admin.png", full_page=True)
+    for admin_page in ("routing", "triage", "people"):
+        page.goto(f"{base}/admin/{admin_page}")
+        page.screenshot(path=out / f"{name}-admin-{admin_page}.png", full_page=True)
     page.close()
 
 

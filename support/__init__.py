@@ -60,6 +60,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from support.admin.operations import bp as operations_bp
+    from support.admin.people import bp as people_admin_bp
+    from support.admin.routing import bp as routing_admin_bp
     from support.admin.triage import bp as triage_admin_bp
     from support.admin.views import bp as admin_bp
     from support.auth.views import bp as auth_bp
@@ -80,4 +82,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(triage_admin_bp)
+    app.register_blueprint(routing_admin_bp)
+    app.register_blueprint(people_admin_bp)
     notifications.init_app(app)

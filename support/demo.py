@@ -16,7 +16,7 @@ from support import clock
 from support.auth import accounts
 from support.config import DEVELOPMENT_ENVS
 from support.extensions import db
-from support.models import Category, Impact, Role, Status, Team, Ticket, User
+from support.models import Category, Impact, Role, Skill, Status, Team, Ticket, User
 from support.tickets import canned, service
 from support.tickets.categories import ensure_default_categories
 
@@ -26,7 +26,20 @@ STAFF = [
     ("agent@example.com", "Alex Agent", Role.AGENT, 1),
     ("senior@example.com", "Sam Senior", Role.AGENT, 2),
     ("admin@example.com", "Ada Admin", Role.ADMIN, 3),
+    ("priya@example.com", "Priya Payments", Role.AGENT, 1),
 ]
+# Who works where, so routing has somebody to route to: (email, team, skills).
+TEAMS = {
+    "Customer Care": ["accounts", "listings", "orders", "shipping", "privacy"],
+    "Payments & Trust": ["payments", "refunds", "security"],
+}
+MEMBERS = [
+    ("agent@example.com", "Customer Care", []),
+    ("senior@example.com", "Customer Care", ["Chargebacks"]),
+    ("admin@example.com", None, []),
+    ("priya@example.com", "Payments & Trust", ["Chargebacks"]),
+]
+SKILL_NEEDED = {"refunds": "Chargebacks"}  # disputes go only to agents who know them
 CUSTOMERS = [
     ("customer@example.com", "Casey Customer"),
     ("maria.lopez@example.com", "María López"),
@@ -159,8 +172,8 @@ def seed(*, customer_count: int = len(CUSTOMERS)) -> dict[str, int]:
     if db.session.scalar(select(User.id).where(User.email == STAFF[0][0])):
         return {"tickets": 0}
     categories = {c.slug: c for c in ensure_default_categories()}
-    _assign_teams(categories)
     staff = [_user(email, name, role, tier) for email, name, role, tier in STAFF]
+    _organise(categories, staff)
     customers = [_user(email, name, Role.CUSTOMER, None) for email, name in CUSTOMERS]
     created = _tickets(customers[:customer_count], staff[0], staff[1], categories)
     _canned_responses(staff[2])
@@ -200,11 +213,20 @@ def _assign(ticket: Ticket, agent: User, senior: User) -> None:
         service.assign(ticket, actor=agent, assignee=assignee)
 
 
-def _assign_teams(categories: dict[str, Category]) -> None:
-    care, trust = Team(name="Customer Care"), Team(name="Payments & Trust")
-    db.session.add_all([care, trust])
-    for slug, category in categories.items():
-        category.team = trust if slug in {"payments", "refunds", "security"} else care
+def _organise(categories: dict[str, Category], staff: list[User]) -> None:
+    """Teams own categories, agents belong to teams and have skills; refunds need one."""
+    teams = {name: Team(name=name) for name in TEAMS}
+    skills = {name: Skill(name=name) for name in {*SKILL_NEEDED.values()}}
+    db.session.add_all([*teams.values(), *skills.values()])
+    for name, slugs in TEAMS.items():
+        for slug in slugs:
+            categories[slug].team = teams[name]
+    for slug, skill in SKILL_NEEDED.items():
+        categories[slug].skill = skills[skill]
+    by_email = {user.email: user for user in staff}
+    for email, team, skill_names in MEMBERS:
+        by_email[email].team = teams[team] if team else None
+        by_email[email].skills = [skills[s] for s in skill_names]
     db.session.commit()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, url_for
 from sqlalchemy import select
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -15,7 +15,7 @@ from support import triage
 from support.auth.roles import admin_required
 from support.extensions import db
 from support.forms import BaseForm
-from support.models import Category, Impact, Priority, PriorityRule, User
+from support.models import Category, Impact, Priority, PriorityRule
 from support.portal.forms import EmptyForm
 from support.triage import priority, routing
 from support.web import redirect_after_post, render
@@ -44,11 +44,6 @@ class RuleForm(BaseForm):
     )
 
 
-class AgentForm(BaseForm):
-    is_available = BooleanField("Takes new tickets")
-    max_open = IntegerField("Open tickets at most", validators=[Optional(), NumberRange(0, 10_000)])
-
-
 class PreviewForm(BaseForm):
     subject = StringField("Subject", validators=[Optional(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=50_000)])
@@ -61,7 +56,7 @@ class PreviewForm(BaseForm):
 
 
 def _preview_form() -> PreviewForm:
-    form = PreviewForm()
+    form = PreviewForm(prefix="preview")  # its fields never share an id with a rule form
     categories = db.session.scalars(
         select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
     )
@@ -71,17 +66,48 @@ def _preview_form() -> PreviewForm:
     return form
 
 
-def _page(rule_form: RuleForm | None = None, status: int = 200, **extra) -> Response:
+def _edit_prefix(rule_id: int) -> str:
+    return f"rule-{rule_id}"
+
+
+def _edit_form(rule: priority.Rule) -> RuleForm:
+    """The saved rule's fields, never another form's posted data."""
+    assert rule.id is not None
+    return RuleForm(
+        formdata=None,
+        prefix=_edit_prefix(rule.id),
+        data={
+            "name": rule.name,
+            "impact": rule.impact.value if rule.impact else ANY,
+            "signals": "\n".join(rule.signals),
+            "priority": rule.priority.value,
+            "position": rule.position,
+        },
+    )
+
+
+def _page(
+    rule_form: RuleForm | None = None,
+    status: int = 200,
+    failed_edit: tuple[int, RuleForm] | None = None,
+    **extra,
+) -> Response:
+    rules = priority.rules()
+    edit_forms = {rule.id: _edit_form(rule) for rule in rules if rule.id is not None}
+    if failed_edit is not None:
+        edit_forms[failed_edit[0]] = failed_edit[1]
     return render(
         PAGE,
         status=status,
-        rules=priority.rules(),
+        rules=rules,
+        conflicts=priority.conflicts(rules),
         saved=db.session.scalar(select(PriorityRule.id).limit(1)) is not None,
         rule_form=rule_form or RuleForm(formdata=None),
+        edit_forms=edit_forms,
+        failed_rule_id=failed_edit[0] if failed_edit else None,
         preview_form=extra.pop("preview_form", None) or _preview_form(),
         form=EmptyForm(),
         default_cap=routing.DEFAULT_MAX_OPEN,
-        agents=routing.agents_overview(),
         **extra,
     )
 
@@ -129,6 +155,40 @@ def add_rule() -> Response:
     return _page(form, status=422)
 
 
+@bp.post("/triage/rules/<int:rule_id>")
+@admin_required
+def update_rule(rule_id: int) -> Response:
+    if db.session.get(PriorityRule, rule_id) is None:
+        abort(404)
+    form = RuleForm(prefix=_edit_prefix(rule_id))
+    if form.validate_on_submit():
+        try:
+            priority.update_rule(
+                rule_id,
+                name=form.name.data,
+                priority=Priority(form.priority.data),
+                impact=Impact(form.impact.data) if form.impact.data else None,
+                signals=form.signals.data,
+                position=form.position.data,
+            )
+        except priority.RuleError as exc:
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            flash(f"Saved the rule “{form.name.data.strip()}”.", "success")
+            return redirect_after_post(url_for("triage_admin.triage_page"))
+    return _page(status=422, failed_edit=(rule_id, form))
+
+
+@bp.post("/triage/rules/editable")
+@admin_required
+def make_rules_editable() -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    priority.make_editable()
+    flash("The default rules are now your own: edit or delete any of them.", "success")
+    return redirect_after_post(url_for("triage_admin.triage_page"))
+
+
 @bp.post("/triage/rules/<int:rule_id>/delete")
 @admin_required
 def delete_rule(rule_id: int) -> Response:
@@ -146,19 +206,4 @@ def reset_rules() -> Response:
         abort(400)
     priority.reset_rules()
     flash("Back to the default rules.", "success")
-    return redirect_after_post(url_for("triage_admin.triage_page"))
-
-
-@bp.post("/triage/agents/<int:user_id>")
-@admin_required
-def save_agent(user_id: int) -> Response:
-    agent = db.session.get(User, user_id)
-    if agent is None or not agent.is_agent:
-        abort(404)
-    form = AgentForm()
-    if not form.validate_on_submit():
-        flash("The limit must be a whole number from 0 (or empty for the default).", "error")
-        return _page(status=422)
-    routing.set_availability(agent, available=form.is_available.data, max_open=form.max_open.data)
-    flash(f"Saved routing for {agent.name}.", "success")
     return redirect_after_post(url_for("triage_admin.triage_page"))

@@ -31,6 +31,12 @@ class Section:
 # The admin index lists these; a later page adds its own line here.
 SECTIONS = [
     Section(
+        "People",
+        "people_admin.people",
+        "Every account: find someone, make them an agent or admin, set their tier, or "
+        "deactivate them.",
+    ),
+    Section(
         "Canned responses",
         "admin.canned_list",
         "Ready-made replies agents insert with one click, with placeholders for the "
@@ -46,6 +52,12 @@ SECTIONS = [
         "triage_admin.triage_page",
         "Priority rules (impact × urgent words), and what would happen to a ticket's text: "
         "its suggested category, priority and who it is routed to.",
+    ),
+    Section(
+        "Teams and routing",
+        "routing_admin.routing_page",
+        "Teams, skills and categories, and for each agent: team, tier, skills, whether they "
+        "take new tickets and how many at most.",
     ),
     Section(
         "Jobs and mail",

@@ -6,11 +6,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from support.extensions import db
-from support.models import Role, User
+from support.models import Role, Status, Ticket, User
+from support.tickets import service
 
 
 class EmailTaken(ValueError):
     pass
+
+
+STAFF_TIERS = (1, 2, 3)
+
+
+class AccessError(ValueError):
+    """A change of someone's access that would lock the team out; written for the admin."""
 
 
 def normalise_email(email: str) -> str:
@@ -66,3 +74,49 @@ def set_role(user: User, role: Role, *, tier: int | None = None) -> User:
         user.tier = tier if tier is not None else (user.tier or 1)
     db.session.commit()
     return user
+
+
+def change_access(user: User, *, role: Role, tier: int | None, active: bool, by: User) -> User:
+    """An admin changes what someone may do. Nobody removes their own admin rights or
+    account (another admin must), so there is always an admin left."""
+    if user.id == by.id and (role != Role.ADMIN or not active):
+        raise AccessError("You can't remove your own admin rights or account; ask another admin.")
+    if role != Role.CUSTOMER and tier is not None and tier not in STAFF_TIERS:
+        raise AccessError("Tiers are 1, 2 or 3.")
+    user.is_active = active
+    set_role(user, role, tier=tier)
+    if not (user.is_agent and user.is_active):
+        _release_open_tickets(user, by)
+    return user
+
+
+def _release_open_tickets(user: User, by: User) -> None:
+    """Someone who no longer works tickets hands theirs back to "unassigned", each with
+    its timeline event; routing gives them to someone else (the sweep)."""
+    query = select(Ticket).where(
+        Ticket.assignee_id == user.id, Ticket.status.in_([s for s in Status if s.is_active])
+    )
+    for ticket in db.session.scalars(query).all():
+        service.assign(ticket, actor=by, assignee=None)
+
+
+def people(
+    text: str = "", role: Role | None = None, *, limit: int = 50, offset: int = 0
+) -> tuple[list[User], int]:
+    """Accounts matching `text` (in name or email) and `role`, staff first, then by name;
+    and how many match in all."""
+    query = select(User)
+    if text.strip():
+        needle = text.strip().lower()
+        query = query.where(
+            func.lower(User.email).contains(needle, autoescape=True)
+            | func.lower(User.name).contains(needle, autoescape=True)
+        )
+    if role is not None:
+        query = query.where(User.role == role)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    staff_first = (User.role == Role.CUSTOMER).asc()
+    page = db.session.scalars(
+        query.order_by(staff_first, func.lower(User.name), User.id).limit(limit).offset(offset)
+    )
+    return list(page), total

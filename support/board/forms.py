@@ -71,7 +71,8 @@ class FieldsForm(VersionedForm):
 
     def set_choices(self, categories: Iterable[Category], teams: Iterable[Team]) -> None:
         self.category.choices = [SelectChoice(NONE, "None")] + [
-            SelectChoice(c.slug, c.name) for c in categories
+            SelectChoice(c.slug, c.name if c.is_active else f"{c.name} (hidden from customers)")
+            for c in categories
         ]
         self.team.choices = [SelectChoice(NONE, "No team")] + [
             SelectChoice(str(t.id), t.name) for t in teams

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from support import triage
 from support.board import forms
 from support.board.queries import COLUMN_LABELS
 from support.extensions import db
@@ -53,9 +54,14 @@ def find(raw_ref: str) -> Ticket | None:
     return db.session.scalar(query)
 
 
-def categories() -> list[Category]:
+def categories(current: Category | None = None) -> list[Category]:
+    """The active categories, plus the ticket's own if an admin has since hidden it (so
+    saving other details never drops it)."""
     query = select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
-    return list(db.session.scalars(query))
+    found = list(db.session.scalars(query))
+    if current is not None and current not in found:
+        found.append(current)
+    return found
 
 
 def teams() -> list[Team]:
@@ -71,8 +77,8 @@ def agents() -> list[User]:
     return list(db.session.scalars(query))
 
 
-def choices() -> Choices:
-    return Choices(categories(), teams(), agents(), canned.all_responses())
+def choices(ticket: Ticket) -> Choices:
+    return Choices(categories(ticket.category), teams(), agents(), canned.all_responses())
 
 
 def next_statuses(ticket: Ticket) -> list[Status]:
@@ -124,7 +130,7 @@ def kb_suggestions(ticket: Ticket) -> list[Any]:
 
 def context(ticket: Ticket, viewer: User, **overrides: Any) -> dict[str, Any]:
     """Everything the panel template needs; `overrides` are bound forms and messages."""
-    options = choices()
+    options = choices(ticket)
     all_forms = fresh_forms(ticket)
     all_forms.update({k: v for k, v in overrides.items() if k.endswith("_form")})
     _fill_choices(ticket, options, all_forms)
@@ -139,6 +145,7 @@ def context(ticket: Ticket, viewer: User, **overrides: Any) -> dict[str, Any]:
         "placeholders": canned.PLACEHOLDERS,
         # The drawer fetches them after it opens (GET .../articles): it stays quick.
         "kb_suggestions": kb_suggestions(ticket) if overrides.get("is_page") else [],
+        "category_suggestion": triage.latest_suggestion(ticket),
         "error": None,
         "notice": None,
         "open_section": None,

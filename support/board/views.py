@@ -214,7 +214,7 @@ def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
 @bp.post("/tickets/<ref>/fields")
 def fields(ref: str) -> Response:
     ticket = _editable_or_404(ref)
-    categories, teams = panel.categories(), panel.teams()
+    categories, teams = panel.categories(ticket.category), panel.teams()
     form = forms.FieldsForm()
     form.set_choices(categories, teams)
     if not form.validate_on_submit():

@@ -22,6 +22,7 @@ from support.jobs import queue
 from support.models import Status, SurveyInvite, Ticket
 from support.notify import outbox
 from support.tickets import automation, service, sla
+from support.triage import routing
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,7 +102,8 @@ def sweep() -> dict[str, int]:
     """The database is the truth: do (or re-enqueue) whatever is due and not yet done.
 
     Runs every minute from `rq cron`. Catches work whose job Redis lost: mail
-    still in the outbox, SLA checkpoints, follow-ups and auto-closes.
+    still in the outbox, SLA checkpoints, follow-ups and auto-closes. And gives
+    tickets waiting in "unassigned" to agents who have become free.
     """
     keys = outbox.due_for_delivery()
     for key in keys:
@@ -109,9 +111,31 @@ def sweep() -> dict[str, int]:
     checked = sum(len(service.check_sla(t)) for t in _tickets_near_sla())
     followed = sum(bool(service.send_follow_up(t)) for t in _resolved_due_follow_up())
     closed = sum(bool(service.auto_close(t)) for t in _resolved_due_close())
-    counts = {"mail": len(keys), "sla_events": checked, "follow_ups": followed, "closed": closed}
+    routed = _route_waiting()
+    counts = {
+        "mail": len(keys),
+        "sla_events": checked,
+        "follow_ups": followed,
+        "closed": closed,
+        "routed": routed,
+    }
     log.info("sweep: %s", counts)
     return counts
+
+
+def _route_waiting() -> int:
+    """Route waiting tickets, oldest first; once nobody is free for a kind of ticket
+    (team, tier, skill), the rest of that kind are skipped without a query each."""
+    routed, full = 0, set()
+    for ticket_id, kind in routing.waiting():
+        if kind in full:
+            continue
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is not None and service.route_waiting(ticket):
+            routed += 1
+        else:
+            full.add(kind)
+    return routed
 
 
 def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:

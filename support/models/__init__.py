@@ -22,7 +22,7 @@ from support.models.ticket import (
     TicketEvent,
 )
 from support.models.triage import CategoryCorrection, PriorityRule
-from support.models.user import Role, Team, User
+from support.models.user import Role, Skill, Team, User, agent_skills
 
 __all__ = [
     "ArticleFeedback",
@@ -40,6 +40,7 @@ __all__ = [
     "PriorityRule",
     "Rating",
     "Role",
+    "Skill",
     "SlaMark",
     "SlaPolicy",
     "Status",
@@ -48,4 +49,5 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "User",
+    "agent_skills",
 ]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support import clock
 from support.extensions import db
-from support.models.user import Team, User
+from support.models.user import Skill, Team, User
 
 
 def str_enum(enum_cls: type[StrEnum], length: int = 20) -> Enum:
@@ -123,9 +123,14 @@ class Category(db.Model):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), default=None)
+    # Routing gives this category's tickets only to agents with this skill.
+    skill_id: Mapped[int | None] = mapped_column(
+        ForeignKey("skills.id", ondelete="SET NULL"), default=None
+    )
     is_active: Mapped[bool] = mapped_column(default=True)
 
     team: Mapped[Team | None] = relationship()
+    skill: Mapped[Skill | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"

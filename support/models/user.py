@@ -1,4 +1,4 @@
-"""People: customers, agents and admins, and the teams agents belong to."""
+"""People: customers, agents and admins, the teams agents belong to and their skills."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Column, Enum, ForeignKey, String, Table
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -33,6 +33,26 @@ class Team(db.Model):
         return f"<Team {self.name}>"
 
 
+class Skill(db.Model):
+    """What an agent can handle ("Spanish", "Chargebacks"); a category may need one."""
+
+    __tablename__ = "skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Skill {self.name}>"
+
+
+agent_skills = Table(
+    "agent_skills",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -54,6 +74,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
+    skills: Mapped[list[Skill]] = relationship(secondary=agent_skills, order_by=Skill.name)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -99,12 +99,12 @@ def _on_filing(ticket: Ticket, record: Record) -> None:
         sla.start_clock(ticket, ticket.created_at)
     if _worth_an_event(decision, ticket.impact):
         _record_priority(ticket, decision, record)
-    route = routing.route(ticket.category)
+    route = routing.route(ticket.category, tier=ticket.tier or routing.NEW_TICKET_TIER, lock=True)
     ticket.team = route.team if route.team is not None else ticket.team
     ticket.assignee = route.agent
     if route.team is None and not suggested:
         return  # no team owns the customer's category: nothing was decided, nothing to say
-    _record_route(ticket, route, record)
+    record_route(ticket, route, record)
 
 
 def _worth_an_event(decision: priority.Decision, impact: Impact) -> bool:
@@ -133,7 +133,8 @@ def _record_priority(ticket: Ticket, decision: priority.Decision, record: Record
     )
 
 
-def _record_route(ticket: Ticket, route: routing.Route, record: Record) -> None:
+def record_route(ticket: Ticket, route: routing.Route, record: Record) -> TicketEvent:
+    """The routing decision as an internal event; the agent (or else the team) is told."""
     event = record(
         ticket,
         EventKind.ROUTED,
@@ -156,6 +157,7 @@ def _record_route(ticket: Ticket, route: routing.Route, record: Record) -> None:
             event,
             f"{ticket.ref} is waiting for someone in {route.team.name}: nobody could take it.",
         )
+    return event
 
 
 def _notify(users: list[User], ticket: Ticket, event: TicketEvent, text: str) -> None:
@@ -185,11 +187,10 @@ def preview(
     )
 
 
-def learn_correction(ticket: Ticket, category: Category | None, agent: User | None) -> None:
-    """An agent changed the category of a ticket that had a suggestion: remember it."""
-    if agent is None or category is None:
-        return
-    suggested: Any = db.session.scalar(
+def latest_suggestion(ticket: Ticket) -> dict[str, Any] | None:
+    """The category suggested when the ticket was filed ({"to", "to_name", "confidence",
+    "reason"}), or None when the customer chose one."""
+    event = db.session.scalar(
         select(TicketEvent)
         .where(
             TicketEvent.ticket_id == ticket.id,
@@ -198,13 +199,21 @@ def learn_correction(ticket: Ticket, category: Category | None, agent: User | No
         .order_by(TicketEvent.id.desc())
         .limit(1)
     )
+    return dict(event.data or {}) if event is not None else None
+
+
+def learn_correction(ticket: Ticket, category: Category | None, agent: User | None) -> None:
+    """An agent changed the category of a ticket that had a suggestion: remember it."""
+    if agent is None or category is None:
+        return
+    suggested = latest_suggestion(ticket)
     if suggested is None:
         return
     db.session.add(
         CategoryCorrection(
             ticket_id=ticket.id,
             text=f"{ticket.subject}\n{ticket.description}"[: suggest.MAX_CHARS],
-            suggested=(suggested.data or {}).get("to"),
+            suggested=suggested.get("to"),
             category=category.slug,
             agent_id=agent.id,
         )

@@ -202,6 +202,38 @@ def decide(
     return Decision(winner.rule.priority, winner, matches, reason)
 
 
+def _signals_overlap(a: Rule, b: Rule) -> bool:
+    """Some text says a signal of both: they share one, or one contains another."""
+    if not a.signals or not b.signals:
+        return True
+    return any(_contains(x, y) or _contains(y, x) for x in a.signals for y in b.signals)
+
+
+def conflicts(rule_list: list[Rule]) -> list[str]:
+    """Pairs of rules with different priorities that can match the same ticket, and who wins.
+
+    Two rules can both match when their impacts agree (or either takes any impact)
+    and their signals overlap (or either has none). A text that says signals of
+    two different rules makes both match too; those pairs are not listed, or every
+    pair of signal rules would be.
+    """
+    found = []
+    for i, a in enumerate(rule_list):
+        for b in rule_list[i + 1 :]:
+            if a.priority == b.priority:
+                continue
+            if a.impact is not None and b.impact is not None and a.impact != b.impact:
+                continue
+            if not _signals_overlap(a, b):
+                continue
+            winner = higher(a.priority, b.priority)
+            found.append(
+                f"“{a.name}” ({a.priority.label}) and “{b.name}” ({b.priority.label}) "
+                f"can both match: {winner.label} wins, the higher priority."
+            )
+    return found
+
+
 def higher(a: Priority, b: Priority) -> Priority:
     return a if ORDER.index(a) >= ORDER.index(b) else b
 
@@ -210,28 +242,62 @@ class RuleError(ValueError):
     """A rule that can't be saved; the message is written for the admin."""
 
 
+def _validated(name: str, impact: Impact | None, signals: str | None) -> tuple[str, str | None]:
+    """The trimmed name and the stored signals, or a `RuleError` for the admin."""
+    name = name.strip()
+    if not name:
+        raise RuleError("Give the rule a name.")
+    parsed = parse_signals(signals)
+    if impact is None and not parsed:
+        raise RuleError(
+            "A rule needs an impact, signals, or both; otherwise it matches everything."
+        )
+    return name[:80], "\n".join(parsed) or None
+
+
 def add_rule(
     *, name: str, priority: Priority, impact: Impact | None, signals: str | None, position: int
 ) -> PriorityRule:
     """Save a rule (the defaults are saved first, so the table holds every rule in use)."""
-    name = name.strip()
-    if not name:
-        raise RuleError("Give the rule a name.")
-    if impact is None and not parse_signals(signals):
-        raise RuleError(
-            "A rule needs an impact, signals, or both; otherwise it matches everything."
-        )
+    name, stored = _validated(name, impact, signals)
     save_defaults()
     rule = PriorityRule(
-        name=name[:80],
+        name=name,
         priority=priority.value,
         impact=impact.value if impact else None,
-        signals="\n".join(parse_signals(signals)) or None,
+        signals=stored,
         position=position,
     )
     db.session.add(rule)
     db.session.commit()
     return rule
+
+
+def update_rule(
+    rule_id: int,
+    *,
+    name: str,
+    priority: Priority,
+    impact: Impact | None,
+    signals: str | None,
+    position: int,
+) -> PriorityRule:
+    """Change a saved rule in place, with the same checks as `add_rule`."""
+    row = db.session.get(PriorityRule, rule_id)
+    if row is None:
+        raise RuleError("That rule no longer exists: reload the page.")
+    name, stored = _validated(name, impact, signals)
+    row.name, row.priority, row.position = name, priority.value, position
+    row.impact = impact.value if impact else None
+    row.signals = stored
+    db.session.commit()
+    return row
+
+
+def make_editable() -> None:
+    """Save the default rules as the admins' own, so each one can be edited."""
+    save_defaults()
+    db.session.commit()
 
 
 def delete_rule(rule_id: int) -> None:

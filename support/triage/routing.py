@@ -1,10 +1,17 @@
-"""Who gets a new ticket: the category's team, then its least-loaded available tier-1 agent.
+"""Who gets a new ticket: the category's team, then its least-loaded qualified agent.
 
-Load is the number of open (not resolved or closed) tickets assigned to the
-agent; nobody gets more than their `max_open` (or `DEFAULT_MAX_OPEN`). Among
-equally loaded agents the one assigned a ticket least recently (the lowest
-"latest ticket id") wins, then the lowest user id: round-robin, deterministic.
-Nobody qualifying leaves the ticket unassigned, with the team told.
+Qualified: an active agent of the team who takes new tickets, works the
+ticket's tier (1 for a new ticket) and has the skill its category needs, if
+any. Load is the number of open (not resolved or closed) tickets assigned to
+the agent; nobody gets more than their `max_open` (or `DEFAULT_MAX_OPEN`).
+Among equally loaded agents the one assigned a ticket least recently (the
+lowest "latest ticket id") wins, then the lowest user id: round-robin,
+deterministic. Nobody qualifying leaves the ticket unassigned, with the team
+told.
+
+Concurrent filings for one team are routed one at a time: `route(lock=True)`
+locks the team's row (PostgreSQL; SQLite serialises writers anyway) until the
+filing commits, so two web workers never both see an agent's last free slot.
 """
 
 from __future__ import annotations
@@ -14,10 +21,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 
 from support.extensions import db
-from support.models import Category, Role, Status, Team, Ticket, User
+from support.models import Category, Role, Skill, Status, Team, Ticket, User
 
 DEFAULT_MAX_OPEN = 25
-ROUTING_TIER = 1
+NEW_TICKET_TIER = 1
 _CLOSED = (Status.RESOLVED, Status.CLOSED)
 
 
@@ -45,8 +52,14 @@ def cap_of(agent: User) -> int:
     return agent.max_open if agent.max_open is not None else DEFAULT_MAX_OPEN
 
 
-def candidates(team: Team, exclude_ticket_id: int | None = None) -> list[Candidate]:
-    """The team's available tier-1 agents with their open tickets, least loaded first."""
+def candidates(
+    team: Team,
+    *,
+    tier: int = NEW_TICKET_TIER,
+    skill: Skill | None = None,
+    exclude_ticket_id: int | None = None,
+) -> list[Candidate]:
+    """The team's qualified agents with their open tickets, least loaded first."""
     join_on = and_(Ticket.assignee_id == User.id, Ticket.status.not_in(_CLOSED))
     if exclude_ticket_id is not None:
         join_on = and_(join_on, Ticket.id != exclude_ticket_id)
@@ -58,10 +71,12 @@ def candidates(team: Team, exclude_ticket_id: int | None = None) -> list[Candida
             User.role.in_((Role.AGENT, Role.ADMIN)),
             User.is_active.is_(True),
             User.is_available.is_(True),
-            User.tier == ROUTING_TIER,
+            User.tier == tier,
         )
         .group_by(User.id)
     )
+    if skill is not None:
+        query = query.where(User.skills.any(Skill.id == skill.id))
     found = [
         Candidate(agent, count, cap_of(agent), last)
         for agent, count, last in db.session.execute(query)
@@ -69,37 +84,80 @@ def candidates(team: Team, exclude_ticket_id: int | None = None) -> list[Candida
     return sorted(found, key=lambda c: (c.open, c.last_ticket_id, c.agent.id))
 
 
-def route(category: Category | None, ticket_id: int | None = None) -> Route:
-    """Where a new ticket of `category` goes (nothing is changed here)."""
+def route(
+    category: Category | None,
+    *,
+    tier: int = NEW_TICKET_TIER,
+    ticket_id: int | None = None,
+    lock: bool = False,
+) -> Route:
+    """Where a ticket of `category` goes; nothing is changed here.
+
+    `lock` (for a filing about to commit) holds the team's row until the commit.
+    """
     if category is None:
         return Route(None, None, "no category, so no team: waiting in unassigned", [])
-    team = category.team
-    if team is None:
+    if category.team is None:
         return Route(None, None, f"category {category.name} has no team: waiting in unassigned", [])
-    found = candidates(team, exclude_ticket_id=ticket_id)
+    return route_in_team(category.team, category, tier=tier, ticket_id=ticket_id, lock=lock)
+
+
+def route_in_team(
+    team: Team,
+    category: Category | None,
+    *,
+    tier: int = NEW_TICKET_TIER,
+    ticket_id: int | None = None,
+    lock: bool = False,
+) -> Route:
+    """The agent of `team` who should take a ticket of `category` (see `route`)."""
+    if lock:
+        db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
+    skill = category.skill if category is not None else None
+    topic = f"category {category.name}" if category is not None else "no category"
+    found = candidates(team, tier=tier, skill=skill, exclude_ticket_id=ticket_id)
+    who = f"tier-{tier} agent" + (f" with the skill {skill.name}" if skill else "")
     free = [c for c in found if c.open < c.cap]
     if not free:
-        why = (
-            "every available tier-1 agent is at their limit"
-            if found
-            else "no available tier-1 agent"
-        )
+        why = f"every available {who} is at their limit" if found else f"no available {who}"
         return Route(
             team,
             None,
-            f"routed to {team.name}: category {category.name}; {why}, "
+            f"routed to {team.name}: {topic}; {why}, "
             "so it waits in unassigned and the team was notified",
             found,
         )
     best = free[0]
     reason = (
-        f"routed to {team.name}: category {category.name}; "
-        f"least loaded: {best.agent.name}, {best.open} open"
+        f"routed to {team.name}: {topic}; "
+        + (f"needs {skill.name}; " if skill else "")
+        + f"least loaded: {best.agent.name}, {best.open} open"
     )
     equals = [c for c in free if c.open == best.open]
     if len(equals) > 1:
         reason += f" (of {len(equals)} equally loaded, assigned least recently)"
     return Route(team, best.agent, reason, found)
+
+
+def waiting(limit: int = 1000) -> list[tuple[int, tuple[int, int, int | None]]]:
+    """Open tickets of a team that wait for an agent, oldest first, each with its kind
+    (team, tier, skill needed): once nobody is free for a kind, the sweep skips the rest."""
+    query = (
+        select(Ticket.id, Ticket.team_id, Ticket.tier, Category.skill_id)
+        .outerjoin(Category, Ticket.category_id == Category.id)
+        .where(
+            Ticket.assignee_id.is_(None),
+            Ticket.team_id.is_not(None),
+            Ticket.status.in_([s for s in Status if s.is_active]),
+            Ticket.merged_into_id.is_(None),
+        )
+        .order_by(Ticket.id)
+        .limit(limit)
+    )
+    return [
+        (ticket_id, (team, tier, skill))
+        for ticket_id, team, tier, skill in db.session.execute(query)
+    ]
 
 
 def team_members(team: Team) -> list[User]:
@@ -109,25 +167,3 @@ def team_members(team: Team) -> list[User]:
         User.is_active.is_(True),
     )
     return list(db.session.scalars(query))
-
-
-def agents_overview() -> list[tuple[User, int]]:
-    """Every active agent with their open tickets, by team and name (for the admin page)."""
-    join_on = and_(Ticket.assignee_id == User.id, Ticket.status.not_in(_CLOSED))
-    query = (
-        select(User, func.count(Ticket.id))
-        .outerjoin(Ticket, join_on)
-        .where(User.role.in_((Role.AGENT, Role.ADMIN)), User.is_active.is_(True))
-        .group_by(User.id)
-        .order_by(User.team_id, User.name)
-    )
-    return [(agent, count) for agent, count in db.session.execute(query)]
-
-
-def set_availability(agent: User, *, available: bool, max_open: int | None) -> None:
-    """Take an agent off (or back on) routing, and set their open-ticket limit."""
-    if max_open is not None and max_open < 0:
-        raise ValueError("The limit can't be negative.")
-    agent.is_available = available
-    agent.max_open = max_open
-    db.session.commit()

@@ -87,6 +87,20 @@ def test_plain_form_reply_redirects_to_the_panel_page(client, as_agent, ticket) 
     assert "Reply sent to the customer." in said(client.get(response.location))
 
 
+def test_a_hidden_category_stays_on_its_tickets_when_other_details_change(
+    client, as_agent, ticket
+) -> None:
+    ticket.category.is_active = False  # an admin hid it from customers since
+    db.session.commit()
+    slug = ticket.category.slug
+    panel = client.get(f"/board/tickets/{ticket.ref}").text
+    assert "(hidden from customers)" in panel
+    response = post(client, ticket, "fields", {"priority": "high", "category": slug, "team": ""})
+    assert response.status_code == 200
+    db.session.refresh(ticket)
+    assert (ticket.priority, ticket.category.slug) == (Priority.HIGH, slug)
+
+
 def test_inline_field_edits_are_internal(client, as_agent, auth, ticket, teams) -> None:
     response = post(
         client,

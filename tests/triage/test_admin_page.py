@@ -28,10 +28,10 @@ def test_rules_and_preview(client, auth, make) -> None:
     response = client.post(
         "/admin/triage/preview",
         data={
-            "subject": "Charged twice",
-            "description": "I see two payments on my card for one order",
-            "impact": "just_me",
-            "category": "",
+            "preview-subject": "Charged twice",
+            "preview-description": "I see two payments on my card for one order",
+            "preview-impact": "just_me",
+            "preview-category": "",
         },
         headers={"HX-Request": "true"},
     )
@@ -77,17 +77,11 @@ def test_adding_a_rule_keeps_the_defaults_and_changes_filing(client, auth, make)
     assert db.session.get(PriorityRule, rule_id) is None
 
 
-def test_admin_takes_an_agent_off_routing(client, auth, make) -> None:
+def test_agents_routing_moved_to_the_teams_and_routing_page(client, auth, make) -> None:
     agent = make.agent(name="Away Agent")
     auth.login(make.admin())
-    assert "Away Agent" in client.get("/admin/triage").get_data(as_text=True)
-    response = client.post(f"/admin/triage/agents/{agent.id}", data={"max_open": "3"})
-    assert response.status_code == 303
-    db.session.refresh(agent)
-    assert (agent.is_available, agent.max_open) == (False, 3)
-    client.post(f"/admin/triage/agents/{agent.id}", data={"is_available": "y", "max_open": ""})
-    db.session.refresh(agent)
-    assert (agent.is_available, agent.max_open) == (True, None)
-    assert (
-        client.post(f"/admin/triage/agents/{agent.id}", data={"max_open": "-1"}).status_code == 422
-    )
+    page = client.get("/admin/triage").get_data(as_text=True)
+    assert "Away Agent" not in page
+    assert 'href="/admin/routing"' in page
+    assert client.post(f"/admin/triage/agents/{agent.id}", data={}).status_code == 404
+    assert "Away Agent" in client.get("/admin/routing").get_data(as_text=True)

@@ -11,6 +11,7 @@ from support.models import (
     Impact,
     Notification,
     Priority,
+    Skill,
     Status,
     TicketEvent,
 )
@@ -26,14 +27,18 @@ def events(ticket, kind):
     )
 
 
-def test_not_sure_gets_a_suggested_category_with_its_confidence(make, teams) -> None:
-    payments = teams.team("Payments & Trust", "payments")
-    (sam,) = teams.agents(payments, 1, name="Sam Agent")
-    ticket = make.ticket(
+def not_sure_about_a_payment(make):
+    return make.ticket(
         subject="Charged twice",
         description="My card statement shows two identical payments for one order.",
         category=None,
     )
+
+
+def test_not_sure_gets_a_suggested_category_with_its_confidence(make, teams) -> None:
+    payments = teams.team("Payments & Trust", "payments")
+    (sam,) = teams.agents(payments, 1, name="Sam Agent")
+    ticket = not_sure_about_a_payment(make)
     assert ticket.category.slug == "payments"
     (suggested,) = events(ticket, EventKind.CATEGORY_SUGGESTED)
     assert not suggested.is_public
@@ -207,3 +212,52 @@ def test_routing_preview_changes_nothing(make, teams) -> None:
     route = routing.route(make.category("shipping"))
     assert route.agent is not None
     assert db.session.scalar(select(func.count(TicketEvent.id))) == before
+
+
+def test_a_category_that_needs_a_skill_goes_only_to_agents_with_it(make, teams) -> None:
+    team = teams.team("Payments & Trust", "refunds")
+    disputes = Skill(name="Chargebacks")
+    refunds = make.category("refunds")
+    refunds.skill = disputes
+    plain, skilled = teams.agents(team, 2)
+    skilled.skills.append(disputes)
+    db.session.commit()
+    tickets = [make.ticket(category=refunds) for _ in range(3)]
+    assert {t.assignee_id for t in tickets} == {skilled.id}  # though `plain` has fewer open
+    (routed, *_) = events(tickets[0], EventKind.ROUTED)
+    assert "needs Chargebacks" in routed.data["reason"]
+    assert plain.id not in {t.assignee_id for t in tickets}
+
+
+def test_nobody_with_the_skill_leaves_the_ticket_waiting_and_says_so(make, teams) -> None:
+    team = teams.team("Payments & Trust", "refunds")
+    teams.agents(team, 2)
+    refunds = make.category("refunds")
+    refunds.skill = Skill(name="Chargebacks")
+    db.session.commit()
+    ticket = make.ticket(category=refunds)
+    assert ticket.assignee is None and ticket.team_id == team.id
+    (routed,) = events(ticket, EventKind.ROUTED)
+    assert "no available tier-1 agent with the skill Chargebacks" in routed.data["reason"]
+
+
+def test_only_agents_of_the_tickets_tier_are_routed_to(make, teams) -> None:
+    team = teams.team("Shipping crew", "shipping")
+    (senior,) = teams.agents(team, 1, tier=2)
+    (junior,) = teams.agents(team, 1, tier=1)
+    shipping = make.category("shipping")
+    assert routing.route(shipping).agent == junior
+    assert routing.route(shipping, tier=2).agent == senior
+
+
+def test_agents_see_the_suggestion_next_to_the_category_they_can_correct(
+    make, teams, client, auth
+) -> None:
+    payments = teams.team("Payments & Trust", "payments")
+    (sam,) = teams.agents(payments, 1, name="Sam Agent")
+    ticket = not_sure_about_a_payment(make)
+    auth.login(sam)
+    page = client.get(f"/board/tickets/{ticket.ref}").text
+    assert "Suggested from the customer's words:" in page
+    assert "<strong>Payments</strong> (confidence 0." in page
+    assert "the suggester learns from your correction" in page

@@ -12,6 +12,7 @@ from support.tickets.service.automatic import (
     acknowledged,
     auto_close,
     check_sla,
+    route_waiting,
     send_follow_up,
 )
 from support.tickets.service.board import (
@@ -66,6 +67,7 @@ __all__ = [
     "reopen",
     "reply",
     "resolve_by_customer",
+    "route_waiting",
     "send_follow_up",
     "update_fields",
 ]

@@ -1,12 +1,12 @@
 """Changes made by the background jobs: SLA warnings and breaches, acknowledgements,
-follow-ups and auto-close."""
+follow-ups, auto-close, and routing tickets that waited for an agent."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from support import clock
+from support import clock, triage
 from support.extensions import db
 from support.models import (
     EventKind,
@@ -25,6 +25,7 @@ from support.tickets.service.core import (
     _record,
     _set_status,
 )
+from support.triage import routing
 
 
 def check_sla(ticket: Ticket) -> list[TicketEvent]:
@@ -169,5 +170,26 @@ def auto_close(ticket: Ticket) -> TicketEvent | None:
         "without a reply. "
         "If you need more help, reply here and we open a follow-up.",
     )
+    _commit(ticket)
+    return event
+
+
+def route_waiting(ticket: Ticket) -> TicketEvent | None:
+    """Give a ticket that waits in "unassigned" to an agent who has become free.
+
+    None (and nothing written) when it is no longer waiting or nobody qualifies yet.
+    """
+    if ticket.assignee_id is not None or ticket.team is None or not ticket.status.is_active:
+        return None
+    route = routing.route_in_team(
+        ticket.team, ticket.category, tier=ticket.tier, ticket_id=ticket.id, lock=True
+    )
+    if route.agent is None:
+        db.session.rollback()  # releases the team's lock
+        return None
+    ticket.assignee = route.agent
+    ticket.updated_at = clock.now()
+    waited = routing.Route(route.team, route.agent, f"it was waiting; {route.reason}", [])
+    event = triage.record_route(ticket, waited, _record)
     _commit(ticket)
     return event
