@@ -114,6 +114,17 @@ def _bump_mtime(path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
 
 
+def test_the_same_search_is_answered_from_memory_until_the_index_changes(
+    own_index_app: Flask, articles_copy: Path
+) -> None:
+    index.rebuild(own_index_app)
+    first = index.search("refund")
+    assert index.search("refund") is first  # highlighting passages is the costly part
+    write_article(articles_copy, "refund-faq.md", title="Refund FAQ", body="Refund answers.")
+    assert index.ensure_fresh(own_index_app, force=True) is True
+    assert "refund-faq" in [h.slug for h in index.search("refund").hits]
+
+
 def test_a_changed_article_is_noticed(own_index_app: Flask, articles_copy: Path) -> None:
     index.rebuild(own_index_app)
     assert index.search("zanzibarquux").hits == []

@@ -18,7 +18,7 @@ from whoosh.searching import Searcher
 
 from support.kb import language
 from support.kb.index.schema import FIELD_BOOSTS, SEARCH_FIELDS, STEM_EXCEPTIONS, STOP, TOKENIZER
-from support.kb.index.store import live
+from support.kb.index.store import Generation, live
 
 # In a large knowledge base a word found in the text of more than this share
 # of articles says little about which one is meant, and its long posting list
@@ -221,7 +221,12 @@ def _snippet(result: Any) -> Markup:
 def search(q: str, limit: int = 10, app: Flask | None = None) -> SearchResults:
     """Search-box results, best first, with highlighted passages and "Did you mean"."""
     q = " ".join(q.split())[:500]
-    with live(app).searcher() as searcher:
+    generation = live(app)
+    return generation.remember(("search", q, limit), lambda: _search(generation, q, limit))
+
+
+def _search(generation: Generation, q: str, limit: int) -> SearchResults:
+    with generation.searcher() as searcher:
         terms = _key_terms(searcher, q, SEARCH_TERMS)
         suggestion = language.corrected_text(q, terms.corrections)
         query = _query(searcher, terms, coordination=COORDINATION)

@@ -12,10 +12,11 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from whoosh.index import IndexError as WhooshIndexError
@@ -33,6 +34,11 @@ GENERATION_PREFIX = "gen-"
 # A retired generation stays on disk this long, so a process that read
 # CURRENT just before the swap can still open it.
 RETIRED_GRACE_SECONDS = 120
+# Search results remembered per generation (it never changes, so they never go stale):
+# people search for the same few things, and highlighting passages is what costs.
+REMEMBERED_RESULTS = 256
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class BuildReport:
 
 
 @dataclass(eq=False)
-class _Generation:
+class Generation:
     """One built index. Searchers are pooled: a whoosh searcher must not be shared
     by two threads at once, and opening one per request costs more than a search."""
 
@@ -57,6 +63,21 @@ class _Generation:
     pool: list[Searcher] = field(default_factory=list)
     retired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    remembered: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+
+    def remember(self, key: Any, compute: Callable[[], T]) -> T:
+        """`compute()`'s result for `key`, computed once per generation (least recently
+        used ones forgotten first)."""
+        with self.lock:
+            if key in self.remembered:
+                self.remembered.move_to_end(key)
+                return self.remembered[key]
+        value = compute()
+        with self.lock:
+            self.remembered[key] = value
+            while len(self.remembered) > REMEMBERED_RESULTS:
+                self.remembered.popitem(last=False)
+        return value
 
     @contextlib.contextmanager
     def searcher(self) -> Iterator[Searcher]:
@@ -89,7 +110,7 @@ class _State:
 
     articles_dir: Path
     index_dir: Path
-    generation: _Generation | None = None
+    generation: Generation | None = None
     checked_at: float = float("-inf")
     # Files whose mtime changed but whose content was checked to be the same.
     same_content: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -123,7 +144,7 @@ def _switch(state: _State, name: str) -> None:
         return
     path = state.index_dir / name
     manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    old, state.generation = state.generation, _Generation(name, manifest, open_dir(str(path)))
+    old, state.generation = state.generation, Generation(name, manifest, open_dir(str(path)))
     state.same_content.clear()
     if old is not None:
         old.retire()
@@ -248,7 +269,7 @@ def rebuild(app: Flask | None = None) -> BuildReport:
 # --- Freshness -------------------------------------------------------------------------
 
 
-def _is_stale(state: _State, generation: _Generation) -> bool:
+def _is_stale(state: _State, generation: Generation) -> bool:
     built_from = generation.manifest
     now = articles.scan(state.articles_dir)
     if now.keys() != built_from.keys():
@@ -323,7 +344,7 @@ def ensure_fresh(app: Flask | None = None, *, force: bool = False, wait: bool = 
     return True
 
 
-def live(app: Flask | None) -> _Generation:
+def live(app: Flask | None) -> Generation:
     app = app or current_app
     ensure_fresh(app, wait=False)
     state = _state(app)
