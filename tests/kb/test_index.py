@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from support.kb import index
-from support.kb.index import store
+from support.kb.index import query, schema, store
 from tests.kb.conftest import write_article
 
 
@@ -20,6 +20,17 @@ def test_stemming_finds_refund_articles_for_refunded(app: Flask) -> None:
     assert results.hits[0].slug in {"refund-timelines", "request-a-refund"}
     assert results.suggestion is None
     assert '<mark class="match term0">refund</mark>' in results.hits[0].snippet.lower()
+
+
+def test_customer_and_customers_index_as_the_query_sees_them() -> None:
+    # Porter stems both to "custom" (as in customs); the exception must hold for
+    # the indexed words and for the query's words alike, or "customers" finds nothing.
+    indexed = [token.text for token in schema.ANALYZER("customers customer customs")]
+    assert indexed == ["customer", "customer", "custom"]
+    assert [query._stem(w) for w in ("customers", "customer")] == [
+        "customer",
+        "customer",
+    ]
 
 
 def test_snippets_contain_no_markup_but_the_highlights(

@@ -12,12 +12,11 @@ from typing import Any
 from flask import Flask
 from markupsafe import Markup, escape
 from whoosh import highlight
-from whoosh.lang.porter import stem
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
 from support.kb import language
-from support.kb.index.schema import FIELD_BOOSTS, SEARCH_FIELDS, STEM_EXCEPTIONS, STOP, TOKENIZER
+from support.kb.index.schema import FIELD_BOOSTS, SEARCH_FIELDS, STOP, TOKENIZER, stem_word
 from support.kb.index.store import Generation, live
 
 # In a large knowledge base a word found in the text of more than this share
@@ -68,7 +67,7 @@ class SearchResults:
 
 @lru_cache(maxsize=20000)
 def _stem(word: str) -> str:
-    return STEM_EXCEPTIONS.get(word) or stem(word)
+    return stem_word(word)
 
 
 def words_of(text: str) -> list[str]:

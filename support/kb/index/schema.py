@@ -10,6 +10,7 @@ from whoosh import scoring
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer, StopFilter
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.lang.porter import stem
 
 from support.kb import language
 
@@ -25,7 +26,14 @@ WEIGHTING = scoring.TF_IDF()
 STOP = STOP_WORDS | language.CONVERSATION_WORDS
 # Porter stems "customer" and "customs" alike; a help centre cannot afford that.
 STEM_EXCEPTIONS = {"customer": "customer", "customers": "customer"}
-ANALYZER = StemmingAnalyzer(ignore=frozenset(STEM_EXCEPTIONS))
+
+
+def stem_word(word: str) -> str:
+    """Porter's stem, but the same word for "customer" and "customers" (index and query)."""
+    return STEM_EXCEPTIONS.get(word) or stem(word)
+
+
+ANALYZER = StemmingAnalyzer(stemfn=stem_word)
 TOKENIZER = RegexTokenizer() | LowercaseFilter()
 # Unstemmed words, the dictionary for "Did you mean ...?".
 WORDS_ANALYZER = TOKENIZER | StopFilter(minsize=3)
