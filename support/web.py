@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, make_response, redirect, render_template, request
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 
 from support.extensions import db
+from support.tickets.attachments import human_size
+from support.tickets.service import StaleTicket, TicketError
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +78,7 @@ ERROR_TEXT = {
         "Check the address, or find your request under “My tickets”.",
     ),
     405: ("That action isn't available here", "Go back and use the buttons on the page."),
-    413: (
-        "That upload is too large",
-        "Each file can be at most 10 MB and a message at most 64 MB in all. "
-        "Go back: your text is still in the form.",
-    ),
+    413: ("That upload is too large", ""),  # the limits come from the config: see _too_large
     429: ("Too many requests", "Please wait a minute and try again."),
     500: (
         "Something went wrong on our side",
@@ -108,13 +106,22 @@ def _preserved_fields() -> list[tuple[str, str]]:
     ]
 
 
+def _too_large() -> str:
+    config = current_app.config
+    return (
+        f"Each file can be at most {human_size(config['ATTACHMENT_MAX_BYTES'])} and a message "
+        f"at most {human_size(config['MAX_CONTENT_LENGTH'])} in all. "
+        "Go back: your text is still in the form."
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
         return _error_response(
             400,
             "This form has expired",
-            "For your security, forms stop working after you sign out or your session ends. "
+            "For your security, forms stop working when you sign in or out, or your session ends. "
             "Reload the page and send it again.",
             preserved=_preserved_fields(),
         )
@@ -123,7 +130,15 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
         title, advice = ERROR_TEXT.get(code, (error.name, error.description or ""))
-        return _error_response(code, title, advice)
+        return _error_response(code, title, _too_large() if code == 413 else advice)
+
+    @app.errorhandler(TicketError)
+    def refused_change(error: TicketError) -> Response:
+        # A refusal the view did not turn into a form error; its message is for the user.
+        db.session.rollback()
+        if isinstance(error, StaleTicket):
+            return _error_response(409, "Someone changed this request first", str(error))
+        return _error_response(422, "That change can't be made", str(error))
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, flash, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from support import ratelimit
@@ -25,6 +25,13 @@ login_manager.login_message_category = "info"
 def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user and user.is_active else None
+
+
+def _new_csrf_token() -> None:
+    """Forms rendered before someone signs in or out stop working afterwards."""
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    session.pop(field, None)
+    g.pop(field, None)
 
 
 def _safe_next(default: str) -> str:
@@ -64,6 +71,7 @@ def register() -> Response:
             )
         else:
             login_user(user)
+            _new_csrf_token()
             flash(f"Welcome, {user.first_name}! Your account is ready.", "success")
             return redirect_after_post(_safe_next(home_for(user)))
     status = 422 if form.errors else 200
@@ -82,6 +90,7 @@ def login() -> Response:
         user = accounts.authenticate(form.email.data, form.password.data)
         if user:
             login_user(user, remember=form.remember.data)
+            _new_csrf_token()
             return redirect_after_post(_safe_next(home_for(user)))
         error = "That email and password don't match an account. Check both and try again."
     status = 422 if form.errors or error else 200
@@ -94,5 +103,6 @@ def logout() -> Response:
     if request.method == "GET":  # a link can't log anyone out: ask, then POST
         return render("auth/logout.html")
     logout_user()
+    _new_csrf_token()
     flash("You are logged out.", "info")
     return redirect_after_post(url_for("main.index"))

@@ -6,12 +6,10 @@ service can refuse a change made on top of someone else's (optimistic locking).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 
 from wtforms import (
     BooleanField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -21,7 +19,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from support.forms import BaseForm
+from support.forms import BaseForm, ClientTokenField
 from support.models import CannedResponse, Category, Priority, Status, Team, User
 from support.tickets.service import BODY_MAX
 
@@ -32,10 +30,6 @@ REPLY_ACTIONS = {
     "workaround": "Workaround sent to the customer.",
 }
 INSERT = "insert"  # the canned-response button: fills the text in, sends nothing
-
-
-def _new_token() -> str:
-    return secrets.token_urlsafe(16)
 
 
 class VersionedForm(BaseForm):
@@ -56,7 +50,7 @@ class AgentReplyForm(BaseForm):
     )
     canned = SelectField("Canned response", choices=[], validators=[Optional()])
     send_as_written = BooleanField("Send it with these placeholders as written")
-    client_token = HiddenField(default=_new_token)
+    client_token = ClientTokenField()
 
     def set_canned(self, responses: Iterable[CannedResponse]) -> None:
         self.canned.choices = [SelectChoice(NONE, "Choose a canned response…")] + [

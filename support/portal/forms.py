@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 from werkzeug.datastructures import FileStorage
 from wtforms import (
-    HiddenField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -15,7 +13,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from support.forms import BaseForm
+from support.forms import BaseForm, ClientTokenField
 from support.models import Impact
 from support.tickets import attachments
 from support.tickets.service import BODY_MAX, SUBJECT_MAX
@@ -51,10 +49,6 @@ def _body_length(form: BaseForm, field: TextAreaField) -> None:
         )
 
 
-def _new_token() -> str:
-    return secrets.token_urlsafe(16)
-
-
 class TicketForm(BaseForm):
     subject = StringField(
         "Subject",
@@ -77,8 +71,7 @@ class TicketForm(BaseForm):
         validators=[DataRequired("Tell us who is affected.")],
     )
     files = MultipleFileField("Attachments (optional)", validators=[_check_files])
-    # A fresh token per form: a double-clicked submit files one ticket, not two.
-    client_token = HiddenField(default=_new_token)
+    client_token = ClientTokenField()
 
     def set_categories(self, categories: list) -> None:
         self.category.choices = [SelectChoice(NOT_SURE, "Not sure")] + [
@@ -92,7 +85,7 @@ class ReplyForm(BaseForm):
         validators=[DataRequired("Write a message before sending."), _body_length],
     )
     files = MultipleFileField("Attach files (optional)", validators=[_check_files])
-    client_token = HiddenField(default=_new_token)
+    client_token = ClientTokenField()
 
 
 class RatingForm(BaseForm):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from support import ratelimit
 from support.extensions import db
 from support.kb import index as kb_index
-from support.models import Attachment, Category, Impact, Rating, Ticket
+from support.models import Attachment, Category, Impact, Priority, Rating, Ticket
 from support.notify import views as notifications
 from support.portal.forms import EmptyForm, RatingForm, ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
@@ -99,7 +99,14 @@ def new_ticket() -> Response:
     if form.errors and chosen_files(form.files):
         form.files.errors = [*form.files.errors, "Please choose your files again."]
     status = 422 if form.errors else 200
-    return render("portal/new_ticket.html", block="form", status=status, form=form)
+    usual_first_reply = sla.in_words(sla.targets_for(Priority.NORMAL))
+    return render(
+        "portal/new_ticket.html",
+        block="form",
+        status=status,
+        form=form,
+        usual_first_reply=usual_first_reply,
+    )
 
 
 @bp.get("/<ref>/submitted")
@@ -187,7 +194,7 @@ def reply(ref: str) -> Response:
                 client_token=form.client_token.data or None,
             )
             if landed.id != ticket.id:
-                flash(f"{ticket.ref} is closed, so we opened {landed.ref} for your reply.", "info")
+                flash(_where_the_reply_went(ticket, landed), "info")
                 return redirect_after_post(url_for("portal.detail", ref=landed.ref))
         except TicketError as exc:
             form.body.errors = [*form.body.errors, str(exc)]
@@ -203,6 +210,12 @@ def reply(ref: str) -> Response:
     return render(
         DETAIL, block="reply_form", status=422, **_detail_context(ticket, reply_form=form)
     )
+
+
+def _where_the_reply_went(ticket: Ticket, landed: Ticket) -> str:
+    if ticket.merged_into_id is not None:
+        return f"{ticket.ref} was merged into {landed.ref}, so we added your reply there."
+    return f"{ticket.ref} is closed, so we opened {landed.ref} for your reply."
 
 
 def _after_action(ticket: Ticket, message: str) -> Response:

@@ -45,17 +45,23 @@ class StoredFile:
     storage_key: str
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
     # Rounded up, so a file just over the limit never reads as exactly the limit.
     if size < 1024 * 1024:
         return f"{math.ceil(size / 1024)} KB"
     return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"
 
 
+MAX_NAME_LENGTH = 200
+
+
 def _clean_name(filename: str) -> str:
     name = os.path.basename(filename.replace("\\", "/")).strip()
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
-    return name[:200] or "attachment"
+    if len(name) > MAX_NAME_LENGTH:  # shorten the stem: the extension decides the type
+        stem, dot, extension = name.rpartition(".")
+        name = stem[: MAX_NAME_LENGTH - len(dot + extension)] + dot + extension
+    return name or "attachment"
 
 
 def _extension(filename: str) -> str:
@@ -77,8 +83,8 @@ def check(files: list[tuple[str, int]]) -> None:
             raise AttachmentRejected(f"“{name}” is empty.")
         if size > config["ATTACHMENT_MAX_BYTES"]:
             raise AttachmentRejected(
-                f"“{name}” is {_human_size(size)}; each file can be at most "
-                f"{_human_size(config['ATTACHMENT_MAX_BYTES'])}."
+                f"“{name}” is {human_size(size)}; each file can be at most "
+                f"{human_size(config['ATTACHMENT_MAX_BYTES'])}."
             )
 
 

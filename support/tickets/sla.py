@@ -227,6 +227,17 @@ def _open_targets(ticket: Ticket) -> list[tuple[str, datetime, timedelta]]:
     return targets
 
 
+def in_words(targets: Targets, target: str = "first_response") -> str:
+    """A target as a customer reads it: "8 hours", "2 business days", "30 minutes"."""
+    minutes = int(getattr(targets, target).total_seconds() // 60)
+    unit, size = next(
+        (u, s) for u, s in (("day", 24 * 60), ("hour", 60), ("minute", 1)) if minutes % s == 0
+    )
+    count = minutes // size
+    business = "business " if targets.business_hours and unit != "minute" else ""
+    return f"{count} {business}{unit}{'s' if count != 1 else ''}"
+
+
 def warn_at(due: datetime, span: timedelta) -> datetime:
     return due - max(WARN_MIN, span * WARN_SHARE)
 

@@ -45,8 +45,10 @@ def context(context):
 
     def on_console(message) -> None:
         if "Content Security Policy" in message.text:
-            blocked.append(f"{message.location.get('url')}:{message.location.get('lineNumber')} "
-                           f"{message.text[:90]}")
+            blocked.append(
+                f"{message.location.get('url')}:{message.location.get('lineNumber')} "
+                f"{message.text[:90]}"
+            )
 
     context.on("console", on_console)
     yield context

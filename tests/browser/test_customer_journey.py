@@ -43,6 +43,8 @@ def test_register_file_follow_reply_resolve_and_rate(page: Page, live_server, tm
     page.get_by_role("button", name="Follow your request").click()
     expect(page.locator(".timeline")).to_contain_text("My card shows two charges")
     expect(page.get_by_role("link", name=re.compile("checkout.log"))).to_be_visible()
+    # A mark on this very page: a reload (or a navigation) from here on would wipe it.
+    page.evaluate("window.sameTicketPage = true")
 
     # An agent replies and moves the ticket (through the service): it appears without reload.
     with live_server.app.app_context():
@@ -55,6 +57,7 @@ def test_register_file_follow_reply_resolve_and_rate(page: Page, live_server, tm
     expect(page.locator(".timeline")).to_contain_text("Refunding the duplicate", timeout=8000)
     expect(page.locator(".ticket-summary")).to_contain_text("Waiting for you", timeout=8000)
     expect(page.locator(".timeline")).not_to_contain_text("refund id 998")
+    assert page.evaluate("window.sameTicketPage === true"), "the news came by a reload"
 
     # The customer replies in place (htmx): the form clears, the reply appears once.
     page.get_by_label("Your reply").fill("Thanks, I can see the refund pending.")
@@ -71,6 +74,7 @@ def test_register_file_follow_reply_resolve_and_rate(page: Page, live_server, tm
     page.get_by_role("button", name="Send rating").click()
     expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
     expect(page.locator(".timeline")).to_contain_text("rated the support 5/5", timeout=8000)
+    assert page.evaluate("window.sameTicketPage === true"), "reply, resolve and rate swap in place"
 
     # My tickets lists it as resolved.
     page.get_by_role("link", name="My tickets").first.click()

@@ -366,9 +366,7 @@ def test_business_hours_policy_skips_nights_and_weekends(
     assert [e.data["target"] for e in events_of(ticket, EventKind.SLA_BREACH)] == ["first_response"]
 
 
-def test_business_hours_count_for_pauses_and_escalation_stages(
-    app, client, auth, make, frozen
-):
+def test_business_hours_count_for_pauses_and_escalation_stages(app, client, auth, make, frozen):
     auth.login(make.admin())
     assert save_policy(client, "normal", 8 * 60, 8 * 60, 24 * 60, hours=True).status_code == 303
     clock.freeze(datetime(2032, 3, 5, 15, 0))  # Friday 15:00

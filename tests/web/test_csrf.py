@@ -38,7 +38,7 @@ def page_token(client: FlaskClient, path: str = "/login") -> str:
 
 
 def log_in(client: FlaskClient, user: User) -> str:
-    """Log in through the real form; returns the session's CSRF token."""
+    """Log in through the real form; returns the token the login page carried."""
     token = page_token(client)
     response = client.post(
         "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
@@ -201,6 +201,23 @@ def test_resolve_with_form_token_from_the_page(client: FlaskClient, ticket: Tick
     response = client.post(f"/tickets/{ticket.ref}/resolve", data={"csrf_token": token})
     assert response.status_code == 303
     assert ticket.status == Status.RESOLVED
+
+
+def test_a_form_from_before_signing_out_has_expired(
+    client: FlaskClient, owner: User, ticket: Ticket
+) -> None:
+    # A page left open while someone signs out, then in again, must not post for them.
+    before = page_token(client, f"/tickets/{ticket.ref}")
+    client.post("/logout", data={"csrf_token": before})
+    log_in(client, owner)
+    response = client.post(f"/tickets/{ticket.ref}/resolve", data={"csrf_token": before})
+    assert response.status_code == 400
+    assert EXPIRED in response.text
+    assert ticket.status != Status.RESOLVED
+    fresh = page_token(client, f"/tickets/{ticket.ref}")
+    assert fresh != before
+    response = client.post(f"/tickets/{ticket.ref}/resolve", data={"csrf_token": fresh})
+    assert response.status_code == 303
 
 
 def test_typed_text_on_the_expired_page_is_escaped(client: FlaskClient, owner: User) -> None:

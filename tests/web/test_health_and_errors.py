@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from support.extensions import db
 from support.models import Role, User
+from support.tickets.service import StaleTicket, TicketError
 from tests.conftest import Auth, make_app
 from tests.factories import Factory
 
@@ -114,7 +115,15 @@ def failing_app(app: Flask) -> Flask:
         db.session.flush()
         return "unreachable"
 
+    def lost_race() -> str:
+        raise StaleTicket("SUP-TEST1 was just changed by Sam. Reload to see the latest version.")
+
+    def refused() -> str:
+        raise TicketError("Closed tickets can't be escalated.")
+
     app.add_url_rule("/__test/boom", "boom", boom, methods=["GET", "POST"])
+    app.add_url_rule("/__test/lost-race", "lost_race", lost_race, methods=["POST"])
+    app.add_url_rule("/__test/refused", "refused", refused, methods=["POST"])
     app.add_url_rule("/__test/broken-transaction", "broken_transaction", broken_transaction)
     return app
 
@@ -126,6 +135,22 @@ def test_unexpected_error_gets_friendly_500(failing_app: Flask) -> None:
     assert "Nothing you sent was half-saved" in response.text
     assert SECRET not in response.text
     assert "Traceback" not in response.text
+
+
+def test_a_lost_race_a_view_did_not_catch_is_a_409_that_says_reload(failing_app: Flask) -> None:
+    response = failing_app.test_client().post("/__test/lost-race")
+    assert response.status_code == 409
+    assert "Someone changed this request first" in response.text
+    assert "was just changed by Sam. Reload to see the latest version." in response.text
+
+
+def test_a_refused_change_a_view_did_not_catch_is_a_422_with_its_reason(
+    failing_app: Flask,
+) -> None:
+    response = failing_app.test_client().post("/__test/refused", headers=HTMX)
+    assert response.status_code == 422
+    assert "Closed tickets can&#39;t be escalated." in response.text
+    assert "<html" not in response.text
 
 
 def test_unexpected_error_is_logged_with_its_traceback(

@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -51,7 +52,7 @@ TICKET_ROUTES = [
     ("reply", "POST", "/tickets/{ref}/reply", {"body": "Still broken"}),
     ("resolve", "POST", "/tickets/{ref}/resolve", {}),
     ("reopen", "POST", "/tickets/{ref}/reopen", {}),
-    ("rating", "POST", "/tickets/{ref}/rating", {"score": "4"}),
+    ("rate", "POST", "/tickets/{ref}/rating", {"score": "4"}),
 ]
 ROUTE_IDS = [name for name, *_ in TICKET_ROUTES]
 STAFF_CAN_READ = {"detail", "events", "earlier", "summary", "download"}
@@ -63,6 +64,16 @@ def call(client: FlaskClient, route: tuple, case: Case, ref: str | None = None):
     response = client.open(url, method=method, data=data)
     response.close()
     return response
+
+
+def test_every_portal_ticket_route_is_checked_here(app: Flask) -> None:
+    # A new route on a ticket must join TICKET_ROUTES, or its permissions go untested.
+    portal_ticket_endpoints = {
+        rule.endpoint.removeprefix("portal.")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("portal.") and "<ref>" in rule.rule
+    }
+    assert portal_ticket_endpoints == set(ROUTE_IDS)
 
 
 @pytest.mark.parametrize("route", TICKET_ROUTES, ids=ROUTE_IDS)

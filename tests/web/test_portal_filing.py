@@ -16,6 +16,7 @@ from support.extensions import db
 from support.models import (
     Attachment,
     Priority,
+    SlaPolicy,
     Status,
     Ticket,
     TicketEvent,
@@ -45,6 +46,23 @@ def test_new_ticket_form_renders_topics_and_a_fresh_token(
     tokens = re.findall(r'name="client_token" type="hidden" value="([^"]+)"', page)
     assert len(tokens) == 1
     assert tokens[0] not in client.get("/tickets/new").text
+
+
+def test_form_promises_the_first_reply_time_of_the_current_policy(
+    client: FlaskClient, customer: User
+) -> None:
+    assert "within 8 hours for most requests" in client.get("/tickets/new").text
+    db.session.add(
+        SlaPolicy(
+            priority="normal",
+            first_response_minutes=2 * 24 * 60,
+            update_minutes=24 * 60,
+            resolution_minutes=5 * 24 * 60,
+            business_hours=True,
+        )
+    )
+    db.session.commit()
+    assert "within 2 business days for most requests" in client.get("/tickets/new").text
 
 
 # --- filing ------------------------------------------------------------------------------
@@ -301,9 +319,41 @@ def test_request_over_the_size_cap_gets_friendly_413(
     response = file_ticket(client, files=[(b"x" * too_big, "dump.zip")])
     assert response.status_code == 413
     assert "That upload is too large" in response.text
+    assert "Each file can be at most 10.0 MB and a message at most 64.0 MB" in response.text
     assert "your text is still in the form" in response.text
     assert "Traceback" not in response.text
     assert count(Ticket) == 0
+
+
+def test_fifty_megabyte_attachment_is_explained_and_nothing_kept(
+    app: Flask, client: FlaskClient, customer: User
+) -> None:
+    response = file_ticket(
+        client, subject="Full server log", files=[(b"x" * (50 * MB), "server.log")]
+    )
+    assert response.status_code == 422
+    assert "“server.log” is 50.0 MB; each file can be at most 10.0 MB." in response.text
+    assert 'value="Full server log"' in response.text
+    assert count(Ticket) == 0
+    assert stored_files(app) == []
+
+
+def test_very_long_filename_keeps_its_extension(client: FlaskClient, customer: User) -> None:
+    response = file_ticket(client, files=[(b"log line\n", "a" * 300 + ".txt")])
+    assert response.status_code == 303
+    attachment = db.session.scalars(select(Attachment)).one()
+    assert len(attachment.filename) == 200
+    assert attachment.filename.endswith("a.txt")
+    assert attachment.content_type == "text/plain"
+
+
+@pytest.mark.parametrize("token", ["x" * 100, "not a token!", "<script>"])
+def test_tampered_client_token_still_files_the_ticket(
+    client: FlaskClient, customer: User, token: str
+) -> None:
+    response = file_ticket(client, client_token=token)
+    assert response.status_code == 303
+    assert only_ticket().client_token is None
 
 
 def test_uploaded_filename_cannot_escape_the_store(

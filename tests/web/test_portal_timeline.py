@@ -276,6 +276,18 @@ def test_follow_up_keeps_the_reply_attachments(
     download.close()
 
 
+def test_reply_to_a_merged_ticket_says_where_it_went(
+    client: FlaskClient, make: Factory, customer: User, ticket: Ticket
+) -> None:
+    carries_on = make.ticket(customer, subject="The same problem, filed again")
+    service.merge(ticket, into=carries_on, actor=make.agent())
+    response = client.post(f"/tickets/{ticket.ref}/reply", data={"body": "Any news?"})
+    assert response.location == f"/tickets/{carries_on.ref}"
+    page = client.get(response.location).text
+    assert f"{ticket.ref} was merged into {carries_on.ref}, so we added your reply there." in page
+    assert "is closed, so we opened" not in page
+
+
 def test_closed_ticket_page_explains_follow_up(
     client: FlaskClient, ticket: Ticket, make: Factory
 ) -> None:
@@ -333,6 +345,17 @@ def test_rating_can_be_changed(client: FlaskClient, ticket: Ticket) -> None:
     page = client.get(f"/tickets/{ticket.ref}").text
     assert 'aria-label="5 out of 5"' in page
     assert "Update rating" in page
+
+
+def test_double_submitted_rating_is_recorded_once(client: FlaskClient, ticket: Ticket) -> None:
+    client.post(f"/tickets/{ticket.ref}/resolve")
+    for _ in range(2):
+        response = client.post(
+            f"/tickets/{ticket.ref}/rating", data={"score": "4", "comment": "Quick, thanks"}
+        )
+        assert response.status_code == 303
+    rated = select(func.count(TicketEvent.id)).where(TicketEvent.kind == EventKind.RATED)
+    assert db.session.scalar(rated) == 1
 
 
 def test_htmx_rating_returns_summary(client: FlaskClient, ticket: Ticket) -> None:

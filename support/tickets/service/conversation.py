@@ -278,6 +278,8 @@ def rate(ticket: Ticket, *, customer: User, score: int, comment: str | None = No
         raise TicketError("The comment can be at most 5,000 characters.")
     now = clock.now()
     rating = db.session.scalar(select(Rating).where(Rating.ticket_id == ticket.id))
+    if rating is not None and (rating.score, rating.comment) == (score, comment):
+        return rating  # sent twice (a double click): nothing changed, nothing to record
     if rating is None:
         rating = Rating(ticket_id=ticket.id, created_at=now, score=score)
         db.session.add(rating)
