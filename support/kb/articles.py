@@ -96,6 +96,8 @@ class Article:
     links: tuple[str, ...]  # slugs of articles the body links to
     curated_related: tuple[str, ...]  # slugs from the article's own "Related" list
     file: str
+    # Front-matter fields the article works without but should have (`flask kb check`).
+    missing: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -304,6 +306,10 @@ def _front_matter(source: str) -> tuple[dict[str, Any], str]:
     return meta, source[match.end() :]
 
 
+# Without these an article still loads, but is found less often and reads as undated.
+RECOMMENDED_FIELDS = ("tags", "summary", "updated")
+
+
 def _text_field(meta: dict[str, Any], name: str, *, required: bool) -> str:
     value = meta.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -385,6 +391,7 @@ def _parse(path: Path, name: str) -> Article:
         links=rendered.links,
         curated_related=rendered.curated_related,
         file=name,
+        missing=tuple(field for field in RECOMMENDED_FIELDS if not meta.get(field)),
     )
 
 

@@ -28,13 +28,20 @@ def index_command() -> None:
 
 @kb_cli.command("check")
 def check_command() -> None:
-    """List problems in the article files; exits with status 1 when there are any."""
+    """List problems in the article files; exits with status 1 when there are any.
+
+    Missing recommended front matter (tags, summary, updated) is a warning: the
+    article is still published.
+    """
     library = articles.load(settings.articles_dir(current_app))
     for problem in library.problems:
         click.echo(f"{problem.file}: {problem.message}", err=True)
+    warnings = [a for a in library.articles.values() if a.missing]
+    for article in sorted(warnings, key=lambda a: a.file):
+        click.echo(f"{article.file}: warning: no {', '.join(article.missing)}", err=True)
     click.echo(
         f"{len(library.articles)} articles in {len(library.categories)} categories, "
-        f"{len(library.problems)} problem(s)."
+        f"{len(library.problems)} problem(s), {len(warnings)} warning(s)."
     )
     if library.problems:
         raise SystemExit(1)

@@ -19,7 +19,19 @@ def test_kb_index_rebuilds_and_reports_counts_and_seconds(own_index_app: Flask) 
 def test_kb_check_passes_on_the_real_articles(own_index_app: Flask) -> None:
     result = own_index_app.test_cli_runner().invoke(args=["kb", "check"])
     assert result.exit_code == 0, result.output
-    assert "50 articles in 9 categories, 0 problem(s)." in result.output
+    assert "50 articles in 9 categories, 0 problem(s), 0 warning(s)." in result.output
+
+
+def test_kb_check_warns_about_missing_recommended_front_matter(
+    own_index_app: Flask, articles_copy: Path
+) -> None:
+    (articles_copy / "bare.md").write_text(
+        "---\ntitle: Bare\ncategory: payments\n---\nText.\n", "utf-8"
+    )
+    result = own_index_app.test_cli_runner().invoke(args=["kb", "check"])
+    assert result.exit_code == 0, result.output  # published all the same
+    assert "bare.md: warning: no tags, summary, updated" in result.output
+    assert "51 articles in 9 categories, 0 problem(s), 1 warning(s)." in result.output
 
 
 def test_kb_check_lists_problems_by_file_and_fails(
