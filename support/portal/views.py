@@ -61,16 +61,26 @@ def _active_categories() -> list[Category]:
     )
 
 
+MY_TICKETS_PAGE = 50
+
+
 @bp.get("/")
 def my_tickets() -> Response:
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     query = (
         permissions.visible_tickets(current_user)
         .options(joinedload(Ticket.category))
-        .order_by(Ticket.updated_at.desc())
-        .limit(200)
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .offset((page - 1) * MY_TICKETS_PAGE)
+        .limit(MY_TICKETS_PAGE + 1)  # one more tells whether there is an older page
     )
     tickets = db.session.scalars(query).all()
-    return render("portal/my_tickets.html", tickets=tickets)
+    return render(
+        "portal/my_tickets.html",
+        tickets=tickets[:MY_TICKETS_PAGE],
+        page=page,
+        has_older=len(tickets) > MY_TICKETS_PAGE,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

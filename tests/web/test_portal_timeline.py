@@ -393,6 +393,22 @@ def test_my_tickets_empty_state(client: FlaskClient, customer: User) -> None:
     assert "No requests yet" in client.get("/tickets/").text
 
 
+def test_my_tickets_pages_back_through_older_requests(
+    client: FlaskClient, customer: User, make: Factory
+) -> None:
+    refs = [make.ticket(customer, subject=f"Request {i}").ref for i in range(52)]
+    first = client.get("/tickets/").text
+    assert first.count('<li class="ticket-row') == 50
+    assert 'href="/tickets/?page=2">Older' in first
+    second = client.get("/tickets/?page=2").text
+    shown = {ref for ref in refs if ref in first} | {ref for ref in refs if ref in second}
+    assert shown == set(refs)
+    assert second.count('<li class="ticket-row') == 2
+    assert "Older →" not in second and 'href="/tickets/">← Newer' in second
+    assert "No more requests" in client.get("/tickets/?page=9").text
+    assert client.get("/tickets/?page=-3").status_code == 200
+
+
 # --- query counts ------------------------------------------------------------------------
 
 
