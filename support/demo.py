@@ -278,6 +278,9 @@ def _ticket(scenario, status, customer, agent, senior, categories, at) -> None:
         category=categories[slug],
         impact=impact,
     )
+    # In the story the acknowledgement went out a minute after filing, not at seeding time.
+    clock.freeze(at + timedelta(minutes=1))
+    service.acknowledged(ticket)
     if status == Status.NEW:
         return
     clock.freeze(at := at + step)
