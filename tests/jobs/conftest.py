@@ -4,11 +4,14 @@ Redis, and RQ workers in burst mode (in-process, or a real `flask worker` proces
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -34,6 +37,70 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# --- processes: a worker's horses and schedulers, a devserver's Redis, worker and cron ---
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: state, ppid, pgrp, session, …"""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie has finished: only its parent's wait is missing)."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid` (RQ's work horse and scheduler, for a worker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def in_session(session: int) -> list[int]:
+    """Every live process of a session. A process started with start_new_session=True
+    leads its own, and all it starts stays in it, even once orphaned, and even RQ's work
+    horse, which moves to a process group of its own (os.setpgrp) but not a new session."""
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    return [pid for pid in pids if (stat := _stat(pid)) and int(stat[3]) == session and alive(pid)]
+
+
+def kill(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """Wait until none of `pids` runs; returns those still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def kill_session(process: subprocess.Popen) -> None:
+    """SIGKILL a process started with start_new_session=True and everything it started."""
+    for _ in range(3):  # a dying parent may still fork: look again
+        pids = in_session(process.pid)
+        if not pids:
+            break
+        kill(pids)
+        wait_gone(pids)
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
 
 
 class Mailbox:
@@ -150,15 +217,14 @@ def worker_process(app: Flask, tmp_path: Path):
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its horses and scheduler can be found (and killed) later
         )
         started.append(process)
         return process
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
+        kill_session(process)  # the worker and any horse or scheduler it left behind
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ whatever happens to Redis, SMTP or the worker in between."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from support.models import (
     TicketEvent,
 )
 from support.tickets import service
+from tests.jobs.conftest import children, kill, wait_gone
 
 
 def _file(client, auth, customer, subject="Charged twice for order 1234") -> Ticket:
@@ -139,17 +141,29 @@ def test_worker_killed_mid_send_customer_gets_exactly_one_email(
 
     worker = worker_process(OUTBOX_LEASE_SECONDS="1")
     assert smtp.mailbox.in_rcpt.wait(timeout=30), "the worker never reached the SMTP server"
-    worker.kill()  # SIGKILL in the middle of the job
+    # RQ runs the job in a work horse: a child in a process group of its own, which
+    # would finish the send by itself if only the worker died. Kill them all (SIGKILL,
+    # as the OOM killer or a lost machine would), the scheduler child too.
+    started = children(worker.pid)
+    horses = [pid for pid in started if os.getpgid(pid) == pid]
+    assert len(horses) == 1, f"no work horse among the worker's children {started}"
+    kill([worker.pid, *started])
+    assert wait_gone([worker.pid, *started]) == []
     worker.wait(timeout=10)
     smtp.mailbox.hold_rcpt.clear()
     smtp.mailbox.release.set()
-    assert smtp.mailbox.messages == []
     db.session.remove()
-    assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.SENDING
+    message = db.session.scalar(select(OutboxMessage))
+    assert (message.status, message.attempts) == (OutboxStatus.SENDING, 1)
+    assert smtp.mailbox.messages == []
 
     time.sleep(1.2)  # the dead worker's claim expires
-    tasks.sweep()
+    tasks.sweep()  # finds the abandoned claim and hands the message to another worker
     run_jobs()
     tasks.sweep()
     run_jobs()
+    assert len(smtp.mailbox.messages) == 1
     assert len(smtp.mailbox.to(email)) == 1
+    db.session.expire_all()
+    message = db.session.scalar(select(OutboxMessage))
+    assert (message.status, message.attempts) == (OutboxStatus.SENT, 2)
