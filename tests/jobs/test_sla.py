@@ -274,6 +274,35 @@ def test_agent_escalates_by_hand_with_a_reason_only_the_team_sees(
     assert smtp.mailbox.to(agent.email) == []
 
 
+def test_escalating_a_pending_ticket_starts_its_clock_again(
+    app, make, smtp, run_jobs, advance, frozen
+):
+    customer, agent = make.customer(), make.agent(tier=1)
+    ticket = make.ticket(customer)
+    run_jobs()
+    clock.freeze(T0 + HOUR)
+    service.change_status(ticket, Status.PENDING, actor=agent, note="Which card was it?")
+    assert ticket.sla_paused_at == T0 + HOUR
+
+    # Two hours later, still waiting on the customer, the agent hands it up a tier.
+    clock.freeze(T0 + 3 * HOUR)
+    service.escalate(ticket, actor=agent, reason="The card issuer only talks to seniors")
+    run_jobs()
+    stage_due = T0 + 3 * HOUR + 48 * HOUR
+    assert ticket.status == Status.ESCALATED
+    assert ticket.sla_paused_at is None  # no longer waiting on the customer: the clock runs
+    assert ticket.next_update_due == stage_due
+    assert ticket.resolution_due == T0 + 72 * HOUR + 2 * HOUR  # the pause does not count
+    assert sla.next_due(ticket) == ("update", stage_due)  # the board's countdown
+    assert stage_due in scheduled_times(app)  # the checker wakes for the stage deadline
+
+    advance(stage_due)
+    db.session.refresh(ticket)
+    [breach] = events_of(ticket, EventKind.SLA_BREACH)
+    assert breach.data["target"] == "update"
+    assert ticket.tier == 3
+
+
 # --- the clock pauses while we wait on the customer -------------------------------------
 
 

@@ -226,6 +226,9 @@ def _escalate(ticket: Ticket, *, actor: User | None, reason: str) -> TicketEvent
         raise TicketError("Say why the ticket needs escalating.")
     now = clock.now()
     previous = ticket.status
+    # Escalated is not waiting on the customer: a pending ticket's clock runs again
+    # (with the time it had left) before the new stage's deadline is set.
+    sla.resume(ticket, now)
     new_stage = sla.record_escalation(ticket, now)
     ticket.status = Status.ESCALATED
     ticket.assignee = None
