@@ -226,6 +226,33 @@ def test_missed_stage_deadline_goes_to_tier_three_and_no_further(
         service.escalate(ticket, actor=tier3, reason="Still stuck")
 
 
+def test_late_check_with_several_breaches_escalates_once(
+    app, make, smtp, run_jobs, advance, frozen
+):
+    customer = make.customer()
+    ticket = make.ticket(customer)
+    run_jobs()
+
+    # The checker runs for the first time long after both first response (8 h) and
+    # resolution (72 h) were due (workers were down, say): one step up, one promise.
+    late = T0 + 80 * HOUR
+    clock.freeze(late)
+    tasks.check_sla(ticket.id)
+    db.session.refresh(ticket)
+    breaches = events_of(ticket, EventKind.SLA_BREACH)
+    assert [b.data["target"] for b in breaches] == ["first_response", "resolution"]
+    [escalated] = events_of(ticket, EventKind.ESCALATED)
+    assert escalated.data["tier"] == 2
+    assert (ticket.tier, ticket.next_update_due) == (2, late + 48 * HOUR)
+
+    advance(late)  # the delayed checks due by now run too: nothing more
+    db.session.expire_all()
+    assert len(events_of(ticket, EventKind.ESCALATED)) == 1
+    assert ticket.tier == 2
+    [_ack, update] = smtp.mailbox.to(customer.email)
+    assert "Our senior support team now handles your request." in update.get_content()
+
+
 # --- manual escalation ------------------------------------------------------------------
 
 

@@ -33,8 +33,11 @@ def check_sla(ticket: Ticket) -> list[TicketEvent]:
 
     A warning on a promise we made to the customer (first response, next update)
     also tells them, before the promised time passes, that we may be late.
+    A late run that finds several targets missed escalates once, one tier: the
+    new stage's deadline (which escalates again if missed) is the next promise.
     """
     events: list[TicketEvent] = []
+    missed: list[str] = []
     for point in sla.checkpoints(ticket, clock.now()):
         if _already_marked(ticket, point):
             continue
@@ -42,6 +45,10 @@ def check_sla(ticket: Ticket) -> list[TicketEvent]:
             SlaMark(ticket_id=ticket.id, target=point.target, kind=point.kind, due_at=point.due)
         )
         events += _sla_events(ticket, point)
+        if point.kind == "breach":
+            missed.append(f"{sla.TARGET_LABELS[point.target]} target ({_when(point)}) was missed.")
+    if missed and ticket.tier < sla.MAX_TIER:
+        events.append(_escalate(ticket, actor=None, reason=" ".join(missed)))
     if not events:
         return []
     try:
@@ -66,9 +73,14 @@ def _already_marked(ticket: Ticket, point: sla.Checkpoint) -> bool:
     )
 
 
+def _when(point: sla.Checkpoint) -> str:
+    return point.due.strftime("%a %d %b, %H:%M UTC")
+
+
 def _sla_events(ticket: Ticket, point: sla.Checkpoint) -> list[TicketEvent]:
+    """The timeline events of one warning or breach (check_sla does the escalating)."""
     label = sla.TARGET_LABELS[point.target]
-    due = point.due.strftime("%a %d %b, %H:%M UTC")
+    due = _when(point)
     if point.kind == "warning":
         events = [
             _record(
@@ -93,7 +105,7 @@ def _sla_events(ticket: Ticket, point: sla.Checkpoint) -> list[TicketEvent]:
                 )
             )
         return events
-    events = [
+    return [
         _record(
             ticket,
             EventKind.SLA_BREACH,
@@ -103,9 +115,6 @@ def _sla_events(ticket: Ticket, point: sla.Checkpoint) -> list[TicketEvent]:
             data={"target": point.target, "due": point.due.isoformat()},
         )
     ]
-    if ticket.tier < sla.MAX_TIER:
-        events.append(_escalate(ticket, actor=None, reason=f"{label} target ({due}) was missed."))
-    return events
 
 
 def acknowledged(ticket: Ticket) -> TicketEvent | None:
