@@ -10,15 +10,24 @@ deterministic. Nobody qualifying leaves the ticket unassigned, with the team
 told.
 
 Concurrent filings for one team are routed one at a time: `route(lock=True)`
-locks the team's row (PostgreSQL; SQLite serialises writers anyway) until the
-filing commits, so two web workers never both see an agent's last free slot.
+holds a lock until the filing commits, so two web workers (or the web server and
+a worker) never both see an agent's last free slot. On PostgreSQL that is
+`SELECT ... FOR UPDATE` of the team's row. SQLite ignores FOR UPDATE, and
+pysqlite runs SELECTs outside any transaction, so there a no-op UPDATE of the
+team's row comes first: pysqlite opens the transaction before it, SQLite gives
+it the database's write lock (waiting up to the busy timeout for another
+writer), and the loads read afterwards are the committed ones, held still until
+the commit. That serialises all writers, not only one team's, for the rest of
+the filing: a few milliseconds, and SQLite runs one writer at a time anyway.
+This relies on pysqlite's default transaction handling (support/database.py sets
+no isolation level); tests/triage/test_routing_load.py checks the lock is held.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 
 from support.extensions import db
 from support.models import Category, Role, Skill, Status, Team, Ticket, User
@@ -102,6 +111,17 @@ def route(
     return route_in_team(category.team, category, tier=tier, ticket_id=ticket_id, lock=lock)
 
 
+def lock_team(team: Team) -> None:
+    """Hold off other routings for `team` until this transaction ends (see the module doc)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Team).where(Team.id == team.id).values(name=Team.name),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
+
+
 def route_in_team(
     team: Team,
     category: Category | None,
@@ -112,7 +132,7 @@ def route_in_team(
 ) -> Route:
     """The agent of `team` who should take a ticket of `category` (see `route`)."""
     if lock:
-        db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
+        lock_team(team)
     skill = category.skill if category is not None else None
     topic = f"category {category.name}" if category is not None else "no category"
     found = candidates(team, tier=tier, skill=skill, exclude_ticket_id=ticket_id)
