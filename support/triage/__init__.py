@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from support.extensions import db
 from support.models import (
@@ -203,11 +203,29 @@ def latest_suggestion(ticket: Ticket) -> dict[str, Any] | None:
 
 
 def learn_correction(ticket: Ticket, category: Category | None, agent: User | None) -> None:
-    """An agent changed the category of a ticket that had a suggestion: remember it."""
-    if agent is None or category is None:
+    """An agent changed the category of a ticket that had a suggestion: remember it.
+
+    One correction per ticket, the latest: an agent's earlier choice for the same
+    ticket is replaced, so A → B → A does not teach both. Back to the suggested
+    category (or no category at all) leaves nothing to learn, and nothing is kept.
+    """
+    if agent is None:
         return
+    # Read and write without flushing the ticket's pending change early: a second
+    # flush would bump its version twice for one change.
+    with db.session.no_autoflush:
+        _replace_correction(ticket, category, agent)
+
+
+def _replace_correction(ticket: Ticket, category: Category | None, agent: User) -> None:
     suggested = latest_suggestion(ticket)
     if suggested is None:
+        return
+    db.session.execute(
+        delete(CategoryCorrection).where(CategoryCorrection.ticket_id == ticket.id),
+        execution_options={"synchronize_session": False},
+    )
+    if category is None or category.slug == suggested.get("to"):
         return
     db.session.add(
         CategoryCorrection(

@@ -205,6 +205,31 @@ def test_agents_corrections_are_kept_and_learned_from(make) -> None:
     suggest.forget()
 
 
+def test_only_the_latest_correction_of_a_ticket_is_kept(make) -> None:
+    agent = make.agent()
+    ticket = not_sure_about_a_payment(make)
+    assert ticket.category.slug == "payments"  # the suggestion
+
+    def corrections() -> list[tuple[str, str | None]]:
+        rows = db.session.execute(select(CategoryCorrection.category, CategoryCorrection.suggested))
+        return [tuple(row) for row in rows]
+
+    for slug in ("refunds", "orders"):
+        version = ticket.version
+        service.update_fields(ticket, actor=agent, category=make.category(slug))
+        assert ticket.version == version + 1  # one change, one version
+        assert corrections() == [(slug, "payments")]  # replaced, not added
+    # A → B → A: back to the suggestion, so the suggestion was right; nothing to learn.
+    service.update_fields(ticket, actor=agent, category=make.category("payments"))
+    assert corrections() == []
+    service.update_fields(ticket, actor=agent, category=make.category("shipping"))
+    service.update_fields(ticket, actor=agent, category=None)  # no category: no label either
+    assert corrections() == []
+    service.update_fields(ticket, actor=agent, category=make.category("refunds"))
+    assert corrections() == [("refunds", "payments")]
+    suggest.forget()
+
+
 def test_routing_preview_changes_nothing(make, teams) -> None:
     team = teams.team("Shipping crew", "shipping")
     teams.agents(team, 1)
