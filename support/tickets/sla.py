@@ -162,7 +162,9 @@ def resume(ticket: Ticket, at: datetime) -> None:
     """The customer answered: every due time keeps the time that was left on it.
 
     Under business hours "left" counts business hours, so a pause over a
-    weekend does not eat into (or add to) the team's time.
+    weekend does not eat into (or add to) the team's time. A due time already
+    missed before the pause stays where it is: it was missed (and breached, and
+    escalated) once; moving it would make a new target to miss again.
     """
     paused = ticket.sla_paused_at
     if paused is None:
@@ -170,11 +172,7 @@ def resume(ticket: Ticket, at: datetime) -> None:
     business_hours = targets_for(ticket.priority).business_hours
     for field in ("first_response_due", "next_update_due", "resolution_due"):
         due = getattr(ticket, field)
-        if due is None:
-            continue
-        if due <= paused:  # already missed before the pause: it stays missed by as much
-            setattr(ticket, field, due + (at - paused))
-        else:
+        if due is not None and due > paused:
             left = time_between(paused, due, business_hours)
             setattr(ticket, field, add_time(at, left, business_hours))
     ticket.sla_paused_at = None

@@ -444,6 +444,39 @@ def test_business_hours_count_for_pauses_and_escalation_stages(app, client, auth
     assert ticket.next_update_due == datetime(2032, 3, 17, 16, 0)
 
 
+def test_a_target_missed_before_a_pause_stays_missed_once(
+    app, client, auth, make, smtp, run_jobs, advance, frozen
+):
+    auth.login(make.admin())
+    # Resolution (2 h) comes due long before the next update (10 h).
+    assert save_policy(client, "normal", 60, 600, 120, hours=False).status_code == 303
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    clock.freeze(T0 + timedelta(minutes=10))
+    service.reply(ticket, author=agent, body="Looking into the refund now.")
+    run_jobs()
+
+    advance(T0 + 2 * HOUR)  # resolution missed: tier 2 takes over
+    db.session.refresh(ticket)
+    assert ticket.tier == 2
+    clock.freeze(T0 + 3 * HOUR)
+    service.change_status(ticket, Status.PENDING, actor=agent, note="Which bank?")
+    clock.freeze(T0 + 5 * HOUR)
+    service.reply(ticket, author=customer, body="The one ending 4242.")
+
+    # The missed time stays where it was: the pause does not make it a new target
+    # to miss again (another breach, another escalation).
+    assert ticket.resolution_due == T0 + 2 * HOUR
+    assert ticket.next_update_due == T0 + 2 * HOUR + 48 * HOUR + 2 * HOUR  # still to come
+    tasks.check_sla(ticket.id)
+    advance(T0 + 6 * HOUR)
+    db.session.refresh(ticket)
+    [breach] = events_of(ticket, EventKind.SLA_BREACH)
+    assert breach.data["target"] == "resolution"
+    assert len(events_of(ticket, EventKind.ESCALATED)) == 1
+    assert ticket.tier == 2
+
+
 def test_time_between_is_the_inverse_of_add_time(app) -> None:
     start = datetime(2032, 3, 5, 16, 30)  # Friday afternoon
     for hours in (0.5, 1, 7, 8, 9, 40, 100):
