@@ -57,8 +57,15 @@ def after_commit(func: str, *args: Any, job_id: str | None = None, at: datetime 
 
 
 def _run_pending(session: Session) -> None:
-    for func, args, job_id, at in session.info.pop(_PENDING, []):
-        enqueue(func, *args, job_id=job_id, at=at)
+    """Enqueue the committed transaction's jobs. Once one fails, Redis is down or hung:
+    skip the rest rather than wait a timeout for each (the sweep re-creates them all
+    from the database), so a customer filing a ticket waits one timeout at most."""
+    pending = session.info.pop(_PENDING, [])
+    for done, (func, args, job_id, at) in enumerate(pending):
+        if not enqueue(func, *args, job_id=job_id, at=at):
+            if skipped := len(pending) - done - 1:
+                log.warning("Redis unavailable, %d more jobs left for the sweep", skipped)
+            return
 
 
 def _drop_pending(session: Session, *_: object) -> None:

@@ -107,7 +107,8 @@ def sweep() -> dict[str, int]:
     """
     keys = outbox.due_for_delivery()
     for key in keys:
-        queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key))
+        if not queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key)):
+            break  # Redis went away: the next sweep finds the rest in the database
     checked = sum(len(service.check_sla(t)) for t in _tickets_near_sla())
     followed = sum(bool(service.send_follow_up(t)) for t in _resolved_due_follow_up())
     closed = sum(bool(service.auto_close(t)) for t in _resolved_due_close())

@@ -9,9 +9,8 @@ from rq.queue import Queue
 from sqlalchemy.orm import configure_mappers
 
 from support.extensions import db
-from support.jobs import queue
 from support.jobs import tasks as _tasks  # noqa: F401 - imported once here, not in every horse
-from support.jobs.redis import connection
+from support.jobs.redis import worker_connection
 
 
 class AppWorker(Worker):
@@ -28,5 +27,6 @@ class AppWorker(Worker):
 
 def run(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> None:
     configure_mappers()  # once, before forking: each horse would redo it (~40 ms a job)
-    worker = AppWorker([queue.queue(app)], connection=connection(app))
+    redis = worker_connection(app)
+    worker = AppWorker([Queue(app.config["RQ_QUEUE"], connection=redis)], connection=redis)
     worker.work(burst=burst, with_scheduler=with_scheduler)

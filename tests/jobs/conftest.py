@@ -155,6 +155,33 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
+def hung_redis() -> Iterator[str]:
+    """The URL of a "Redis" that accepts connections and never answers (a hung server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    stop.set()
+    thread.join(timeout=5)
+    for connection_ in held:
+        connection_.close()
+    listener.close()
+
+
+@pytest.fixture
 def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
     app = make_app(
         tmp_path,

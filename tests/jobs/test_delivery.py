@@ -106,6 +106,36 @@ def test_redis_down_while_filing_loses_nothing(app, client, auth, make, smtp, ru
     assert len(smtp.mailbox.to(customer.email)) == 1
 
 
+def test_redis_hung_while_filing_the_customer_barely_waits(
+    app, client, auth, make, smtp, run_jobs, hung_redis
+):
+    customer = make.customer()
+    working_redis = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = hung_redis  # accepts, never answers
+    app.extensions.pop("redis", None)
+
+    try:
+        started = time.monotonic()
+        ticket = _file(client, auth, customer)
+        # One enqueue times out; the rest of the request's jobs are left to the sweep.
+        assert time.monotonic() - started < 8
+        confirmation = client.get(f"/tickets/{ticket.ref}/submitted")
+        assert confirmation.status_code == 200
+        assert ticket.ref in confirmation.get_data(as_text=True)
+    finally:
+        app.config["REDIS_URL"] = working_redis  # Redis is back
+        app.extensions.pop("redis", None)
+    assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.PENDING
+    assert run_jobs() == 0  # nothing reached Redis…
+    tasks.sweep()  # …the database had it all
+    run_jobs()
+    [ack] = smtp.mailbox.to(customer.email)
+    assert ticket.ref in ack["Subject"]
+    tasks.sweep()
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+
+
 def test_smtp_down_messages_wait_and_go_out_once(make, smtp, run_jobs):
     customer = make.customer()
     smtp.stop()
