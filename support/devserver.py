@@ -2,16 +2,19 @@
 
 Starts an embedded Redis (unless REDIS_URL is set), applies migrations, loads
 the demo data, then runs the web server, one RQ worker (with RQ's scheduler)
-and `rq cron` together; Ctrl+C stops all of them, Redis included.
+and `rq cron` together; Ctrl+C, SIGTERM or SIGHUP (a closed terminal, `kill`, a
+process manager) stops all of them, Redis included.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import click
 from flask import Flask
@@ -44,27 +47,61 @@ def _child_env(app: Flask, redis_url: str, host: str, port: int) -> dict[str, st
 
 
 @contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the devserver the way Ctrl+C (SIGINT) does: as
+    KeyboardInterrupt, which the web server ends on and every `with` below unwinds
+    from. Once stopping, any further one of them is ignored, so a second Ctrl+C or
+    SIGTERM cannot cut the clean-up short and leave Redis or a worker running."""
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def stop(signum: int, _frame: object) -> None:
+        for number in stopping:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, stop) for number in stopping}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM (RQ's warm shutdown: the current job finishes), then SIGTERM again (its
+    cold shutdown, which also kills the work horse), then SIGKILL."""
+    for grace in (10, 5):
+        running = [p for p in processes if p.poll() is None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + grace
+        for process in running:
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
 def _background(env: dict[str, str]) -> Iterator[None]:
     python = sys.executable
     commands = [
         [python, "-m", "flask", "--app", "app", "worker"],
         [python, "-m", "rq.cli", "cron", "support.jobs.cron", "--url", env["REDIS_URL"]],
     ]
-    processes = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        for command in commands:
+            processes.append(subprocess.Popen(command, env=env))  # noqa: S603
         yield
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(processes)
 
 
 def serve(app: Flask, host: str, port: int) -> None:
-    with _redis(app) as redis_url:
+    with _stop_on_signals(), _redis(app) as redis_url:
         upgrade()
         result = demo.seed()
         if result["tickets"]:
