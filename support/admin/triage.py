@@ -6,7 +6,7 @@ Thin views: the logic is in support.triage.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -93,6 +93,7 @@ def _page(
     **extra,
 ) -> Response:
     rules = priority.rules()
+    saved = db.session.scalar(select(func.count(PriorityRule.id)))
     edit_forms = {rule.id: _edit_form(rule) for rule in rules if rule.id is not None}
     if failed_edit is not None:
         edit_forms[failed_edit[0]] = failed_edit[1]
@@ -101,7 +102,8 @@ def _page(
         status=status,
         rules=rules,
         conflicts=priority.conflicts(rules),
-        saved=db.session.scalar(select(PriorityRule.id).limit(1)) is not None,
+        saved=saved,
+        last_saved=saved == 1,
         rule_form=rule_form or RuleForm(formdata=None),
         edit_forms=edit_forms,
         failed_rule_id=failed_edit[0] if failed_edit else None,
@@ -194,8 +196,17 @@ def make_rules_editable() -> Response:
 def delete_rule(rule_id: int) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
-    priority.delete_rule(rule_id)
-    flash("Deleted the rule.", "success")
+    deleted = priority.delete_rule(rule_id)
+    named = f" “{deleted.name}”" if deleted.name else ""
+    if deleted.defaults_back:
+        flash(
+            f"Deleted the rule{named}. It was the last of your rules, so the default rules "
+            "apply again to every ticket filed from now on; add a rule or make the defaults "
+            "editable to change them.",
+            "info",
+        )
+    else:
+        flash(f"Deleted the rule{named}.", "success")
     return redirect_after_post(url_for("triage_admin.triage_page"))
 
 

@@ -300,12 +300,24 @@ def make_editable() -> None:
     db.session.commit()
 
 
-def delete_rule(rule_id: int) -> None:
+@dataclass(frozen=True)
+class Deleted:
+    name: str | None  # None: the rule was already gone
+    defaults_back: bool  # it was the last saved rule, so the default rules apply again
+
+
+def delete_rule(rule_id: int) -> Deleted:
+    """Delete a saved rule. With no saved rule left, `rules()` gives the defaults again:
+    the result says so, for the admin to be told."""
     save_defaults()
     row = db.session.get(PriorityRule, rule_id)
+    name = row.name if row is not None else None
     if row is not None:
         db.session.delete(row)
+    db.session.flush()
+    left = db.session.scalar(select(PriorityRule.id).limit(1))
     db.session.commit()
+    return Deleted(name, defaults_back=left is None)
 
 
 def reset_rules() -> None:

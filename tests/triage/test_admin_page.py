@@ -85,3 +85,23 @@ def test_agents_routing_moved_to_the_teams_and_routing_page(client, auth, make) 
     assert 'href="/admin/routing"' in page
     assert client.post(f"/admin/triage/agents/{agent.id}", data={}).status_code == 404
     assert "Away Agent" in client.get("/admin/routing").get_data(as_text=True)
+
+
+def test_deleting_the_last_rule_says_the_defaults_are_back(client, auth, make) -> None:
+    auth.login(make.admin())
+    assert client.post("/admin/triage/rules/editable").status_code == 303
+    ids = list(db.session.scalars(select(PriorityRule.id).order_by(PriorityRule.id)))
+    *others, last = ids
+    for rule_id in others:
+        response = client.post(f"/admin/triage/rules/{rule_id}/delete", follow_redirects=True)
+        assert "It was the last of your rules" not in response.text
+    assert "This is your only rule: deleting it brings back the default rules." in response.text
+    name = db.session.get(PriorityRule, last).name
+    page = client.post(f"/admin/triage/rules/{last}/delete", follow_redirects=True).text
+    assert f"Deleted the rule “{name}”. It was the last of your rules" in page
+    assert "the default rules apply again to every ticket filed from now on" in page
+    assert "These are the default rules" in page and "Account taken over" in page
+    assert db.session.scalar(select(PriorityRule.id)) is None
+    # ... and they do: an urgent signal is urgent again.
+    ticket = make.ticket(subject="Account hacked", description="Someone changed my password.")
+    assert ticket.priority == Priority.URGENT
