@@ -141,9 +141,15 @@ def _route_waiting() -> int:
 
 def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:
     """Every active ticket whose warning window may have opened (the checker decides),
-    read in batches by id so a large backlog is covered, not just its first rows."""
+    read in batches by id so a large backlog is covered, not just its first rows.
+
+    Each due time counts only while it is a target (as in sla._open_targets): a first
+    response already given, or replaced by an escalation stage, no longer makes every
+    older ticket a candidate each minute, and the look-ahead is what finds the rest.
+    """
     horizon = clock.now() + _widest_warning()
     active = [s for s in Status if s.is_active and s != Status.PENDING]
+    awaiting_first = Ticket.first_responded_at.is_(None) & (Ticket.tier == 1)
     last_id = 0
     while True:
         query = (
@@ -153,8 +159,8 @@ def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:
                 Ticket.status.in_(active),
                 Ticket.sla_paused_at.is_(None),
                 or_(
-                    Ticket.first_response_due <= horizon,
-                    Ticket.next_update_due <= horizon,
+                    awaiting_first & (Ticket.first_response_due <= horizon),
+                    ~awaiting_first & (Ticket.next_update_due <= horizon),
                     Ticket.resolution_due <= horizon,
                 ),
             )
@@ -169,7 +175,13 @@ def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:
 
 
 def _widest_warning() -> timedelta:
-    spans = [sla.targets_for(p).resolution for p in sla.Priority]
+    """How far ahead a warning can open: the widest of every span a target can have
+    (each priority's first response, update interval and resolution, and each
+    escalation stage's update deadline)."""
+    spans = [sla.stage(tier).update_within for tier in range(2, sla.MAX_TIER + 1)]
+    for priority in sla.Priority:
+        targets = sla.targets_for(priority)
+        spans += [targets.first_response, targets.update_interval, targets.resolution]
     return max(max(sla.WARN_MIN, span * sla.WARN_SHARE) for span in spans)
 
 

@@ -556,3 +556,38 @@ def test_sweep_runs_sla_checks_whose_delayed_jobs_redis_lost(
     assert len(smtp.mailbox.to(customer.email)) == 2
     count = db.session.scalar(select(func.count(Notification.id)))
     assert count == 1
+
+
+def test_sweep_looks_ahead_as_far_as_a_stage_warning_and_no_further(
+    app, client, auth, make, smtp, run_jobs, frozen
+):
+    customer, agent = make.customer(), make.agent(tier=1)
+    escalated = make.ticket(customer)
+    answered = make.ticket(make.customer())
+    clock.freeze(T0 + HOUR)
+    service.escalate(escalated, actor=agent, reason="Chargebacks need the senior team")
+    stage_due = T0 + 49 * HOUR
+    # An admin tightens every policy (tickets already filed keep their due times):
+    # no resolution span now warns as early as tier 2's 48-hour stage deadline does.
+    auth.login(make.admin())
+    for priority in Priority:
+        assert save_policy(client, priority.value, 60, 24 * 60, 40 * 60, False).status_code == 303
+    warn = stage_due - timedelta(minutes=48 * 60 // 5)
+    clock.freeze(warn - HOUR)
+    # Answered long after its first response was due: its next update and resolution
+    # are far off, so nothing about it is near.
+    service.reply(answered, author=agent, body="The refund left our bank today.")
+    run_jobs()
+    registry = queue.queue(app).scheduled_job_registry
+    for job in Job.fetch_many(registry.get_job_ids(), connection=registry.connection):
+        job.delete()  # Redis lost the delayed checks
+
+    clock.freeze(warn + timedelta(minutes=1))
+    assert [t.id for t in tasks._tickets_near_sla()] == [escalated.id]
+    tasks.sweep()
+    run_jobs()
+    [warning] = events_of(escalated, EventKind.SLA_WARNING)
+    assert warning.data == {"target": "update", "due": stage_due.isoformat()}
+    [notice] = events_of(escalated, EventKind.DELAY_NOTICE)
+    assert "by Wed 03 Mar, 10:00 UTC" in notice.body_text
+    assert events_of(answered, EventKind.SLA_WARNING) == []
