@@ -76,9 +76,18 @@ def _epoch_default(element: epoch, compiler: Any, **kw: Any) -> str:
 
 
 def due_at() -> ColumnElement[datetime]:
-    """The soonest SLA target, as sla.next_due computes it (promise or resolution)."""
+    """The soonest SLA target, as sla.next_due computes it (promise or resolution).
+
+    The promise follows sla._open_targets: the first response while tier 1 has not
+    answered yet, else the next update (after an escalation the stage's deadline
+    replaces the first-response promise, answered or not). tests/board/test_due.py
+    checks this against sla.next_due case by case, so the two cannot drift apart.
+    """
     promise = case(
-        (Ticket.first_responded_at.is_(None), Ticket.first_response_due),
+        (
+            and_(Ticket.first_responded_at.is_(None), Ticket.tier == 1),
+            Ticket.first_response_due,
+        ),
         else_=Ticket.next_update_due,
     )
     return case(

@@ -1,0 +1,101 @@
+"""The board's SQL due time and overdue filter agree with the SLA module, case by case.
+
+support/board/queries.py states the SLA rule in SQL (so a column sorts and counts
+in the database); support/tickets/sla.py states it in Python (the countdown on a
+card). This file checks them against each other, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from support import clock
+from support.board import queries
+from support.extensions import db
+from support.models import Status, Ticket
+from support.tickets import service, sla
+from tests.board.conftest import said, text_of
+from tests.board.test_board_page import count_in, refs_in
+
+CASES = list(
+    itertools.product(
+        [Status.NEW, Status.OPEN, Status.PENDING, Status.ESCALATED, Status.RESOLVED],
+        [1, 2],  # tier
+        [False, True],  # first response given
+        [False, True],  # clock paused
+        ["first", "update", "resolution"],  # which due time is the soonest
+    )
+)
+
+
+@pytest.fixture
+def matrix(make, customer) -> list[Ticket]:
+    now = clock.now()
+    tickets = []
+    for status, tier, responded, paused, soonest in CASES:
+        ticket = make.ticket(customer=customer)
+        # Distinct due times, the chosen one in the past (so it is also overdue).
+        due = {"first": now + timedelta(hours=5), "update": now + timedelta(hours=6)}
+        due["resolution"] = now + timedelta(hours=7)
+        due[soonest] = now - timedelta(hours=1)
+        ticket.status, ticket.tier = status, tier
+        ticket.first_response_due, ticket.next_update_due = due["first"], due["update"]
+        ticket.resolution_due = due["resolution"]
+        ticket.first_responded_at = now - timedelta(hours=2) if responded else None
+        ticket.sla_paused_at = now - timedelta(minutes=30) if paused else None
+        tickets.append(ticket)
+    db.session.commit()
+    return tickets
+
+
+def test_due_time_and_overdue_match_the_sla_module(matrix) -> None:
+    now = clock.now()
+    query = select(Ticket.id, queries.due_at(), queries.overdue(now)).where(
+        Ticket.id.in_([t.id for t in matrix])
+    )
+    in_sql = {row[0]: (row[1], bool(row[2])) for row in db.session.execute(query)}
+    for ticket, case in zip(matrix, CASES, strict=True):
+        upcoming = sla.next_due(ticket)
+        due, late = in_sql[ticket.id]
+        if upcoming is not None:  # the clock runs: the same target, the same time
+            assert due == upcoming[1], case
+        assert late == (upcoming is not None and upcoming[1] < now), case
+
+
+def test_an_escalated_ticket_without_a_first_response_follows_its_stage(
+    client, as_agent, make, agent
+) -> None:
+    # Tier 1 owed a first response within 8 hours; tier 2 promises an update within 48.
+    ticket = make.ticket(subject="Card declined everywhere")
+    service.escalate(ticket, actor=agent, reason="Needs the payments team.")
+    assert ticket.first_responded_at is None and ticket.tier == 2
+    waiting = make.ticket(subject="Still waiting for a first reply")
+    service.escalate(waiting, actor=agent, reason="Same.")
+    waiting.next_update_due = clock.now() + timedelta(hours=9)  # sooner than the first's
+    db.session.commit()
+    try:
+        clock.freeze(clock.now() + timedelta(hours=10))  # past tier 1's promise, not tier 2's
+        assert sla.checkpoints(ticket, clock.now()) == []  # the SLA module: not late
+        assert refs_in(text_of(client.get("/board?overdue=1"))) == [waiting.ref]
+        board = said(client.get("/board"))
+        assert count_in(board, "escalated") == "2" and "1 overdue" in board
+        # Soonest due first: the one whose stage deadline passed, then the other.
+        assert refs_in(board, "escalated") == [waiting.ref, ticket.ref]
+        card = board.split(f'id="card-{ticket.ref}"', 1)[1].split("</li>", 1)[0]
+        assert "sla-ok" in card and "Next update due" in card
+    finally:
+        clock.freeze(None)
+
+
+def test_the_panel_shows_the_next_update_of_an_escalated_ticket(
+    client, as_agent, make, agent
+) -> None:
+    ticket = make.ticket()
+    service.escalate(ticket, actor=agent, reason="Needs the payments team.")
+    page = said(client.get(f"/board/tickets/{ticket.ref}"))
+    facts = page.split('class="side-card sla-facts"', 1)[1].split("</dl>", 1)[0]
+    assert "<dt>Next update</dt>" in facts
