@@ -153,6 +153,7 @@ class Ticket(db.Model):
             "next_update_due",
             "resolution_due",
             "sla_paused_at",
+            "tier",  # escalated tiers owe an update, not a first response
             "assignee_id",
             "team_id",
             "priority",
@@ -195,7 +196,10 @@ class Ticket(db.Model):
     # It is on the same scale as a due time (seconds since 1970), see board/queries.py.
     board_position: Mapped[float | None] = mapped_column(default=None)
     # A duplicate merged into another ticket points at the ticket that carries on.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), default=None)
+    # Indexed: the timeline of the ticket that carries on reads its duplicates' events.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id"), default=None, index=True
+    )
 
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
