@@ -197,8 +197,9 @@ def merge(
 ) -> TicketEvent:
     """Close `duplicate` and carry on in `into`; both timelines say so publicly.
 
-    The duplicate keeps its whole timeline (closed, pointing at `into`); `into`
-    gets an event naming the duplicate and quoting what the customer wrote there.
+    The duplicate keeps its events (closed, pointing at `into`), and `into`'s
+    timeline shows them among its own from now on (support/tickets/timeline.py),
+    so `into` gets an event naming the duplicate rather than a copy of it.
     Only tickets of the same customer merge: joining two customers' tickets would
     show each of them the other's conversation. Returns the event on `into`.
     """
@@ -221,8 +222,8 @@ def merge(
         into,
         EventKind.MERGED,
         actor=actor,
-        body=f"{duplicate.ref} ({duplicate.subject}) was merged into this request. "
-        f"It said:\n\n{duplicate.description}",
+        body=f"{duplicate.ref} ({duplicate.subject}) was merged into this request: "
+        f"its messages now appear here too, marked “from {duplicate.ref}”.",
         data={"merged": duplicate.ref},
     )
     into.updated_at = now
