@@ -124,7 +124,15 @@ def retry_mail(message_id: int) -> Response:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         abort(404)
-    if EmptyForm().validate_on_submit() and message.status != OutboxStatus.SENT:
-        outbox.retry_failed(message)
-        flash(f"Email to {message.to_address} will be sent again.", "success")
+    if EmptyForm().validate_on_submit():
+        if outbox.retry_failed(message):
+            flash(f"Email to {message.to_address} will be sent again.", "success")
+        elif message.status == OutboxStatus.SENT:
+            flash(f"Email to {message.to_address} has already been sent.", "info")
+        else:
+            flash(
+                f"Email to {message.to_address} is being sent right now; "
+                "if that fails it is retried by itself.",
+                "error",
+            )
     return redirect_after_post(url_for("operations.jobs"))

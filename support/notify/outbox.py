@@ -150,10 +150,32 @@ def due_for_delivery(limit: int = 500) -> list[str]:
     return list(db.session.scalars(query))
 
 
-def retry_failed(message: OutboxMessage) -> None:
-    """An admin's "retry": back to pending, due now, delivered after commit."""
-    message.status = OutboxStatus.PENDING
-    message.attempts = 0
-    message.next_attempt_at = clock.now()
+def retry_failed(message: OutboxMessage) -> bool:
+    """An admin's "retry": back to pending, due now, delivered after commit.
+
+    Only for a message nobody is sending: failed, waiting for its next attempt, or
+    claimed by a worker whose lease ran out (it died). One conditional UPDATE, so a
+    worker claiming it at the same moment wins and nothing is sent twice. False
+    (and nothing changed) otherwise: sent already, or being sent right now.
+    """
+    now = clock.now()
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message.id,
+            or_(
+                OutboxMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
+                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+            ),
+        )
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, claimed_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(message)
+        return False
     queue.after_commit(DELIVER, message.idempotency_key, job_id=job_id(message.idempotency_key))
     db.session.commit()
+    return True

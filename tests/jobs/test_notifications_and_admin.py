@@ -4,13 +4,16 @@ and background jobs, against the real database, Redis, worker and SMTP server.""
 from __future__ import annotations
 
 import re
+import time
+from datetime import timedelta
 
 import pytest
 from rq.cron import CronScheduler, get_cron_job_history_key
 from sqlalchemy import func, select
 
+from support import clock
 from support.extensions import db
-from support.jobs import queue
+from support.jobs import queue, tasks
 from support.jobs.redis import connection
 from support.models import Notification, OutboxMessage, OutboxStatus, SlaPolicy, Status
 from support.notify import outbox
@@ -236,3 +239,66 @@ def test_rq_cron_config_registers_the_sweep(app, make, smtp, run_jobs, monkeypat
         assert len(smtp.mailbox.to(customer.email)) == 1
     finally:
         redis.zrem(get_cron_job_history_key(cron_job.name), job.id)
+
+
+def test_mail_retry_never_resets_a_message_a_worker_is_sending(
+    app, client, auth, make, smtp, run_jobs, worker_process
+):
+    customer = make.customer()
+    smtp.mailbox.hold_rcpt.set()  # the worker's SMTP conversation stalls at RCPT TO
+    make.ticket(customer)
+    message = db.session.scalar(select(OutboxMessage))
+    worker_process()
+    assert smtp.mailbox.in_rcpt.wait(timeout=30), "the worker never reached the SMTP server"
+    db.session.expire_all()
+    assert (message.status, message.attempts) == (OutboxStatus.SENDING, 1)
+
+    # An admin presses "retry" on it meanwhile: refused, nothing reset, nothing queued.
+    auth.login(make.admin())
+    response = client.post(f"/admin/mail/{message.id}/retry", follow_redirects=True)
+    assert response.status_code == 200
+    assert "is being sent right now" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (message.status, message.attempts) == (OutboxStatus.SENDING, 1)
+    smtp.mailbox.hold_rcpt.clear()  # new conversations go through at once
+    run_jobs()  # (a reset message would be sent here, a second time)
+    smtp.mailbox.release.set()  # the worker's send completes
+    deadline = time.monotonic() + 30
+    while db.session.scalar(select(OutboxMessage.status)) != OutboxStatus.SENT:
+        assert time.monotonic() < deadline, "the worker never finished sending"
+        time.sleep(0.1)
+        db.session.expire_all()
+    tasks.sweep()
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+    response = client.post(f"/admin/mail/{message.id}/retry", follow_redirects=True)
+    assert "has already been sent" in response.get_data(as_text=True)
+
+
+def test_mail_retry_resets_failed_and_abandoned_messages(app, client, auth, make, smtp, run_jobs):
+    customer = make.customer()
+    smtp.stop()
+    make.ticket(customer)
+    queue.queue(app).empty()
+    message = db.session.scalar(select(OutboxMessage))
+    message.status, message.attempts = OutboxStatus.FAILED, outbox.MAX_ATTEMPTS
+    db.session.commit()
+
+    auth.login(make.admin())
+    smtp.start()
+    response = client.post(f"/admin/mail/{message.id}/retry", follow_redirects=True)
+    assert f"Email to {customer.email} will be sent again." in response.get_data(as_text=True)
+    run_jobs()
+    assert len(smtp.mailbox.to(customer.email)) == 1
+
+    # A claim whose worker died (older than the lease) may be taken back too.
+    other = make.ticket(customer, subject="Invoice missing for March")
+    queue.queue(app).empty()
+    stuck = db.session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+    stuck.status, stuck.attempts = OutboxStatus.SENDING, 1
+    stuck.claimed_at = clock.now() - timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
+    db.session.commit()
+    response = client.post(f"/admin/mail/{stuck.id}/retry", follow_redirects=True)
+    assert "will be sent again" in response.get_data(as_text=True)
+    run_jobs()
+    assert [m for m in smtp.mailbox.to(customer.email) if other.ref in m["Subject"]]
