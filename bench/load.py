@@ -5,18 +5,29 @@ Redis (REDIS_URL, else an embedded one), gunicorn with 4 workers, 2 RQ workers,
 and an SMTP server on loopback. 10,000 tickets are seeded; then for 60 s, 50
 simulated users — customers searching the knowledge base, filing tickets,
 reading timelines and replying; agents loading the board and moving cards.
-Afterwards: every filed ticket exists once, has its acknowledgement sent once,
-every reply is stored once, and every accepted move is on its timeline.
+Rate limiting is on (counted in Redis, on the hot path) with limits set high
+enough never to refuse a simulated user.
+
+Afterwards every ticket carrying a client token in the database is compared with
+the clients' ledger (so one committed after a client gave up is checked too):
+each exists once, has its acknowledgement sent and received once; every accepted
+reply is stored once and every accepted move is on its timeline. The bar — no
+5xx, no request left unanswered, nothing lost or duplicated, no simulated user
+dead — is checked last: the exit status is 1 when it is missed.
 
 Run from the repo root: .venv/bin/python bench/load.py  (about 3 minutes)
+A shorter run, to check the script itself: LOAD_DURATION=10 .venv/bin/python bench/load.py
+(or --duration 10).
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -24,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -33,9 +45,19 @@ from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DATABASE = "support_load"
-DURATION = 60
+DURATION = 60  # seconds of load; LOAD_DURATION or --duration for a shorter check
+# High enough that no simulated user is refused (all of them share 127.0.0.1), so the
+# limiter's Redis round trips are measured without changing what the users can do.
+GENEROUS_LIMITS = {
+    "RATELIMIT_ENABLED": "1",
+    "RATELIMIT_LOGIN": "100000/minute",
+    "RATELIMIT_REGISTER": "100000/hour",
+    "RATELIMIT_TICKETS": "100000/hour",
+    "RATELIMIT_SEARCH": "100000/minute",
+}
+NO_ANSWER = 599  # the status recorded when the server never answered (refused, timed out)
 CUSTOMERS, AGENTS = 40, 10
 PASSWORD = "bench-password-1"
 SEARCHES = [
@@ -87,9 +109,9 @@ class Client:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             text = response.read().decode("utf-8", "replace")
-        except OSError:
-            self.stats.add(route, time.perf_counter() - start, 599)
-            return 599, "", {}
+        except (OSError, http.client.HTTPException):
+            self.stats.add(route, time.perf_counter() - start, NO_ANSWER)
+            return NO_ANSWER, "", {}
         finally:
             conn.close()
         self.stats.add(route, time.perf_counter() - start, response.status)
@@ -103,10 +125,18 @@ class Client:
         found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html)
         return found.group(1) if found else ""
 
-    def login(self, email: str) -> None:
-        _, html, _ = self.request("GET", "/login", "GET /login")
-        form = {"csrf_token": self.field(html, "csrf_token"), "email": email, "password": PASSWORD}
-        self.request("POST", "/login", "POST /login", form)
+    def login(self, email: str, attempts: int = 3) -> bool:
+        """Sign in (a few tries: a lost answer is not a lost user); False if it never worked."""
+        for attempt in range(attempts):
+            _, html, _ = self.request("GET", "/login", "GET /login")
+            csrf = self.field(html, "csrf_token")
+            form = {"csrf_token": csrf, "email": email, "password": PASSWORD}
+            status, _, _ = self.request("POST", "/login", "POST /login", form)
+            if status == 303:
+                return True
+            self.stats.count("failed_logins")
+            time.sleep(0.5 * (attempt + 1))
+        return False
 
 
 class Stats:
@@ -114,33 +144,68 @@ class Stats:
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = defaultdict(list)
         self.codes: dict[str, Counter] = defaultdict(Counter)
+        self.events: Counter[str] = Counter()  # failed_logins, dead_users
+        self.deaths: list[str] = []  # the traceback of each simulated user that crashed
 
     def add(self, route: str, seconds: float, status: int) -> None:
         with self.lock:
             self.times[route].append(seconds * 1000)
             self.codes[route][status] += 1
 
+    def count(self, event: str) -> None:
+        with self.lock:
+            self.events[event] += 1
+
+    def died(self, why: str) -> None:
+        with self.lock:
+            self.events["dead_users"] += 1
+            self.deaths.append(why)
+
 
 class Ledger:
-    """What the simulated users were told succeeded, to check against the database."""
+    """What the simulated users tried and were told, to check against the database."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.filed: dict[str, str] = {}  # client token -> ref
-        self.replies: list[tuple[str, str]] = []  # (ref, client token)
-        self.moves: list[tuple[str, str, str]] = []  # (ref, status, agent email)
+        self.tried: set[str] = set()  # client tokens of every filing sent
+        self.filed: dict[str, str] = {}  # client token -> ref, for each 303 received
+        self.reply_tokens: set[str] = set()  # every reply sent
+        self.replies: list[tuple[str, str]] = []  # (ref, client token) for each 303
+        self.moves: list[tuple[str, str, str]] = []  # (ref, status, agent email) for each 303
 
     def record(self, kind: str, item) -> None:
         with self.lock:
-            if kind == "filed":
+            if kind == "tried":
+                self.tried.add(item)
+            elif kind == "reply_tried":
+                self.reply_tokens.add(item)
+            elif kind == "filed":
                 self.filed[item[0]] = item[1]
             else:
                 getattr(self, kind).append(item)
 
 
+def simulated(user):
+    """A simulated user that fails is counted and its traceback kept, never lost silently."""
+
+    def run(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
+        try:
+            user(base, email, stats, ledger, until)
+        except Exception:  # any crash is a dead user, reported at the end
+            stats.died(f"{email}: {traceback.format_exc()}")
+
+    return run
+
+
+REF = re.compile(r"SUP-[A-Z0-9]+")
+
+
+@simulated
 def customer(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
     client, rng = Client(base, stats), random.Random(email)
-    client.login(email)
+    if not client.login(email):
+        stats.died(f"{email}: could not sign in")
+        return
     mine: list[str] = []
     while time.monotonic() < until:
         q = rng.choice(SEARCHES)
@@ -149,6 +214,9 @@ def customer(base: str, email: str, stats: Stats, ledger: Ledger, until: float) 
         if rng.random() < 0.5 or not mine:
             _, html, _ = client.request("GET", "/tickets/new", "GET /tickets/new")
             token = client.field(html, "client_token")
+            if not token:  # no form (counted as that request's error): try again later
+                continue
+            ledger.record("tried", token)
             form = {
                 "csrf_token": client.field(html, "csrf_token"),
                 "client_token": token,
@@ -158,13 +226,18 @@ def customer(base: str, email: str, stats: Stats, ledger: Ledger, until: float) 
                 "impact": "just_me",
             }
             status, _, headers = client.request("POST", "/tickets/new", "POST /tickets/new", form)
-            if status == 303:
-                ref = headers.get("Location", "").rstrip("/").split("/")[-2]
-                ledger.record("filed", (token, ref))
-                mine.append(ref)
+            found = REF.search(headers.get("Location", "")) if status == 303 else None
+            if found:
+                ledger.record("filed", (token, found.group(0)))
+                mine.append(found.group(0))
+        if not mine:  # nothing filed yet (the filing failed): nothing to read or reply to
+            continue
         ref = rng.choice(mine)
         _, html, _ = client.request("GET", f"/tickets/{ref}", "GET /tickets/<ref>")
         token = client.field(html, "client_token")
+        if not token:
+            continue
+        ledger.record("reply_tried", token)
         form = {
             "csrf_token": client.field(html, "csrf_token"),
             "client_token": token,
@@ -179,9 +252,12 @@ CARD = re.compile(r'data-ref="(SUP-[A-Z0-9]+)" data-version="(\d+)"')
 MOVABLE = ["open", "pending", "on_hold"]
 
 
+@simulated
 def agent(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
     client, rng = Client(base, stats), random.Random(email)
-    client.login(email)
+    if not client.login(email):
+        stats.died(f"{email}: could not sign in")
+        return
     while time.monotonic() < until:
         _, html, _ = client.request("GET", "/board", "GET /board")
         columns = dict(re.findall(r'data-status="(\w+)"[^>]*>(.*?)</ol>', html, re.S))
@@ -241,37 +317,71 @@ def recreate_database() -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
 
 
-def main() -> None:
+def parse_duration(argv: list[str]) -> float:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=float(os.environ.get("LOAD_DURATION") or DURATION),
+        help=f"seconds of load (default: LOAD_DURATION or {DURATION})",
+    )
+    return parser.parse_args(argv).duration
+
+
+def main(argv: list[str] | None = None) -> int:
+    duration = parse_duration(sys.argv[1:] if argv is None else argv)
     try:
         database_url = recreate_database()
     except psycopg.OperationalError as exc:
         print(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); skipped.")
-        return
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="support-load-"))
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
     embedded = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        sys.path.insert(0, str(ROOT))
-        from support.jobs.embedded import EmbeddedRedis
+    missed: list[str] = ["the run did not finish"]
+    try:
+        smtp.start()
+        redis_url = os.environ.get("REDIS_URL")
+        if not redis_url:
+            sys.path.insert(0, str(ROOT))
+            from support.jobs.embedded import EmbeddedRedis
 
-        embedded = EmbeddedRedis()
-        redis_url = embedded.start()
+            embedded = EmbeddedRedis()
+            redis_url = embedded.start()
+        missed = run(duration, database_url, redis_url, smtp.port, mailbox, tmp)
+        ceiling()
+    finally:
+        smtp.stop()
+        if embedded is not None:
+            embedded.stop()
+        if not missed:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"Logs kept in {tmp}", file=sys.stderr)
+    print(f"load_bar_missed: {len(missed)} checks")
+    for reason in missed:
+        print(f"missed: {reason}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+def run(
+    duration: float, database_url: str, redis_url: str, smtp_port: int, mailbox: Mailbox, tmp: Path
+) -> list[str]:
+    """The deployment under load, then the checks: what of the bar was missed."""
     port = free_port()
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        SECRET_KEY="load-test-secret",
-        SUPPORT_ENV="demo",
+        SECRET_KEY="load-test-secret-" + "x" * 32,
+        SUPPORT_ENV="production",
         INSTANCE_PATH=str(tmp),
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp.port),
-        RATELIMIT_ENABLED="0",
+        MAIL_PORT=str(smtp_port),
         BASE_URL=f"http://127.0.0.1:{port}",
         RQ_QUEUE="load",
+        **GENEROUS_LIMITS,
     )
     flask = [str(BIN / "flask"), "--app", "app"]
     processes: list[subprocess.Popen] = []
@@ -304,7 +414,7 @@ def main() -> None:
         wait_for(base + "/healthz")
 
         stats, ledger = Stats(), Ledger()
-        until = time.monotonic() + DURATION
+        until = time.monotonic() + duration
         users = [
             threading.Thread(
                 target=customer, args=(base, f"c{i}@example.com", stats, ledger, until)
@@ -323,15 +433,42 @@ def main() -> None:
         for user in users:
             user.join()
         elapsed = time.monotonic() - started
-        report(stats, elapsed)
+        print(f"load_duration: {elapsed:.1f} s")
+        figures = report(stats, elapsed)
         report_server_errors(web_log)
         drain(env)
-        check(database_url, ledger, mailbox)
+        figures |= check(database_url, ledger, mailbox)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=20)
+    return bar(figures)
+
+
+BAR = {
+    "load_5xx": "responses with a 5xx status",
+    "load_timeouts": "requests with no answer (refused or timed out)",
+    "load_429": "requests refused by the rate limiter (its limits are set never to bind)",
+    "load_dead_users": "simulated users that died (could not sign in, or crashed)",
+    "load_lost_tickets": "filings answered 303 but not in the database",
+    "load_duplicated_tickets": "extra tickets for one client token",
+    "load_unexpected_tickets": "tickets with a client token nobody sent",
+    "load_missing_acks": "tickets without exactly one acknowledgement sent and received",
+    "load_duplicate_acks": "acknowledgements received more than once",
+    "load_lost_replies": "replies answered 303 but not stored",
+    "load_duplicated_replies": "extra events for one reply's client token",
+    "load_lost_moves": "moves answered 303 but not on the timeline",
+}
+
+
+def bar(figures: dict[str, int]) -> list[str]:
+    """Zero 5xx and zero lost or duplicated work (and a run that really ran)."""
+    return [f"{name} = {figures[name]}: {what}" for name, what in BAR.items() if figures[name]]
+
+
+def ceiling() -> None:
+    """Requests per second of a trivial Flask route on the same gunicorn setup."""
     ceiling_port = free_port()
     hello = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{ceiling_port}", "hello_app:app"],
@@ -345,33 +482,47 @@ def main() -> None:
     finally:
         hello.terminate()
         hello.wait(timeout=20)
-        smtp.stop()
-        if embedded is not None:
-            embedded.stop()
 
 
-def report(stats: Stats, elapsed: float) -> None:
-    total = errors_5xx = 0
+def report(stats: Stats, elapsed: float) -> dict[str, int]:
+    total = errors_5xx = timeouts = limited = 0
     for route in sorted(stats.times):
         times = stats.times[route]
         total += len(times)
-        errors_5xx += sum(n for code, n in stats.codes[route].items() if 500 <= code < 599)
+        errors_5xx += sum(n for code, n in stats.codes[route].items() if 500 <= code < NO_ANSWER)
+        timeouts += stats.codes[route][NO_ANSWER]
+        limited += stats.codes[route][429]
         slug = re.sub(r"[^a-z0-9]+", "_", route.lower()).strip("_")
         p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
         print(f"{slug}_rps: {len(times) / elapsed:.1f} req/s")
         print(f"{slug}_median: {statistics.median(times):.1f} ms")
         print(f"{slug}_p99: {p99:.1f} ms")
         refused = sum(n for code, n in stats.codes[route].items() if 400 <= code < 500)
-        failed = sum(n for code, n in stats.codes[route].items() if 500 <= code < 599)
-        dropped = stats.codes[route][599]  # no answer at all (connection refused, timeout)
+        failed = sum(n for code, n in stats.codes[route].items() if 500 <= code < NO_ANSWER)
+        dropped = stats.codes[route][NO_ANSWER]  # no answer at all (connection refused, timeout)
         if dropped:
             print(f"{slug}_no_answer: {dropped} requests")
         if refused:
             print(f"{slug}_4xx: {refused} responses")
         if failed:
             print(f"{slug}_5xx: {failed} responses")
+    figures = {
+        "load_5xx": errors_5xx,
+        "load_timeouts": timeouts,
+        "load_429": limited,
+        "load_failed_logins": stats.events["failed_logins"],
+        "load_dead_users": stats.events["dead_users"],
+    }
     print(f"load_total_rps: {total / elapsed:.1f} req/s")
+    print(f"load_requests: {total} requests")
     print(f"load_5xx: {errors_5xx} responses")
+    print(f"load_timeouts: {timeouts} requests")
+    print(f"load_429: {limited} responses")
+    print(f"load_failed_logins: {figures['load_failed_logins']} attempts")
+    print(f"load_dead_users: {figures['load_dead_users']} users")
+    for death in stats.deaths[:3]:
+        print(f"--- dead user {death}", file=sys.stderr)
+    return figures
 
 
 def report_server_errors(log: Path) -> None:
@@ -379,8 +530,8 @@ def report_server_errors(log: Path) -> None:
     text = log.read_text(errors="replace") if log.exists() else ""
     tracebacks = re.findall(r"^Traceback.*?(?=^\[\d{4}-|\Z)", text, re.M | re.S)
     print(f"server_tracebacks: {len(tracebacks)} tracebacks")
-    for traceback, seen in Counter(t.strip()[-2000:] for t in tracebacks).most_common(3):
-        print(f"--- logged {seen} time(s):\n{traceback}", file=sys.stderr)
+    for logged, seen in Counter(t.strip()[-2000:] for t in tracebacks).most_common(3):
+        print(f"--- logged {seen} time(s):\n{logged}", file=sys.stderr)
 
 
 def drain(env: dict, timeout: float = 120) -> None:
@@ -394,46 +545,77 @@ def drain(env: dict, timeout: float = 120) -> None:
         time.sleep(1)
 
 
-def check(database_url: str, ledger: Ledger, mailbox: Mailbox) -> None:
+def check(database_url: str, ledger: Ledger, mailbox: Mailbox) -> dict[str, int]:
+    """Every ticket, reply and move of the run in the database, against the clients' ledger."""
     dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
-        tokens = list(ledger.filed)
-        rows = conn.execute(
-            "SELECT client_token, count(*) FROM tickets WHERE client_token = "
-            "ANY(%s) GROUP BY client_token",
-            (tokens,),
+        # The seed files nothing with a client token: these are the run's, all of them.
+        tickets = conn.execute(
+            "SELECT t.client_token, t.ref, o.status, o.message_id FROM tickets t "
+            "LEFT JOIN outbox_messages o ON o.idempotency_key = 'ack:' || t.ref "
+            "WHERE t.client_token IS NOT NULL"
         ).fetchall()
-        once = sum(1 for _, n in rows if n == 1)
-        refs = list(ledger.filed.values())
-        acks = conn.execute(
-            "SELECT count(*) FROM outbox_messages WHERE kind = 'ack' AND "
-            "status = 'sent' AND idempotency_key = ANY(%s)",
-            ([f"ack:{r}" for r in refs],),
-        ).fetchone()[0]
-        reply_tokens = [t for _, t in ledger.replies]
-        replies = conn.execute(
-            "SELECT count(*) FROM ticket_events WHERE client_token = ANY(%s)", (reply_tokens,)
-        ).fetchone()[0]
-        moves_found = 0
-        for ref, status, email in ledger.moves:
-            moves_found += conn.execute(
-                "SELECT count(*) > 0 FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
-                "JOIN users u ON u.id = e.actor_id WHERE t.ref = %s AND u.email = %s AND "
-                "e.kind = 'status_changed' AND e.data->>'to' = %s",
-                (ref, email, status),
-            ).fetchone()[0]
+        reply_rows = conn.execute(
+            "SELECT client_token, count(*) FROM ticket_events "
+            "WHERE client_token IS NOT NULL GROUP BY client_token"
+        ).fetchall()
+        move_rows = conn.execute(
+            "SELECT t.ref, u.email, e.data->>'to', count(*) FROM ticket_events e "
+            "JOIN tickets t ON t.id = e.ticket_id JOIN users u ON u.id = e.actor_id "
+            "WHERE e.kind = 'status_changed' GROUP BY t.ref, u.email, e.data->>'to'"
+        ).fetchall()
+    refs_by_token: dict[str, list[str]] = defaultdict(list)
+    for token, ref, _, _ in tickets:
+        refs_by_token[token].append(ref)
+    lost = sum(1 for token, ref in ledger.filed.items() if ref not in refs_by_token.get(token, []))
+    duplicated = sum(len(refs) - 1 for refs in refs_by_token.values())
+    unexpected = sum(1 for token in refs_by_token if token not in ledger.tried)
+    late = sum(1 for token in refs_by_token if token in ledger.tried and token not in ledger.filed)
+
     received = Counter(mailbox.message_ids)
-    ack_ids = {f"<{ref}@localhost>" for ref in refs}
-    print(f"filed_tickets: {len(tokens)} tickets")
-    print(f"filed_tickets_stored_once: {once} tickets")
-    print(f"acks_sent_once: {acks} messages")
-    print(f"acks_received_by_smtp: {sum(1 for m in ack_ids if received[m] == 1)} messages")
+    missing_acks = duplicate_acks = 0
+    for _, _, status, message_id in tickets:
+        copies = received[message_id] if message_id else 0
+        missing_acks += status != "sent" or copies == 0
+        duplicate_acks += copies > 1
+
+    stored = dict(reply_rows)
+    lost_replies = sum(1 for _, token in ledger.replies if token not in stored)
+    duplicated_replies = sum(n - 1 for n in stored.values() if n > 1)
+    unexpected_replies = sum(1 for token in stored if token not in ledger.reply_tokens)
+
+    on_timeline = {(ref, to, email): n for ref, email, to, n in move_rows}  # as in the ledger
+    accepted = Counter(ledger.moves)
+    lost_moves = sum(max(0, n - on_timeline.get(move, 0)) for move, n in accepted.items())
+
+    figures = {
+        "load_lost_tickets": lost,
+        "load_duplicated_tickets": duplicated,
+        "load_unexpected_tickets": unexpected,
+        "load_missing_acks": missing_acks,
+        "load_duplicate_acks": duplicate_acks,
+        "load_lost_replies": lost_replies,
+        "load_duplicated_replies": duplicated_replies + unexpected_replies,
+        "load_lost_moves": lost_moves,
+    }
+    print(f"filings_sent: {len(ledger.tried)} filings")
+    print(f"filings_accepted: {len(ledger.filed)} tickets")
+    print(f"tickets_in_database: {len(tickets)} tickets")
+    print(f"tickets_stored_after_the_client_gave_up: {late} tickets")
+    print(f"load_lost_tickets: {lost} tickets")
+    print(f"load_duplicated_tickets: {duplicated} tickets")
+    print(f"load_unexpected_tickets: {unexpected} tickets")
+    print(f"acks_sent_and_received_once: {len(tickets) - missing_acks - duplicate_acks} messages")
+    print(f"load_missing_acks: {missing_acks} messages")
+    print(f"load_duplicate_acks: {duplicate_acks} messages")
     print(f"emails_duplicated: {sum(1 for n in received.values() if n > 1)} messages")
-    print(f"replies_accepted: {len(reply_tokens)} replies")
-    print(f"replies_stored_once: {replies} replies")
+    print(f"replies_accepted: {len(ledger.replies)} replies")
+    print(f"load_lost_replies: {lost_replies} replies")
+    print(f"load_duplicated_replies: {figures['load_duplicated_replies']} replies")
     print(f"moves_accepted: {len(ledger.moves)} moves")
-    print(f"moves_on_timeline: {moves_found} moves")
+    print(f"load_lost_moves: {lost_moves} moves")
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
