@@ -8,6 +8,8 @@ events do.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, render_template
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -26,7 +28,7 @@ from support.models import (
 )
 from support.notify import outbox
 from support.survey import tokens as survey_tokens
-from support.tickets import sla
+from support.tickets import automation, sla
 
 # Events the customer caused or that have their own email are not echoed back to them.
 _NOT_FOR_CUSTOMER = {
@@ -198,6 +200,18 @@ def acknowledge(ticket: Ticket) -> None:
     )
 
 
+def _ago(delay: timedelta) -> str:
+    """FOLLOW_UP_AFTER_HOURS as the customer reads it: "an hour ago", "a day ago", "3 days ago"."""
+    hours = int(delay.total_seconds() // 3600)
+    if hours and hours % 24 == 0:
+        count, unit = hours // 24, "day"
+    else:
+        count, unit = hours, "hour"
+    if count == 1:
+        return f"an {unit} ago" if unit == "hour" else f"a {unit} ago"
+    return f"{count} {unit}s ago"
+
+
 def follow_up(ticket: Ticket, invite: SurveyInvite) -> None:
     """The post-resolution email: is it still fixed? With the survey link."""
     _email_customer(
@@ -206,6 +220,7 @@ def follow_up(ticket: Ticket, invite: SurveyInvite) -> None:
         kind="follow_up",
         subject=f"[{ticket.ref}] Is everything working again?",
         template="emails/follow_up.txt",
+        resolved_ago=_ago(automation.follow_up_delay()),
         survey_url=survey_tokens.survey_url(invite),
         expires_at=invite.expires_at,
     )

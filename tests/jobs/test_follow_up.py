@@ -103,6 +103,27 @@ def test_follow_up_email_once_with_survey_link(resolved, smtp, run_jobs, advance
     assert db.session.scalar(select(func.count(SurveyInvite.id))) == 1
 
 
+@pytest.mark.parametrize(
+    ("hours", "words"),
+    [(24, "a day ago"), (4, "4 hours ago"), (72, "3 days ago"), (1, "an hour ago")],
+)
+def test_follow_up_says_when_it_was_resolved_as_configured(
+    app, make, smtp, run_jobs, advance, frozen, hours, words
+):
+    app.config["FOLLOW_UP_AFTER_HOURS"] = hours
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    clock.freeze(RESOLVED_AT)
+    service.change_status(ticket, Status.RESOLVED, actor=agent)
+    run_jobs()
+
+    advance(RESOLVED_AT + hours * HOUR)
+    [mail] = follow_ups(smtp, ticket)
+    body = mail.get_content()
+    assert f'We resolved your request {ticket.ref} ("{ticket.subject}") {words}.' in body
+    assert "yesterday" not in body
+
+
 # --- the survey ---------------------------------------------------------------------------
 
 

@@ -137,7 +137,7 @@ def acknowledged(ticket: Ticket) -> TicketEvent | None:
 
 
 def send_follow_up(ticket: Ticket) -> TicketEvent | None:
-    """A day after resolution: did the fix hold? With a satisfaction survey link."""
+    """FOLLOW_UP_AFTER_HOURS after resolution: did the fix hold? With a survey link."""
     if ticket.status != Status.RESOLVED or ticket.resolved_at is None:
         return None
     if clock.now() < automation.follow_up_at(ticket.resolved_at):
