@@ -1,4 +1,8 @@
-"""Periodic jobs for `rq cron support.jobs.cron` (RQ's own scheduler, no home-made loop)."""
+"""Periodic jobs for `rq cron support.jobs.cron` (RQ's own scheduler, no home-made loop).
+
+RQ reads this file by importing it, so the queue and interval come from the
+environment at import (the same RQ_QUEUE the app's config reads), not from an app.
+"""
 
 import os
 

@@ -4,6 +4,7 @@ and background jobs, against the real database, Redis, worker and SMTP server.""
 from __future__ import annotations
 
 import re
+import sys
 import time
 from datetime import timedelta
 
@@ -217,11 +218,22 @@ def test_failed_job_is_listed_and_retried_once(app, client, auth, make, smtp, ru
     assert len(smtp.mailbox.to(customer.email)) == 1
 
 
-def test_rq_cron_config_registers_the_sweep(app, make, smtp, run_jobs, monkeypatch):
+@pytest.fixture
+def cron_config(app, monkeypatch):
+    """support.jobs.cron as `rq cron` reads it: from the environment, at import. This
+    test's environment, imported afresh, and forgotten afterwards, so neither what the
+    shell exports nor what another test imported (or RQ's reload-if-imported) matters."""
     monkeypatch.setenv("RQ_QUEUE", app.config["RQ_QUEUE"])
+    monkeypatch.delenv("SWEEP_INTERVAL_SECONDS", raising=False)
+    sys.modules.pop("support.jobs.cron", None)
+    yield "support.jobs.cron"
+    sys.modules.pop("support.jobs.cron", None)
+
+
+def test_rq_cron_config_registers_the_sweep(app, make, smtp, run_jobs, cron_config):
     redis = connection(app)
     scheduler = CronScheduler(connection=redis)
-    scheduler.load_config_from_file("support.jobs.cron")
+    scheduler.load_config_from_file(cron_config)
     registered = {job.func_name: job for job in scheduler.get_jobs()}
     cron_job = registered["support.jobs.tasks.sweep"]
     assert cron_job.func_name == "support.jobs.tasks.sweep"
