@@ -99,11 +99,13 @@ def move() -> Response:
 
 def _move_refused(filters: queries.BoardFilters, status: int, message: str) -> Response:
     if request.htmx:
-        # No swap: board.js puts the card back and app.js shows this as a toast.
+        # No swap: board.js puts the card back and app.js shows this as a toast. The board
+        # refreshes itself after (board-changed): a stale card carries an old version, and
+        # would be refused again on the next drag.
         body = render_template("errors/_toast.html", title="The card stays put.", advice=message)
         response = make_response(body, status)
         response.headers["HX-Reswap"] = "none"
-        return response
+        return updated(response, BOARD_CHANGED)
     db.session.rollback()
     return render(BOARD, status=status, **_board_context(filters, message=message))
 

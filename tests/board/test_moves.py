@@ -122,6 +122,10 @@ def test_stale_version_is_409_naming_who_changed_it(client, as_agent, ticket, co
     response = move(client, ticket, "open", version=old)
     assert response.status_code == 409
     assert f"{ticket.ref} was just changed by Sam Senior" in said(response)
+    # The card snaps back (no swap) and the board fetches itself again, so the card
+    # carries the fresh version and the next drag is not refused the same way.
+    assert response.headers["HX-Reswap"] == "none"
+    assert response.headers["HX-Trigger"] == "board-changed"
     db.session.refresh(ticket)
     assert ticket.status == Status.NEW
 
