@@ -10,6 +10,7 @@
   var moving = null; // {item, parent, next}: a drop waiting for the server's answer
   var origin = null; // where the dragged card came from
   var openerRef = null; // the card whose panel is open, to return focus to it
+  var refreshWanted = false; // a board-changed arrived while the board was busy
 
   function refOf(el) {
     return el && el.classList && el.classList.contains("card") ? el.dataset.ref : "";
@@ -49,8 +50,9 @@
   function initSortable(root) {
     if (!window.Sortable) return;
     root.querySelectorAll("ol.cards[data-status]").forEach(function (list) {
-      if (list.dataset.sortable) return;
-      list.dataset.sortable = "1";
+      // Sortable.get, not a data- attribute: htmx's history snapshots keep attributes, so
+      // a list restored by Back would look set up while nothing listens to it.
+      if (Sortable.get(list)) return;
       new Sortable(list, {
         group: "board",
         draggable: ".card",
@@ -71,6 +73,7 @@
           dragging = false;
           document.body.classList.remove("is-dragging");
           submitMove(evt);
+          if (!moving) refreshIfWanted(false); // dropped where it was: catch up now
         },
       });
     });
@@ -87,6 +90,47 @@
     var typing = active && board && board.contains(active) && active.matches("select, input, summary, button");
     var openMenu = board && board.querySelector(".card-move[open]");
     return dragging || moving || typing || openMenu;
+  }
+
+  function isMoveForm(elt) {
+    return elt && (elt.id === "move-form" || (elt.closest && elt.closest(".card-move")));
+  }
+
+  // A board-changed that came while the board was busy was held back (see
+  // htmx:beforeRequest): fetch the board now. `force` when the busy control is the move
+  // that just ended (a refused card keeps focus in its menu, and its old version).
+  var forcing = false;
+  function refreshIfWanted(force) {
+    if (!refreshWanted || (!force && boardBusy())) return;
+    refreshWanted = false;
+    forcing = force;
+    try {
+      htmx.trigger(document.body, "board-changed"); // the poll asks at once (synchronously)
+    } finally {
+      forcing = false;
+    }
+  }
+
+  // The filter form is outside #board and never swapped, so Back/Forward restore it
+  // from htmx's snapshot, whose controls show how the page was first served, not the
+  // address. The address is the truth (as BoardFilters reads it): set them from it.
+  var FLAG_ON = ["1", "on", "true", "yes"];
+  function syncFilters() {
+    var form = document.querySelector("form.board-filters");
+    if (!form) return;
+    var params = new URLSearchParams(location.search);
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (!control.name) return;
+      var value = params.get(control.name);
+      if (control.type === "checkbox") {
+        control.checked = value !== null && FLAG_ON.indexOf(value) >= 0;
+      } else if (control.tagName === "SELECT") {
+        control.value = value || "";
+        if (control.selectedIndex < 0) control.value = ""; // not one of its options
+      } else if (control.type === "search" || control.type === "text") {
+        control.value = value || "";
+      }
+    });
   }
 
   function openPanel(host) {
@@ -118,7 +162,14 @@
     htmx.onLoad(initSortable);
 
     document.body.addEventListener("htmx:beforeRequest", function (evt) {
-      if (isPoll(evt.detail.elt) && boardBusy()) evt.preventDefault();
+      if (isPoll(evt.detail.elt) && forcing) {
+        evt.detail.xhr.boardForced = true; // its answer is swapped in too (htmx:beforeSwap)
+      } else if (isPoll(evt.detail.elt) && boardBusy()) {
+        evt.preventDefault();
+        // Polls come again by themselves; a change someone announced must not be lost.
+        var cause = evt.detail.requestConfig && evt.detail.requestConfig.triggeringEvent;
+        if (cause && cause.type === "board-changed") refreshWanted = true;
+      }
       var link = evt.detail.elt;
       var card = link && link.closest && link.closest(".card");
       if (card && link.classList.contains("card-title")) openerRef = card.dataset.ref;
@@ -126,7 +177,8 @@
 
     document.body.addEventListener("htmx:beforeSwap", function (evt) {
       // A poll answer that lands mid-drag is out of date: drop it, the next one comes soon.
-      if (isPoll(evt.detail.requestConfig && evt.detail.requestConfig.elt) && boardBusy()) {
+      var poll = isPoll(evt.detail.requestConfig && evt.detail.requestConfig.elt);
+      if (poll && boardBusy() && !evt.detail.xhr.boardForced) {
         evt.detail.shouldSwap = false;
         return;
       }
@@ -143,6 +195,12 @@
         var move = moving;
         moving = null;
         if (!evt.detail.successful) putBack(move); // refused: the card snaps back
+      }
+      // A refused move answers with board-changed (the card's version may be stale):
+      // it came while the move was in flight, so fetch the board now it is over.
+      if (isMoveForm(evt.detail.elt)) {
+        if (evt.detail.successful) refreshWanted = false; // the answer is the fresh board
+        else refreshIfWanted(true);
       }
     });
 
@@ -168,12 +226,46 @@
       else if (fromComposer && main) main.scrollTop = main.scrollHeight;
     });
 
-    // Leave out empty filters, so shared board addresses stay short.
+    // Leave out empty filters, so shared board addresses stay short, and put the rest in
+    // the form's order: typing (the search box's own request) and a filter change then
+    // write the same address for the same filters.
     document.body.addEventListener("htmx:configRequest", function (evt) {
-      if (evt.detail.verb !== "get" || !evt.detail.elt.classList.contains("board-filters")) return;
+      var elt = evt.detail.elt;
+      var form = elt.closest && elt.closest(".board-filters");
+      if (evt.detail.verb !== "get" || !form) return;
       var params = evt.detail.parameters;
-      Object.keys(params).forEach(function (name) { if (params[name] === "") delete params[name]; });
+      var values = {};
+      Object.keys(params).forEach(function (name) {
+        if (params[name] !== "") values[name] = params[name];
+        delete params[name];
+      });
+      Array.prototype.forEach.call(form.elements, function (control) {
+        if (Object.prototype.hasOwnProperty.call(values, control.name)) {
+          params[control.name] = values[control.name];
+          delete values[control.name];
+        }
+      });
+      Object.keys(values).forEach(function (name) { params[name] = values[name]; });
     });
+
+    // Typing replaces the address (index.html); a filter change pushes one. Pushing the
+    // address already shown (Enter after the results came) would add a Back step that
+    // changes nothing: make it a replace. (htmx 2.0 hands the live update object here.)
+    document.body.addEventListener("htmx:beforeHistoryUpdate", function (evt) {
+      var update = evt.detail.history;
+      if (!update || update.type !== "push" || !document.querySelector("form.board-filters")) return;
+      var target = new URL(update.path, location.href);
+      if (target.pathname + target.search === location.pathname + location.search) update.type = "replace";
+    });
+
+    // Back/Forward: htmx put a snapshot of the page back (or fetched it on a cache miss).
+    document.body.addEventListener("htmx:historyRestore", function () {
+      syncFilters();
+      refreshWanted = true; // the snapshot's cards (and their versions) may be old
+      refreshIfWanted(false);
+    });
+    window.addEventListener("popstate", function () { setTimeout(syncFilters, 0); });
+    window.addEventListener("pageshow", syncFilters); // the browser's own back/forward cache
 
     document.addEventListener("click", function (evt) {
       var close = evt.target.closest && evt.target.closest("[data-close-panel]");
