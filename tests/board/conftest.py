@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from support import clock
 from support.extensions import db
@@ -16,6 +16,7 @@ from support.models import Category, Priority, Status, Team, Ticket, User
 from support.tickets import refs
 
 HX = {"HX-Request": "true"}
+BULK_DESCRIPTION = "Loaded in bulk for a scale test."
 _bulk_seq = itertools.count(1)
 
 
@@ -72,22 +73,42 @@ def words(response) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text_of(response))).split())
 
 
+def bulk_customers(count: int, like: User) -> list[User]:
+    """Customers by a Core insert too, sharing `like`'s password hash: hashing one
+    password per customer would only time scrypt."""
+    n = next(_bulk_seq)
+    emails = [f"bulk{n}-{i}@example.com" for i in range(count)]
+    rows = [
+        {"email": email, "name": f"Bulk Customer {n}-{i}", "password_hash": like.password_hash}
+        for i, email in enumerate(emails)
+    ]
+    db.session.execute(insert(User.__table__), rows)
+    db.session.commit()
+    return list(db.session.scalars(select(User).where(User.email.in_(emails))))
+
+
 def bulk_tickets(count: int, customers: list[User], agents: list[User]) -> None:
-    """Many tickets at once with SQLAlchemy Core (the data shape, not the service path)."""
+    """Many tickets at once with a SQLAlchemy Core insert (the data shape, not the service
+    path): ten thousand take a second or two."""
     categories = list(db.session.scalars(select(Category)))
     teams = list(db.session.scalars(select(Team))) or [None]
     statuses = [s for s in Status if s != Status.CLOSED]
     now = clock.now()
+    taken = set(db.session.scalars(select(Ticket.ref)))
+    new_refs: set[str] = set()
+    while len(new_refs) < count:  # thousands of random references collide now and then
+        if (ref := refs.new_ref()) not in taken:
+            new_refs.add(ref)
     rows = []
-    for i in range(count):
+    for i, ref in enumerate(sorted(new_refs)):
         n = next(_bulk_seq)
         opened = now - timedelta(minutes=7 * n)
         team = teams[i % len(teams)]
         rows.append(
             {
-                "ref": refs.new_ref(),
+                "ref": ref,
                 "subject": f"Bulk ticket {n}",
-                "description": "Loaded in bulk for a scale test.",
+                "description": BULK_DESCRIPTION,
                 "customer_id": customers[i % len(customers)].id,
                 "category_id": categories[i % len(categories)].id,
                 "priority": list(Priority)[i % 4],
@@ -101,5 +122,20 @@ def bulk_tickets(count: int, customers: list[User], agents: list[User]) -> None:
                 "resolution_due": opened + timedelta(days=2),
             }
         )
-    db.session.execute(insert(Ticket), rows)
+    db.session.execute(insert(Ticket.__table__), rows)
     db.session.commit()
+
+
+def forget_bulk_tickets() -> None:
+    """Delete the bulk tickets again, cheaply. On SQLite, dropping the tables after the
+    test would check each deleted ticket against tickets.parent_id (not indexed): ten
+    thousand tickets take many seconds that way, and none without the foreign-key checks."""
+    db.session.remove()
+    with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # outside a transaction, or SQLite ignores it
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.execute(delete(Ticket).where(Ticket.description == BULK_DESCRIPTION))
+        connection.commit()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")

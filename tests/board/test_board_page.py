@@ -12,7 +12,15 @@ from support.board.cards import short_span
 from support.extensions import db
 from support.models import Impact, Priority, Status
 from support.tickets import service
-from tests.board.conftest import HX, bulk_tickets, said, text_of, words
+from tests.board.conftest import (
+    HX,
+    bulk_customers,
+    bulk_tickets,
+    forget_bulk_tickets,
+    said,
+    text_of,
+    words,
+)
 
 
 def refs_in(html: str, status: str | None = None) -> list[str]:
@@ -160,16 +168,19 @@ def test_board_queries_do_not_grow_with_tickets(
     db.session.expire_all()  # each counted request starts from a cold session, like in production
     with count_queries() as small:
         assert client.get("/board").status_code == 200
-    bulk_tickets(290, customers + [make.customer() for _ in range(20)], [agent, colleague])
+    bulk_tickets(9_990, customers + bulk_customers(20, like=customer), [agent, colleague])
     db.session.expire_all()
     with count_queries() as large:
         html = text_of(client.get("/board"))
-    assert len(refs_in(html)) == 6 * 25
+    assert len(refs_in(html)) == 6 * 25 and "10,000 tickets in progress" in words(
+        client.get("/board")
+    )
     assert large.count == small.count
     db.session.expire_all()
     with count_queries() as filtered:
         client.get("/board?overdue=1&q=bulk&team=1")
     assert filtered.count == small.count
+    forget_bulk_tickets()
 
 
 def test_panel_queries_do_not_grow_with_the_timeline(
