@@ -62,6 +62,16 @@ def test_order_within_a_column_persists(client, as_agent, make, customer) -> Non
     assert third.version == 1  # reordering is not a change to the ticket
 
 
+def test_the_status_select_on_the_same_column_keeps_the_order(client, as_agent, make, customer):
+    first, second = (make.ticket(customer=customer, subject=s) for s in "AB")
+    move(client, second, "new", below=first.ref)  # dragged to the top
+    assert card_order(text_of(client.get("/board")), "new") == [second.ref, first.ref]
+    # "Move" to its own column from the card's select, without JavaScript: no neighbours.
+    response = move(client, second, "new", htmx=False)
+    assert response.status_code == 303
+    assert card_order(text_of(client.get("/board")), "new") == [second.ref, first.ref]
+
+
 def test_a_card_dropped_into_another_column_keeps_its_place(client, as_agent, make, agent):
     tickets = [make.ticket(subject=f"T{i}") for i in range(3)]
     for t in tickets:

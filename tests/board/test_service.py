@@ -175,6 +175,13 @@ def test_reordering_writes_no_event_and_keeps_the_version(ticket, agent) -> None
     assert (ticket.version, len(events(ticket))) == before
 
 
+def test_a_same_column_move_without_a_place_keeps_the_manual_order(ticket, agent) -> None:
+    service.move(ticket, actor=agent, to_status=Status.NEW, position=42.5, expected_version=1)
+    service.move(ticket, actor=agent, to_status=Status.NEW, position=None, expected_version=1)
+    db.session.refresh(ticket)
+    assert ticket.board_position == 42.5
+
+
 def test_a_move_changes_status_like_change_status(ticket, agent) -> None:
     event = service.move(
         ticket, actor=agent, to_status=Status.OPEN, position=10.0, expected_version=ticket.version

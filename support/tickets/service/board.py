@@ -259,13 +259,16 @@ def move(
     The status follows change_status's rules. Resolving needs an answer the
     customer has seen (a public reply or workaround from the team) or a
     resolution note (`note`, public). Escalating needs a reason, so it goes
-    through `escalate`. `position` None sorts the card by its SLA due time.
+    through `escalate`. In a new column, `position` None sorts the card by its SLA
+    due time; in the same column it keeps the card where it is (the card's status
+    select sends no neighbours, and must not undo a manual order).
     """
     _expect_version(ticket, expected_version)
     _check_agent(actor, "move tickets on the board")
     note = (note or "").strip() or None
     if to_status == ticket.status:
-        _reposition(ticket, position)
+        if position is not None:
+            _reposition(ticket, position)
         return None
     _check_transition(ticket, to_status)
     if to_status == Status.ESCALATED:
