@@ -81,10 +81,16 @@ def choices(ticket: Ticket) -> Choices:
     return Choices(categories(ticket.category), teams(), agents(), canned.all_responses())
 
 
+def statuses_from(status: Status) -> list[Status]:
+    """Where a ticket in `status` may go, itself first: the service's transitions, less
+    escalating (it needs a reason, so it has its own form)."""
+    allowed = TRANSITIONS[status] - {Status.ESCALATED}
+    return [status, *(s for s in Status if s in allowed)]
+
+
 def next_statuses(ticket: Ticket) -> list[Status]:
-    """The status select: where the ticket may go from here (escalating has its own form)."""
-    allowed = TRANSITIONS[ticket.status] - {Status.ESCALATED}
-    return [ticket.status, *(s for s in Status if s in allowed)]
+    """The panel's status select: where the ticket may go from here."""
+    return statuses_from(ticket.status)
 
 
 def fresh_forms(ticket: Ticket) -> dict[str, Any]:

@@ -57,7 +57,11 @@ def _board_context(filters: queries.BoardFilters, **extra: Any) -> dict[str, Any
         "teams": panel.teams(),
         "categories": panel.categories(),
         "priorities": list(Priority),
-        "statuses": queries.COLUMNS,
+        # Each card's status select: the columns its ticket may move to (as the panel's).
+        "moves": {
+            status: [s for s in panel.statuses_from(status) if s in queries.COLUMNS]
+            for status in queries.COLUMNS
+        },
         "status_labels": panel.STATUS_LABELS,
         "poll_seconds": current_app.config["BOARD_POLL_SECONDS"],
         "message": None,

@@ -38,7 +38,11 @@ def test_columns_with_counts_and_card_details(client, as_agent, make, customer, 
     ticket = make.ticket(customer=customer, subject="Refund missing")
     service.assign(ticket, actor=agent, assignee=agent)
     service.change_status(ticket, Status.PENDING, actor=agent)
-    html = text_of(client.get("/board"))
+    try:
+        clock.freeze(ticket.created_at + timedelta(days=3, hours=5))
+        html = text_of(client.get("/board"))
+    finally:
+        clock.freeze(None)
     for label in ("New", "Open", "Waiting on customer", "On hold", "Escalated", "Resolved"):
         assert f">{label}</h2>" in html
     assert count_in(html, "pending") == "1" and count_in(html, "new") == "0"
@@ -46,6 +50,23 @@ def test_columns_with_counts_and_card_details(client, as_agent, make, customer, 
     assert "Refund missing" in card and "Casey Customer" in card and "Payments" in card
     assert "Assigned to Alex Agent" in card and ">AA<" in card
     assert "sla-paused" in card  # waiting on the customer: no countdown
+    opened = ticket.created_at.strftime("%a %d %b %Y, %H:%M")
+    assert f'<span class="card-age" title="Opened {opened} UTC">3d<' in card
+    # Its status select offers only the moves the server allows (as the panel's does):
+    # not back to New, and not Escalated (that needs the panel's reason).
+    select = card.split('name="status">', 1)[1].split("</select>", 1)[0]
+    offered = re.findall(r'<option value="(\w+)"', select)
+    assert offered == ["pending", "open", "on_hold", "resolved"]
+    assert '<option value="pending" selected>' in select
+
+
+def test_a_resolved_card_can_only_be_reopened(client, as_agent, make, agent) -> None:
+    ticket = make.ticket()
+    service.offer_workaround(ticket, actor=agent, body="Fixed.")
+    service.change_status(ticket, Status.RESOLVED, actor=agent)
+    card = text_of(client.get("/board")).split(f'id="card-{ticket.ref}"', 1)[1]
+    select = card.split('name="status">', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="(\w+)"', select) == ["resolved", "open"]  # not closed
 
 
 def test_most_urgent_first(client, as_agent, make) -> None:
