@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from support.kb import index
+from support.kb import articles, index
 from support.kb.index import query, schema, store
 from tests.kb.conftest import write_article
 
@@ -173,6 +173,27 @@ def test_freshness_is_checked_at_most_every_few_seconds(
     # KB_CHECK_SECONDS is an hour in these tests: a request does not look at the disk.
     assert index.ensure_fresh(own_index_app) is False
     assert index.ensure_fresh(own_index_app, force=True) is True
+
+
+def test_searches_leave_looking_at_the_disk_to_a_background_thread(
+    own_index_app: Flask, articles_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index.rebuild(own_index_app)
+    scanned_in: list[str] = []
+    real_scan = articles.scan
+
+    def watched_scan(directory: Path) -> dict:
+        scanned_in.append(threading.current_thread().name)
+        return real_scan(directory)
+
+    monkeypatch.setattr(articles, "scan", watched_scan)
+    own_index_app.config["KB_CHECK_SECONDS"] = 0  # every search is due a look
+    write_article(articles_copy, "origami.md", title="Origami wrapping", body="Fold it.")
+    deadline = time.monotonic() + 30
+    while not index.search("origami").hits and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert index.search("origami").hits[0].slug == "origami"
+    assert scanned_in and threading.current_thread().name not in scanned_in
 
 
 def test_a_stale_index_keeps_serving_while_it_is_rebuilt_in_the_background(

@@ -288,7 +288,12 @@ def _is_stale(state: _State, generation: Generation) -> bool:
     return False
 
 
-def _rebuild_in_background(state: _State) -> None:
+def _refresh_in_background(state: _State, checking: Generation | None = None) -> None:
+    """Rebuild in a thread of its own; first look whether `checking` is stale, if given.
+
+    Looking means a stat of every article file (and a hash of touched ones): with
+    thousands of articles that is a real cost, so no request waits for it.
+    """
     with state.lock:
         if state.rebuilding:
             return
@@ -296,7 +301,8 @@ def _rebuild_in_background(state: _State) -> None:
 
     def run() -> None:
         try:
-            _build(state, blocking=False)  # if another writer is busy, its index will do
+            if checking is None or _is_stale(state, checking):
+                _build(state, blocking=False)  # if another writer is busy, its index will do
         except Exception:
             log.exception("Rebuilding the knowledge-base index failed; serving the previous one")
         finally:
@@ -321,9 +327,9 @@ def ensure_fresh(app: Flask | None = None, *, force: bool = False, wait: bool = 
     """Rebuild when articles were added, changed or removed since the live index was built.
 
     Cheap enough for every request: unless `force`, it looks at the disk at
-    most every `KB_CHECK_SECONDS`, and one request looks while the others go
-    on searching. With `wait=False` a stale index keeps serving while a
-    background thread rebuilds (only a missing index is built by the caller).
+    most every `KB_CHECK_SECONDS`. With `wait=False` a stale index keeps serving
+    while a background thread rebuilds (only a missing index is built by the
+    caller), and unless `force` the looking happens in that thread too.
     Returns True when a rebuild ran or started.
     """
     app = app or current_app
@@ -335,10 +341,13 @@ def ensure_fresh(app: Flask | None = None, *, force: bool = False, wait: bool = 
         state.checked_at = now
         _follow_pointer(state)
         generation = state.generation
+    if generation is not None and not wait and not force:
+        _refresh_in_background(state, checking=generation)  # a request never scans the disk
+        return False
     if generation is not None and not _is_stale(state, generation):
         return False
     if generation is not None and not wait:
-        _rebuild_in_background(state)
+        _refresh_in_background(state)
         return True
     _build(state, blocking=True)
     return True
