@@ -175,6 +175,34 @@ def test_freshness_is_checked_at_most_every_few_seconds(
     assert index.ensure_fresh(own_index_app, force=True) is True
 
 
+def test_a_correction_is_worked_out_once_per_index(
+    own_index_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index.rebuild(own_index_app)
+    looked_up: list[str] = []
+    real_correction = query._correction
+
+    def counted(searcher, word: str):
+        looked_up.append(word)
+        return real_correction(searcher, word)
+
+    monkeypatch.setattr(query, "_correction", counted)
+    for _ in range(3):
+        assert index.suggest("my refnud never came", subject="refnud")
+    assert looked_up == ["refnud"]
+    index.rebuild(own_index_app)  # a new index has other words: look again
+    index.suggest("refnud")
+    assert looked_up == ["refnud", "refnud"]
+
+
+def test_remembered_corrections_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "MAX_CORRECTIONS", 3)
+    known = store.BoundedCorrections()
+    for word in ("aa", "bb", "cc", "dd"):
+        known[word] = None
+    assert list(known) == ["dd"]
+
+
 def test_searches_leave_looking_at_the_disk_to_a_background_thread(
     own_index_app: Flask, articles_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

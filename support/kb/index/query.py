@@ -115,17 +115,20 @@ class _Terms:
 class _Weigher:
     """Words to weighted index terms: rarer, repeated and subject words weigh more."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, known: dict[str, str | None]) -> None:
         self.searcher = searcher
         self.total = max(searcher.doc_count(), 1)
         self.corrections: dict[str, str] = {}
+        self.known = known  # corrections worked out before, on the same index
 
     def term(self, word: str) -> tuple[str, float] | None:
         """(stemmed term, idf), correcting a word the index has never seen."""
         term = _stem(word)
         df = _doc_frequency(self.searcher, term)
         if not df:
-            fixed = _correction(self.searcher, word)
+            if word not in self.known:
+                self.known[word] = _correction(self.searcher, word)
+            fixed = self.known[word]
             if fixed is None:
                 return None
             self.corrections[word] = fixed
@@ -134,11 +137,13 @@ class _Weigher:
         return term, math.log(1 + (self.total - df + 0.5) / (df + 0.5))
 
 
-def _key_terms(searcher: Searcher, text: str, limit: int, emphasis: str = "") -> _Terms:
+def _key_terms(
+    generation: Generation, searcher: Searcher, text: str, limit: int, emphasis: str = ""
+) -> _Terms:
     """The `limit` most telling stemmed terms of `text`, the subject `emphasis` first."""
     words = words_of(f"{emphasis}\n{text}")
     emphasised = set(words_of(emphasis))
-    weigher = _Weigher(searcher)
+    weigher = _Weigher(searcher, generation.corrections)
     weights: dict[str, float] = {}
     for word, count in Counter(words).items():
         if found := weigher.term(word):
@@ -226,7 +231,7 @@ def search(q: str, limit: int = 10, app: Flask | None = None) -> SearchResults:
 
 def _search(generation: Generation, q: str, limit: int) -> SearchResults:
     with generation.searcher() as searcher:
-        terms = _key_terms(searcher, q, SEARCH_TERMS)
+        terms = _key_terms(generation, searcher, q, SEARCH_TERMS)
         suggestion = language.corrected_text(q, terms.corrections)
         query = _query(searcher, terms, coordination=COORDINATION)
         if query is None:
@@ -245,8 +250,9 @@ def suggest(text: str, limit: int = 5, *, subject: str = "", app: Flask | None =
     rarer words first, `subject` counting more), OR-ed together so articles
     matching more of them score higher, and weak matches are dropped.
     """
-    with live(app).searcher() as searcher:
-        terms = _key_terms(searcher, text[:5000], SUGGEST_TERMS, emphasis=subject[:300])
+    generation = live(app)
+    with generation.searcher() as searcher:
+        terms = _key_terms(generation, searcher, text[:5000], SUGGEST_TERMS, emphasis=subject[:300])
         query = _query(searcher, terms, fast=True)
         if query is None:
             return []

@@ -52,6 +52,19 @@ class BuildReport:
 # --- Generations and their searchers ---------------------------------------------------
 
 
+MAX_CORRECTIONS = 20_000
+
+
+class BoundedCorrections(dict):
+    """A dict that starts again when full; safe enough across threads (a lost or
+    duplicated entry only costs a lookup again)."""
+
+    def __setitem__(self, key: str, value: str | None) -> None:
+        if len(self) >= MAX_CORRECTIONS:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 @dataclass(eq=False)
 class Generation:
     """One built index. Searchers are pooled: a whoosh searcher must not be shared
@@ -64,6 +77,8 @@ class Generation:
     retired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     remembered: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+    # Misspelt word -> its correction (None: none found): finding one walks the lexicon.
+    corrections: BoundedCorrections = field(default_factory=BoundedCorrections)
 
     def remember(self, key: Any, compute: Callable[[], T]) -> T:
         """`compute()`'s result for `key`, computed once per generation (least recently
