@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import random
 import re
 import shutil
 import socket
@@ -35,13 +34,13 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from aiosmtpd.controller import Controller
+from load_users import NO_ANSWER, Ledger, Stats, agent, customer, hammer
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -57,19 +56,7 @@ GENEROUS_LIMITS = {
     "RATELIMIT_TICKETS": "100000/hour",
     "RATELIMIT_SEARCH": "100000/minute",
 }
-NO_ANSWER = 599  # the status recorded when the server never answered (refused, timed out)
 CUSTOMERS, AGENTS = 40, 10
-PASSWORD = "bench-password-1"
-SEARCHES = [
-    "refund not received",
-    "charged twice",
-    "cant log in",
-    "parcel lost",
-    "change email address",
-    "payout pending",
-    "delete my data",
-    "two step code",
-]
 
 
 def free_port() -> int:
@@ -88,212 +75,6 @@ class Mailbox:
         with self.lock:
             self.message_ids.append(found.group(1).decode() if found else "")
         return "250 OK"
-
-
-class Client:
-    """A browser-ish HTTP client: cookies, CSRF tokens from pages, timings per route."""
-
-    def __init__(self, base: str, stats: Stats) -> None:
-        self.host, self.port = urlsplit(base).hostname, urlsplit(base).port
-        self.cookies: dict[str, str] = {}
-        self.stats = stats
-
-    def request(self, method: str, path: str, route: str, form: dict | None = None):
-        body = urlencode(form) if form is not None else None
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        start = time.perf_counter()
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException):
-            self.stats.add(route, time.perf_counter() - start, NO_ANSWER)
-            return NO_ANSWER, "", {}
-        finally:
-            conn.close()
-        self.stats.add(route, time.perf_counter() - start, response.status)
-        for value in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = value.partition("=")
-            self.cookies[name] = rest.split(";", 1)[0]
-        return response.status, text, dict(response.headers)
-
-    @staticmethod
-    def field(html: str, name: str) -> str:
-        found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html)
-        return found.group(1) if found else ""
-
-    def login(self, email: str, attempts: int = 3) -> bool:
-        """Sign in (a few tries: a lost answer is not a lost user); False if it never worked."""
-        for attempt in range(attempts):
-            _, html, _ = self.request("GET", "/login", "GET /login")
-            csrf = self.field(html, "csrf_token")
-            form = {"csrf_token": csrf, "email": email, "password": PASSWORD}
-            status, _, _ = self.request("POST", "/login", "POST /login", form)
-            if status == 303:
-                return True
-            self.stats.count("failed_logins")
-            time.sleep(0.5 * (attempt + 1))
-        return False
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.times: dict[str, list[float]] = defaultdict(list)
-        self.codes: dict[str, Counter] = defaultdict(Counter)
-        self.events: Counter[str] = Counter()  # failed_logins, dead_users
-        self.deaths: list[str] = []  # the traceback of each simulated user that crashed
-
-    def add(self, route: str, seconds: float, status: int) -> None:
-        with self.lock:
-            self.times[route].append(seconds * 1000)
-            self.codes[route][status] += 1
-
-    def count(self, event: str) -> None:
-        with self.lock:
-            self.events[event] += 1
-
-    def died(self, why: str) -> None:
-        with self.lock:
-            self.events["dead_users"] += 1
-            self.deaths.append(why)
-
-
-class Ledger:
-    """What the simulated users tried and were told, to check against the database."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.tried: set[str] = set()  # client tokens of every filing sent
-        self.filed: dict[str, str] = {}  # client token -> ref, for each 303 received
-        self.reply_tokens: set[str] = set()  # every reply sent
-        self.replies: list[tuple[str, str]] = []  # (ref, client token) for each 303
-        self.moves: list[tuple[str, str, str]] = []  # (ref, status, agent email) for each 303
-
-    def record(self, kind: str, item) -> None:
-        with self.lock:
-            if kind == "tried":
-                self.tried.add(item)
-            elif kind == "reply_tried":
-                self.reply_tokens.add(item)
-            elif kind == "filed":
-                self.filed[item[0]] = item[1]
-            else:
-                getattr(self, kind).append(item)
-
-
-def simulated(user):
-    """A simulated user that fails is counted and its traceback kept, never lost silently."""
-
-    def run(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
-        try:
-            user(base, email, stats, ledger, until)
-        except Exception:  # any crash is a dead user, reported at the end
-            stats.died(f"{email}: {traceback.format_exc()}")
-
-    return run
-
-
-REF = re.compile(r"SUP-[A-Z0-9]+")
-
-
-@simulated
-def customer(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
-    client, rng = Client(base, stats), random.Random(email)
-    if not client.login(email):
-        stats.died(f"{email}: could not sign in")
-        return
-    mine: list[str] = []
-    while time.monotonic() < until:
-        q = rng.choice(SEARCHES)
-        client.request("GET", "/kb/search?" + urlencode({"q": q}), "GET /kb/search")
-        client.request("GET", "/kb/suggest?" + urlencode({"q": q + " help"}), "GET /kb/suggest")
-        if rng.random() < 0.5 or not mine:
-            _, html, _ = client.request("GET", "/tickets/new", "GET /tickets/new")
-            token = client.field(html, "client_token")
-            if not token:  # no form (counted as that request's error): try again later
-                continue
-            ledger.record("tried", token)
-            form = {
-                "csrf_token": client.field(html, "csrf_token"),
-                "client_token": token,
-                "subject": f"Load test: {q}",
-                "description": f"Please help: {q}. " * 5,
-                "category": "payments",
-                "impact": "just_me",
-            }
-            status, _, headers = client.request("POST", "/tickets/new", "POST /tickets/new", form)
-            found = REF.search(headers.get("Location", "")) if status == 303 else None
-            if found:
-                ledger.record("filed", (token, found.group(0)))
-                mine.append(found.group(0))
-        if not mine:  # nothing filed yet (the filing failed): nothing to read or reply to
-            continue
-        ref = rng.choice(mine)
-        _, html, _ = client.request("GET", f"/tickets/{ref}", "GET /tickets/<ref>")
-        token = client.field(html, "client_token")
-        if not token:
-            continue
-        ledger.record("reply_tried", token)
-        form = {
-            "csrf_token": client.field(html, "csrf_token"),
-            "client_token": token,
-            "body": "Any update on this? " * 3,
-        }
-        status, _, _ = client.request("POST", f"/tickets/{ref}/reply", "POST reply", form)
-        if status == 303:
-            ledger.record("replies", (ref, token))
-
-
-CARD = re.compile(r'data-ref="(SUP-[A-Z0-9]+)" data-version="(\d+)"')
-MOVABLE = ["open", "pending", "on_hold"]
-
-
-@simulated
-def agent(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
-    client, rng = Client(base, stats), random.Random(email)
-    if not client.login(email):
-        stats.died(f"{email}: could not sign in")
-        return
-    while time.monotonic() < until:
-        _, html, _ = client.request("GET", "/board", "GET /board")
-        columns = dict(re.findall(r'data-status="(\w+)"[^>]*>(.*?)</ol>', html, re.S))
-        source = rng.choice(MOVABLE)
-        cards = CARD.findall(columns.get(source, ""))
-        if not cards:
-            continue
-        ref, version = rng.choice(cards)
-        target = rng.choice([s for s in MOVABLE if s != source])
-        form = {
-            "csrf_token": client.field(html, "csrf_token"),
-            "ref": ref,
-            "status": target,
-            "version": version,
-        }
-        status, _, _ = client.request("POST", "/board/move", "POST /board/move", form)
-        if status == 303:
-            ledger.record("moves", (ref, target, email))
-
-
-def hammer(base: str, seconds: float, threads: int = 50) -> float:
-    """Requests per second of GET / with `threads` clients for `seconds`."""
-    stats, until = Stats(), time.monotonic() + seconds
-
-    def loop() -> None:
-        client = Client(base, stats)
-        while time.monotonic() < until:
-            client.request("GET", "/", "GET /")
-
-    workers = [threading.Thread(target=loop) for _ in range(threads)]
-    start = time.monotonic()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return len(stats.times["GET /"]) / (time.monotonic() - start)
 
 
 def wait_for(url: str, timeout: float = 60) -> None:
