@@ -29,7 +29,9 @@ def log_in(page: Page, base: str, email: str) -> None:
 
 def drag(page: Page, ref: str, status: str) -> None:
     """Drag a card into a column with real mouse moves (Sortable's fallback mode)."""
-    # A board refresh may be swapping the cards in: wait until both are laid out.
+    # A board refresh may be swapping the cards in: wait until no htmx request is in
+    # flight (its answer would replace the card under the mouse), then until both are laid out.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping')")
     expect(page.locator(f"#card-{ref} .card-who")).to_be_visible()
     expect(page.locator(f'ol.cards[data-status="{status}"]')).to_be_visible()
     card = page.locator(f"#card-{ref} .card-who").bounding_box()
@@ -213,7 +215,9 @@ def test_back_restores_the_filters_and_typing_replaces_the_address(page: Page, b
     expect(page).to_have_url(re.compile(r"/board\?q=refund&mine=1&unassigned=1&priority=normal$"))
     # Cards restored by Back can still be dragged (Sortable set up on the restored lists).
     page.go_back()
-    page.go_back()
+    # The restored board refreshes itself (its cards may be old): let that answer land.
+    with page.expect_response(lambda response: response.url.endswith("/board?mine=1")):
+        page.go_back()
     expect(page).to_have_url(re.compile(r"/board\?mine=1$"))
     drag(page, refs["mine"], "open")
     expect(column(page, "open").locator(f"#card-{refs['mine']}")).to_be_visible()
