@@ -1,7 +1,7 @@
 """Reading the board: every column in a constant number of queries.
 
 The board never renders every ticket. Each column shows its most urgent cards
-(one query takes the first N of each status) and one grouped query counts them,
+(the first N of each status) and a count of all of them, both from one statement,
 so the cost stays flat from ten tickets to ten thousand.
 
 Order within a column is one number per card, the *sort key*: the card's own
@@ -17,7 +17,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, func, or_, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    Row,
+    and_,
+    case,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
@@ -204,16 +217,42 @@ def _conditions(filters: BoardFilters, viewer: User, now: datetime) -> list[Colu
 
 def _matches(text: str) -> ColumnElement[bool]:
     """Reference, subject, or the customer's name or email."""
+    pattern = "%" + _escape_like(text) + "%"
     customers = select(User.id).where(
-        or_(User.name.icontains(text, autoescape=True), User.email.icontains(text, autoescape=True))
+        or_(contains_anycase(User.name, pattern), contains_anycase(User.email, pattern))
     )
-    options = [
-        Ticket.subject.icontains(text, autoescape=True),
-        Ticket.customer_id.in_(customers),
-    ]
+    options = [contains_anycase(Ticket.subject, pattern), Ticket.customer_id.in_(customers)]
     if ref := refs.normalise(text):
         options.append(Ticket.ref == ref)
     return or_(*options)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+class contains_anycase(FunctionElement):
+    """`column LIKE pattern`, ignoring case, with / as the escape character.
+
+    SQLAlchemy's icontains wraps both sides in lower(), which costs SQLite a function
+    call per row for nothing: its LIKE already ignores ASCII case (and its lower() knows
+    no other). PostgreSQL gets ILIKE, which folds every alphabet.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(contains_anycase, "sqlite")
+def _contains_sqlite(element: contains_anycase, compiler: Any, **kw: Any) -> str:
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({column} LIKE {pattern} ESCAPE '/')"
+
+
+@compiles(contains_anycase)
+def _contains_default(element: contains_anycase, compiler: Any, **kw: Any) -> str:
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({column} ILIKE {pattern} ESCAPE '/')"
 
 
 # --- reading the columns ----------------------------------------------------------------
@@ -234,32 +273,33 @@ class Column:
 
 
 def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
-    """The board's columns: counts, and each column's most urgent cards (two queries)."""
-    counts = _counts(filters, viewer, now)
+    """The board's columns: counts, and each column's most urgent cards (one query)."""
+    counts: dict[Status, tuple[int, int]] = {}
     cards: dict[Status, list[Card]] = {status: [] for status in COLUMNS}
-    for ticket in _top_tickets(filters, viewer, now):
-        cards[ticket.status].append(card_for(ticket, now))
+    for ticket, status, total, late in _board_rows(filters, viewer, now):
+        if ticket is None:
+            counts[status] = (total, int(late or 0))
+        else:
+            cards[status].append(card_for(ticket, now))
     return [Column(s, COLUMN_LABELS[s], *counts.get(s, (0, 0)), cards=cards[s]) for s in COLUMNS]
 
 
-def _counts(filters: BoardFilters, viewer: User, now: datetime) -> dict[Status, tuple[int, int]]:
-    late = func.sum(case((overdue(now), 1), else_=0))
-    query = (
-        select(Ticket.status, func.count(), late)
-        .where(Ticket.status.in_(COLUMNS), *_conditions(filters, viewer, now))
-        .group_by(Ticket.status)
-    )
-    return {status: (count, int(late or 0)) for status, count, late in db.session.execute(query)}
+def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]:
+    """Each column's first cards, then a count row per column, in one statement.
 
-
-def _top_tickets(filters: BoardFilters, viewer: User, now: datetime) -> list[Ticket]:
-    """Each column's first cards: one LIMIT per status, so the database keeps only the
-    top N of each (a window over every ticket would sort them all). ix_tickets_board
-    covers these columns, so the default board never reads the table itself."""
+    One statement, so the filters' CTE (the text search) runs once per board. A card
+    row is (ticket, status, None, None); a count row (None, status, count, overdue).
+    One LIMIT per status keeps only the top N of each (a window over every ticket would
+    sort them all). ix_tickets_board covers these columns, so the default board never
+    reads the table itself.
+    """
     key = sort_key()
     conditions = _conditions(filters, viewer, now)
+    # Typed NULLs: PostgreSQL reads a bare NULL in a subquery as text, which no UNION
+    # with a number accepts.
+    no_number, no_key = cast(null(), Integer), cast(null(), Float)
     columns = [
-        select(Ticket.id, key.label("key"))
+        select(Ticket.id, key.label("key"), Ticket.status, no_number, no_number)
         .where(Ticket.status == status, *conditions)
         .order_by(key, Ticket.id)
         .limit(filters.limit(status))
@@ -267,11 +307,24 @@ def _top_tickets(filters: BoardFilters, viewer: User, now: datetime) -> list[Tic
         .select()
         for status in COLUMNS
     ]
-    top = union_all(*columns).subquery()
+    counts = (
+        select(
+            no_number,
+            no_key,
+            Ticket.status,
+            func.count(),
+            func.sum(case((overdue(now), 1), else_=0)),
+        )
+        .where(Ticket.status.in_(COLUMNS), *conditions)
+        .group_by(Ticket.status)
+    )
+    rows = union_all(*columns, counts).subquery()
+    id_, key_, status_, total, late = rows.c
     query = (
-        select(Ticket)
-        .join(top, top.c.id == Ticket.id)
-        .order_by(top.c.key, Ticket.id)
+        select(Ticket, status_, total, late)
+        .select_from(rows)
+        .outerjoin(Ticket, Ticket.id == id_)
+        .order_by(key_, Ticket.id)
         .options(
             defer(Ticket.description),
             joinedload(Ticket.customer),
@@ -280,7 +333,7 @@ def _top_tickets(filters: BoardFilters, viewer: User, now: datetime) -> list[Tic
             joinedload(Ticket.team),
         )
     )
-    return list(db.session.scalars(query))
+    return list(db.session.execute(query))
 
 
 def position_between(above: str | None, below: str | None) -> float | None:

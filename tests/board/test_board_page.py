@@ -145,9 +145,12 @@ class TestFilters:
             ("priority=high", {"theirs"}),
             ("priority=urgent", {"nobody"}),
             ("q=payments", {"mine"}),
+            ("q=PAYMENTS", {"mine"}),  # case does not matter
             ("q=kenji@example", {"nobody"}),
             ("q=watanabe", {"nobody"}),
             ("q=%25", set()),  # LIKE wildcards are plain characters
+            ("q=_", set()),
+            ("q=/", set()),  # …and so is the escape character
             ("priority=bogus&team=x", {"mine", "theirs", "nobody"}),  # nonsense is ignored
         ],
     )
