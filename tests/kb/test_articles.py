@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.kb import articles
+from support.kb import articles, rendering
 from tests.kb.conftest import ARTICLES, write_article
 
 
@@ -92,7 +92,7 @@ def test_a_link_to_a_missing_article_is_reported_but_the_article_loads(
 
 
 def test_sanitising_strips_scripts_event_handlers_and_javascript_urls() -> None:
-    rendered = articles.render_markdown(
+    rendered = rendering.render_markdown(
         "Hello <script>alert('script')</script> world\n\n"
         '<img src="x.png" onerror="alert(\'img\')">\n\n'
         "<a href=\"javascript:alert('a')\" onclick=\"alert('click')\">raw link</a>\n\n"
@@ -111,7 +111,7 @@ def test_sanitising_strips_scripts_event_handlers_and_javascript_urls() -> None:
 
 
 def test_headings_get_unique_ids_a_visible_anchor_and_a_table_of_contents() -> None:
-    rendered = articles.render_markdown(
+    rendered = rendering.render_markdown(
         "Intro.\n\n## My refund hasn't arrived\n\nText.\n\n### Card *cancelled*?\n\n"
         "Text.\n\n## Steps\n\nOne.\n\n## Steps\n\nTwo.\n"
     )
@@ -128,7 +128,7 @@ def test_headings_get_unique_ids_a_visible_anchor_and_a_table_of_contents() -> N
 
 
 def test_relative_article_links_point_at_the_help_centre() -> None:
-    rendered = articles.render_markdown(
+    rendered = rendering.render_markdown(
         "[a](refund-timelines) [b](./charged-twice.md#why) [c](https://example.com/x) "
         "[d](/tickets/new) [e](mailto:help@example.com)\n"
     )
