@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.extensions import db
-from support.models import Category, Team
+from support.models import Category, Team, User
 
 
 class Teams:
@@ -37,3 +37,10 @@ def teams(make) -> Teams:
 
 def category(slug: str) -> Category:
     return db.session.scalar(db.select(Category).where(Category.slug == slug))
+
+
+@pytest.fixture
+def admin(client, auth, make) -> User:
+    user = make.admin(name="Ada Admin")
+    auth.login(user)
+    return user
