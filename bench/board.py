@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 
 from support import clock
 from support.auth import accounts
+from support.board import keys
 from support.extensions import db
 from support.models import (
     Category,
@@ -148,6 +149,7 @@ def seed() -> tuple[str, str, int]:
     rng = random.Random(4)
     agent, agent_ids, customer_ids = _people()
     db.session.execute(insert(Ticket), _ticket_rows(rng, agent_ids, customer_ids))
+    keys.refresh(db.session.connection())  # a Core insert: no flush works them out
     db.session.commit()
     tickets = db.session.execute(select(Ticket.id, Ticket.customer_id, Ticket.created_at)).all()
     rows = _event_rows(rng, agent_ids, tickets)

@@ -4,10 +4,11 @@ The board never renders every ticket. Each column shows its most urgent cards
 (the first N of each status) and a count of all of them, both from one statement,
 so the cost stays flat from ten tickets to ten thousand.
 
-Order within a column is one number per card, the *sort key*: the card's own
-`board_position` once an agent has dragged it, else its next SLA due time in
-seconds since 1970. Dragged cards take a key between their new neighbours', so
-they keep their place while undragged cards still flow by urgency around them.
+Order within a column is one number per card, the *sort key*, stored with the
+ticket (support/board/keys.py): the card's own `board_position` once an agent has
+dragged it, else its next SLA due time in seconds since 1970. Dragged cards take a
+key between their new neighbours', so they keep their place while undragged cards
+still flow by urgency around them.
 """
 
 from __future__ import annotations
@@ -62,62 +63,18 @@ COLUMN_LABELS = {
 }
 PAGE = 25  # cards per column, and how many more "Show more" adds
 MAX_CARDS = 500  # per column, however many an address asks for
-NO_DUE = 1e12  # tickets without a due time sort last (year 33658)
 DRAG_GAP = 60.0  # a card dropped at either end of a column sits a minute past its neighbour
 SEARCH_MAX = 100
 _SLA_RUNNING = [s for s in Status if s.is_active]  # …unless paused (sla_paused_at)
 
 
-# --- the sort key in SQL ----------------------------------------------------------------
-
-
-class epoch(FunctionElement):  # lower case: it reads like the SQL function it stands for
-    """Seconds since 1970 of a naive UTC timestamp, on SQLite and PostgreSQL."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch)
-def _epoch_default(element: epoch, compiler: Any, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
-
-
-def due_at() -> ColumnElement[datetime]:
-    """The soonest SLA target, as sla.next_due computes it (promise or resolution).
-
-    The promise follows sla._open_targets: the first response while tier 1 has not
-    answered yet, else the next update (after an escalation the stage's deadline
-    replaces the first-response promise, answered or not). tests/board/test_due.py
-    checks this against sla.next_due case by case, so the two cannot drift apart.
-    """
-    promise = case(
-        (
-            and_(Ticket.first_responded_at.is_(None), Ticket.tier == 1),
-            Ticket.first_response_due,
-        ),
-        else_=Ticket.next_update_due,
-    )
-    return case(
-        (Ticket.resolution_due.is_(None), promise),
-        (promise.is_(None), Ticket.resolution_due),
-        (Ticket.resolution_due < promise, Ticket.resolution_due),
-        else_=promise,
-    )
-
-
-def sort_key() -> ColumnElement[float]:
-    return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
-
-
 def overdue(now: datetime) -> ColumnElement[bool]:
     """Breached: the clock runs (not waiting on the customer) and the due time passed."""
-    return and_(Ticket.status.in_(_SLA_RUNNING), Ticket.sla_paused_at.is_(None), due_at() < now)
+    return and_(
+        Ticket.status.in_(_SLA_RUNNING),
+        Ticket.sla_paused_at.is_(None),
+        Ticket.next_due_at < now,
+    )
 
 
 # --- filters ----------------------------------------------------------------------------
@@ -293,7 +250,7 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
     sort them all). ix_tickets_board covers these columns, so the default board never
     reads the table itself.
     """
-    key = sort_key()
+    key = Ticket.board_sort_key
     conditions = _conditions(filters, viewer, now)
     # Typed NULLs: PostgreSQL reads a bare NULL in a subquery as text, which no UNION
     # with a number accepts.
@@ -341,7 +298,9 @@ def position_between(above: str | None, below: str | None) -> float | None:
     wanted = [ref for ref in (above, below) if ref]
     if not wanted:
         return None
-    rows = db.session.execute(select(Ticket.ref, sort_key()).where(Ticket.ref.in_(wanted)))
+    rows = db.session.execute(
+        select(Ticket.ref, Ticket.board_sort_key).where(Ticket.ref.in_(wanted))
+    )
     keys: dict[str, float] = dict(rows.all())
     high, low = keys.get(above or ""), keys.get(below or "")
     if high is not None and low is not None:

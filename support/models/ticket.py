@@ -142,18 +142,15 @@ class Ticket(db.Model):
         UniqueConstraint("customer_id", "client_token", name="uq_tickets_customer_client_token"),
         Index("ix_tickets_customer_updated", "customer_id", "updated_at"),
         Index("ix_tickets_status_priority", "status", "priority"),
-        # Covers the board's column queries (sort key, overdue, the usual filters), so
-        # they read this index and never the table: see support/board/queries.py.
+        # The board's columns read this index and never the table: first cards in
+        # sort key order, overdue counts, the usual filters (support/board/keys.py).
         Index(
             "ix_tickets_board",
             "status",
-            "board_position",
-            "first_responded_at",
-            "first_response_due",
-            "next_update_due",
-            "resolution_due",
+            "board_sort_key",
+            "id",
+            "next_due_at",
             "sla_paused_at",
-            "tier",  # escalated tiers owe an update, not a first response
             "assignee_id",
             "team_id",
             "priority",
@@ -195,6 +192,10 @@ class Ticket(db.Model):
     # Order within a board column, set by dragging; None sorts by SLA due time.
     # It is on the same scale as a due time (seconds since 1970), see board/queries.py.
     board_position: Mapped[float | None] = mapped_column(default=None)
+    # Worked out from the columns above after every write, for the board to sort and
+    # count by: support/board/keys.py. Never set them by hand.
+    next_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    board_sort_key: Mapped[float | None] = mapped_column(default=None)
     # A duplicate merged into another ticket points at the ticket that carries on.
     # Indexed: the timeline of the ticket that carries on reads its duplicates' events.
     merged_into_id: Mapped[int | None] = mapped_column(

@@ -1,8 +1,9 @@
 """The board's SQL due time and overdue filter agree with the SLA module, case by case.
 
-support/board/queries.py states the SLA rule in SQL (so a column sorts and counts
-in the database); support/tickets/sla.py states it in Python (the countdown on a
-card). This file checks them against each other, so the two cannot drift apart.
+support/board/keys.py states the SLA rule in SQL (stored with each ticket, so a
+column sorts and counts in the database); support/tickets/sla.py states it in
+Python (the countdown on a card). This file checks them against each other, so the
+two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from support import clock
-from support.board import queries
+from support.board import keys, queries
 from support.extensions import db
 from support.models import Status, Ticket
 from support.tickets import service, sla
@@ -54,13 +55,14 @@ def matrix(make, customer) -> list[Ticket]:
 
 def test_due_time_and_overdue_match_the_sla_module(matrix) -> None:
     now = clock.now()
-    query = select(Ticket.id, queries.due_at(), queries.overdue(now)).where(
+    query = select(Ticket.id, keys.due_at(), Ticket.next_due_at, queries.overdue(now)).where(
         Ticket.id.in_([t.id for t in matrix])
     )
-    in_sql = {row[0]: (row[1], bool(row[2])) for row in db.session.execute(query)}
+    in_sql = {row[0]: row[1:] for row in db.session.execute(query)}
     for ticket, case in zip(matrix, CASES, strict=True):
         upcoming = sla.next_due(ticket)
-        due, late = in_sql[ticket.id]
+        due, stored, late = in_sql[ticket.id]
+        assert stored == due, case  # refreshed when the matrix was written
         if upcoming is not None:  # the clock runs: the same target, the same time
             assert due == upcoming[1], case
         assert late == (upcoming is not None and upcoming[1] < now), case
@@ -99,3 +101,26 @@ def test_the_panel_shows_the_next_update_of_an_escalated_ticket(
     page = said(client.get(f"/board/tickets/{ticket.ref}"))
     facts = page.split('class="side-card sla-facts"', 1)[1].split("</dl>", 1)[0]
     assert "<dt>Next update</dt>" in facts
+
+
+def stored_and_computed(ticket: Ticket) -> tuple:
+    query = select(Ticket.next_due_at, keys.due_at(), Ticket.board_sort_key, keys.sort_key()).where(
+        Ticket.id == ticket.id
+    )
+    return tuple(db.session.execute(query).one())
+
+
+def test_the_stored_keys_follow_every_kind_of_write(make, customer, agent) -> None:
+    ticket = make.ticket(customer=customer)  # filed: the first-response promise
+    due, computed_due, key, computed_key = stored_and_computed(ticket)
+    assert due == computed_due == ticket.first_response_due and key == computed_key
+    service.reply(ticket, author=agent, body="On it.")  # answered: the next update counts
+    due, computed_due, key, computed_key = stored_and_computed(ticket)
+    assert due == computed_due and key == computed_key
+    assert due == min(ticket.next_update_due, ticket.resolution_due)
+    # A drag in the same column is a plain UPDATE (no flush): refreshed all the same.
+    service.move(ticket, actor=agent, to_status=ticket.status, position=42.5, expected_version=None)
+    assert stored_and_computed(ticket)[2:] == (42.5, 42.5)
+    service.change_status(ticket, Status.PENDING, actor=agent)  # waiting on the customer
+    due, computed_due, key, computed_key = stored_and_computed(ticket)
+    assert due == computed_due and key == computed_key

@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from support.extensions import db
@@ -150,3 +150,74 @@ def test_migrations_on_an_empty_postgresql_database(
     flask_db(["downgrade", "base"], empty_postgres, tmp_path, redis_url)
     flask_db(["upgrade"], empty_postgres, tmp_path, redis_url)
     assert not _differences(empty_postgres)
+
+
+# --- data migrations ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path, request: pytest.FixtureRequest) -> str | Path:
+    """An empty database on the engine the suite runs on."""
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        return request.getfixturevalue("empty_postgres")
+    return tmp_path / "fresh.db"
+
+
+def test_0008_works_out_the_board_keys_of_existing_tickets(
+    app: Flask, fresh_database: str | Path, tmp_path: Path, redis_url: str
+) -> None:
+    """The backfill states the rule in its own SQL: it must agree with support/board/keys.py."""
+    from support.board import keys
+    from support.models import Ticket
+
+    flask_db(["upgrade", "0007"], fresh_database, tmp_path, redis_url)
+    engine = create_engine(_url(fresh_database))
+    tickets = [  # tier, first response due, next update due, resolution due, responded, position
+        (1, "2026-12-02 09:00:00", "2026-12-02 08:00:00", "2026-12-04 09:00:00", None, None),
+        (2, "2026-12-02 09:00:00", "2026-12-02 11:00:00", "2026-12-02 10:00:00", None, None),
+        (1, "2026-12-02 09:00:00", "2026-12-03 09:00:00", None, "2026-12-01 10:00:00", None),
+        (1, None, None, None, None, None),
+        (1, "2026-12-02 09:00:00", None, None, None, 1700000000.5),
+    ]
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, name, password_hash, role, is_active, "
+                    "is_available, created_at) VALUES ('c@example.com', 'C', 'x', 'customer', "
+                    ":yes, :yes, '2026-12-01 09:00:00')"
+                ),
+                {"yes": True},
+            )
+            for n, (tier, first, update, resolution, responded, position) in enumerate(tickets):
+                connection.execute(
+                    text(
+                        "INSERT INTO tickets (ref, subject, description, customer_id, channel, "
+                        "priority, impact, status, tier, first_response_due, next_update_due, "
+                        "resolution_due, first_responded_at, board_position, created_at, "
+                        "updated_at, version) VALUES (:ref, 'S', 'D', 1, 'portal', "
+                        "'normal', 'just_me', 'open', :tier, :first, :update, :resolution, "
+                        ":responded, :position, '2026-12-01 09:00:00', '2026-12-01 09:00:00', 1)"
+                    ),
+                    {
+                        "ref": f"SUP-MIG{n}",
+                        "tier": tier,
+                        "first": first,
+                        "update": update,
+                        "resolution": resolution,
+                        "responded": responded,
+                        "position": position,
+                    },
+                )
+        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
+        query = select(
+            Ticket.next_due_at, keys.due_at(), Ticket.board_sort_key, keys.sort_key()
+        ).order_by(Ticket.id)
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == len(tickets)
+    for stored_due, due, stored_key, key in rows:
+        assert stored_due == due and stored_key == pytest.approx(key)
+    assert [row[2] for row in rows][3:] == [keys.NO_DUE, 1700000000.5]

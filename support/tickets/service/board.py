@@ -8,6 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 
 from support import clock
+from support.board import keys
 from support.extensions import db
 from support.models import (
     Category,
@@ -292,6 +293,7 @@ def _reposition(ticket: Ticket, position: float | None) -> None:
     # event and keeps the version (another agent's open panel must not go stale).
     table = Ticket.__table__
     db.session.execute(update(table).where(table.c.id == ticket.id).values(board_position=position))
+    keys.refresh(db.session.connection(), [ticket.id])  # no flush saw that UPDATE
     db.session.commit()
 
 

@@ -1,0 +1,107 @@
+"""The two stored facts the board reads instead of working them out per ticket.
+
+A column shows its first cards by sort key and counts the overdue ones. Worked out
+in SQL for every ticket on every board request, the key and the due time cost more
+than the rest of the board's query; stored and indexed (ix_tickets_board), a
+column reads its first 25 index entries and stops.
+
+- `next_due_at`: the soonest SLA target (promise or resolution), as sla.next_due
+  computes it while the clock runs.
+- `board_sort_key`: the card's own `board_position` once an agent has dragged it,
+  else `next_due_at` in seconds since 1970, else NO_DUE (last).
+
+Both are refreshed in SQL from the ticket's own columns, from the expressions
+below, after every flush that wrote a ticket (the listener at the end), and by
+`refresh()` after a bulk insert or a plain UPDATE, which no flush sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Float, and_, case, event, func, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from support.models import Ticket
+
+NO_DUE = 1e12  # tickets without a due time sort last (year 33658)
+_STALE = "board_keys_stale"  # session.info: tickets whose stored facts the flush rewrote
+
+
+class epoch(FunctionElement):  # lower case: it reads like the SQL function it stands for
+    """Seconds since 1970 of a naive UTC timestamp, on SQLite and PostgreSQL."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch)
+def _epoch_default(element: epoch, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def due_at() -> ColumnElement[datetime]:
+    """The soonest SLA target, as sla.next_due computes it (promise or resolution).
+
+    The promise follows sla._open_targets: the first response while tier 1 has not
+    answered yet, else the next update (after an escalation the stage's deadline
+    replaces the first-response promise, answered or not). tests/board/test_due.py
+    checks this against sla.next_due case by case, so the two cannot drift apart.
+    """
+    promise = case(
+        (
+            and_(Ticket.first_responded_at.is_(None), Ticket.tier == 1),
+            Ticket.first_response_due,
+        ),
+        else_=Ticket.next_update_due,
+    )
+    return case(
+        (Ticket.resolution_due.is_(None), promise),
+        (promise.is_(None), Ticket.resolution_due),
+        (Ticket.resolution_due < promise, Ticket.resolution_due),
+        else_=promise,
+    )
+
+
+def sort_key() -> ColumnElement[float]:
+    return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
+
+
+def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
+    """Work both facts out again for these tickets (all of them when `ids` is None)."""
+    statement = update(Ticket.__table__).values(next_due_at=due_at(), board_sort_key=sort_key())
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return
+        statement = statement.where(Ticket.__table__.c.id.in_(ids))
+    connection.execute(statement)
+
+
+@event.listens_for(Session, "after_flush")
+def _refresh_flushed_tickets(session: Session, flush_context: UOWTransaction) -> None:
+    # session.new and .dirty still hold what this flush wrote (SQLAlchemy documents
+    # them as pre-flush state here); their ids are assigned by now.
+    written = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, Ticket)]
+    if written:
+        refresh(session.connection(), (ticket.id for ticket in written))
+        session.info.setdefault(_STALE, []).extend(written)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _forget_old_values(session: Session, flush_context: UOWTransaction) -> None:
+    # The rows have the truth now, not the objects. (Expired only here: a ticket
+    # that was new in the flush is not persistent until the flush is over.)
+    for ticket in session.info.pop(_STALE, []):
+        if ticket in session:
+            session.expire(ticket, ["next_due_at", "board_sort_key"])
