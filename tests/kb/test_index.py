@@ -274,3 +274,19 @@ def test_a_malformed_article_is_reported_and_the_rest_are_indexed(
     assert [p.file for p in report.problems] == ["broken.md"]
     assert report.articles == 50
     assert index.search("refund").hits
+
+
+def test_a_file_deleted_while_the_manifest_is_made_is_left_out(
+    articles_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = sorted(articles_copy.glob("*.md"))[0]
+    real_hash = store._sha256
+
+    def delete_then_hash(path: Path) -> str:
+        if path == gone:
+            path.unlink()  # as a branch switch would, between the scan and the hash
+        return real_hash(path)
+
+    monkeypatch.setattr(store, "_sha256", delete_then_hash)
+    manifest = store._manifest(articles_copy)
+    assert gone.name not in manifest and manifest  # the others are all there

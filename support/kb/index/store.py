@@ -198,10 +198,13 @@ def _sha256(path: Path) -> str:
 
 
 def _manifest(articles_dir: Path) -> dict[str, list[Any]]:
-    return {
-        name: [mtime, size, _sha256(articles_dir / name)]
-        for name, (mtime, size) in articles.scan(articles_dir).items()
-    }
+    manifest = {}
+    for name, (mtime, size) in articles.scan(articles_dir).items():
+        try:
+            manifest[name] = [mtime, size, _sha256(articles_dir / name)]
+        except FileNotFoundError:  # deleted since the scan (a checkout): not in this build
+            continue
+    return manifest
 
 
 def _document(article: articles.Article) -> dict[str, str]:
