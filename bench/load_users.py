@@ -35,6 +35,7 @@ class Client:
         self.host, self.port = urlsplit(base).hostname, urlsplit(base).port
         self.cookies: dict[str, str] = {}
         self.stats = stats
+        self.email = ""  # who signed in
 
     def request(self, method: str, path: str, route: str, form: dict | None = None):
         body = urlencode(form) if form is not None else None
@@ -71,6 +72,7 @@ class Client:
             form = {"csrf_token": csrf, "email": email, "password": PASSWORD}
             status, _, _ = self.request("POST", "/login", "POST /login", form)
             if status == 303:
+                self.email = email
                 return True
             self.stats.count("failed_logins")
             time.sleep(0.5 * (attempt + 1))
@@ -124,11 +126,16 @@ class Ledger:
 
 
 def simulated(user):
-    """A simulated user that fails is counted and its traceback kept, never lost silently."""
+    """A simulated user, signed in first: one that cannot sign in or that fails is
+    counted and its traceback kept, never lost silently."""
 
     def run(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
         try:
-            user(base, email, stats, ledger, until)
+            client = Client(base, stats)
+            if not client.login(email):
+                stats.died(f"{email}: could not sign in")
+                return
+            user(client, random.Random(email), ledger, until)
         except Exception:  # any crash is a dead user, reported at the end
             stats.died(f"{email}: {traceback.format_exc()}")
 
@@ -139,11 +146,7 @@ REF = re.compile(r"SUP-[A-Z0-9]+")
 
 
 @simulated
-def customer(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
-    client, rng = Client(base, stats), random.Random(email)
-    if not client.login(email):
-        stats.died(f"{email}: could not sign in")
-        return
+def customer(client: Client, rng: random.Random, ledger: Ledger, until: float) -> None:
     mine: list[str] = []
     while time.monotonic() < until:
         q = rng.choice(SEARCHES)
@@ -191,11 +194,7 @@ MOVABLE = ["open", "pending", "on_hold"]
 
 
 @simulated
-def agent(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
-    client, rng = Client(base, stats), random.Random(email)
-    if not client.login(email):
-        stats.died(f"{email}: could not sign in")
-        return
+def agent(client: Client, rng: random.Random, ledger: Ledger, until: float) -> None:
     while time.monotonic() < until:
         _, html, _ = client.request("GET", "/board", "GET /board")
         columns = dict(re.findall(r'data-status="(\w+)"[^>]*>(.*?)</ol>', html, re.S))
@@ -213,7 +212,7 @@ def agent(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> 
         }
         status, _, _ = client.request("POST", "/board/move", "POST /board/move", form)
         if status == 303:
-            ledger.record("moves", (ref, target, email))
+            ledger.record("moves", (ref, target, client.email))
 
 
 def hammer(base: str, seconds: float, threads: int = 50) -> float:
