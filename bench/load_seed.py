@@ -14,9 +14,9 @@ from board import _people, _ticket_rows
 from sqlalchemy import insert, select
 
 from support import create_app
-from support.board import keys
 from support.extensions import db
 from support.models import EventKind, Ticket, TicketEvent
+from support.tickets import due
 from support.tickets.categories import ensure_default_categories
 
 
@@ -27,7 +27,7 @@ def main() -> None:
         rng = random.Random(11)
         _, agent_ids, customer_ids = _people()
         db.session.execute(insert(Ticket), _ticket_rows(rng, agent_ids, customer_ids))
-        keys.refresh(db.session.connection())  # a Core insert: no flush works them out
+        due.refresh(db.session.connection())  # a Core insert: work the stored due columns out
         db.session.commit()
         tickets = db.session.execute(select(Ticket.id, Ticket.customer_id, Ticket.created_at))
         events = [

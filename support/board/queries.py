@@ -5,7 +5,7 @@ The board never renders every ticket. Each column shows its most urgent cards
 so the cost stays flat from ten tickets to ten thousand.
 
 Order within a column is one number per card, the *sort key*, stored with the
-ticket (support/board/keys.py): the card's own `board_position` once an agent has
+ticket (support/tickets/due.py): the card's own `board_position` once an agent has
 dragged it, else its next SLA due time in seconds since 1970. Dragged cards take a
 key between their new neighbours', so they keep their place while undragged cards
 still flow by urgency around them.

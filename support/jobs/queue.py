@@ -2,11 +2,17 @@
 
 The database is the truth. If Redis is down when we enqueue, the work is not
 lost: the periodic sweep (support.jobs.tasks.sweep) finds it from the database.
+
+Ticket changes collect their `Job`s and enqueue them themselves once they have
+committed (support/tickets/service/change.py). Other writers (an admin's
+"retry" of an email) use `after_commit`, the one generic session hook.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +30,18 @@ log = logging.getLogger(__name__)
 # Back-off between retries of a failed job: 10 s, 1 min, 5 min, 30 min, 2 h.
 RETRY = Retry(max=5, interval=[10, 60, 300, 1800, 7200])
 _PENDING = "support_after_commit"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job to enqueue: `func` (a dotted path) with `args`, now or at `at` (naive UTC).
+
+    The same `job_id` is one job: scheduling it twice is a no-op."""
+
+    func: str
+    args: tuple[Any, ...] = ()
+    job_id: str | None = None
+    at: datetime | None = None
 
 
 def queue(app: Flask | None = None) -> Queue:
@@ -51,21 +69,26 @@ def enqueue(
     return True
 
 
+def enqueue_all(jobs: Sequence[Job]) -> None:
+    """Enqueue committed work. Once one fails, Redis is down or hung: skip the rest
+    rather than wait a timeout for each (the sweep re-creates them all from the
+    database), so a customer filing a ticket waits one timeout at most."""
+    for done, job in enumerate(jobs):
+        if not enqueue(job.func, *job.args, job_id=job.job_id, at=job.at):
+            if skipped := len(jobs) - done - 1:
+                log.warning("Redis unavailable, %d more jobs left for the sweep", skipped)
+            return
+
+
 def after_commit(func: str, *args: Any, job_id: str | None = None, at: datetime | None = None):
-    """Enqueue once the current transaction has committed (dropped if it rolls back)."""
-    db.session.info.setdefault(_PENDING, []).append((func, args, job_id, at))
+    """Enqueue once the current transaction has committed (dropped if it rolls back).
+
+    For writers that are not ticket changes; a TicketChange enqueues its own jobs."""
+    db.session.info.setdefault(_PENDING, []).append(Job(func, args, job_id, at))
 
 
 def _run_pending(session: Session) -> None:
-    """Enqueue the committed transaction's jobs. Once one fails, Redis is down or hung:
-    skip the rest rather than wait a timeout for each (the sweep re-creates them all
-    from the database), so a customer filing a ticket waits one timeout at most."""
-    pending = session.info.pop(_PENDING, [])
-    for done, (func, args, job_id, at) in enumerate(pending):
-        if not enqueue(func, *args, job_id=job_id, at=at):
-            if skipped := len(pending) - done - 1:
-                log.warning("Redis unavailable, %d more jobs left for the sweep", skipped)
-            return
+    enqueue_all(session.info.pop(_PENDING, []))
 
 
 def _drop_pending(session: Session, *_: object) -> None:

@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from support import clock
 from support.extensions import db
@@ -143,13 +143,12 @@ def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:
     """Every active ticket whose warning window may have opened (the checker decides),
     read in batches by id so a large backlog is covered, not just its first rows.
 
-    Each due time counts only while it is a target (as in sla._open_targets): a first
-    response already given, or replaced by an escalation stage, no longer makes every
-    older ticket a candidate each minute, and the look-ahead is what finds the rest.
+    A ticket's soonest target is stored with it (`next_due_at`, support/tickets/due.py):
+    a first response already given, or replaced by an escalation stage, no longer
+    counts, and the look-ahead finds every warning that may be due.
     """
     horizon = clock.now() + _widest_warning()
     active = [s for s in Status if s.is_active and s != Status.PENDING]
-    awaiting_first = Ticket.first_responded_at.is_(None) & (Ticket.tier == 1)
     last_id = 0
     while True:
         query = (
@@ -158,11 +157,7 @@ def _tickets_near_sla(batch: int = 500) -> Iterator[Ticket]:
                 Ticket.id > last_id,
                 Ticket.status.in_(active),
                 Ticket.sla_paused_at.is_(None),
-                or_(
-                    awaiting_first & (Ticket.first_response_due <= horizon),
-                    ~awaiting_first & (Ticket.next_update_due <= horizon),
-                    Ticket.resolution_due <= horizon,
-                ),
+                Ticket.next_due_at <= horizon,
             )
             .order_by(Ticket.id)
             .limit(batch)

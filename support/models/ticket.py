@@ -143,7 +143,7 @@ class Ticket(db.Model):
         Index("ix_tickets_customer_updated", "customer_id", "updated_at"),
         Index("ix_tickets_status_priority", "status", "priority"),
         # The board's columns read this index and never the table: first cards in
-        # sort key order, overdue counts, the usual filters (support/board/keys.py).
+        # sort key order, overdue counts, the usual filters (support/tickets/due.py).
         Index(
             "ix_tickets_board",
             "status",
@@ -193,7 +193,7 @@ class Ticket(db.Model):
     # It is on the same scale as a due time (seconds since 1970), see board/queries.py.
     board_position: Mapped[float | None] = mapped_column(default=None)
     # Worked out from the columns above after every write, for the board to sort and
-    # count by: support/board/keys.py. Never set them by hand.
+    # count by: support/tickets/due.py. Never set them by hand.
     next_due_at: Mapped[datetime | None] = mapped_column(default=None)
     board_sort_key: Mapped[float | None] = mapped_column(default=None)
     # A duplicate merged into another ticket points at the ticket that carries on.

@@ -1,9 +1,10 @@
 """Who hears about a timeline event, in the app and by email.
 
-The ticket service reports every event it records (`on_event`) and calls
-`dispatch` just before it commits, so notifications and outbox emails are
-written in the same transaction as their events: they exist exactly when the
-events do.
+A TicketChange hands `dispatch` the events it recorded, after its flush and
+before its commit, so notifications and outbox emails are written in the same
+transaction as their events: they exist exactly when the events do. Each
+function returns the outbox messages it queued; the change enqueues their
+delivery after the commit. Nobody is told what they did themselves.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from support.extensions import db
 from support.models import (
     EventKind,
     Notification,
+    OutboxMessage,
     Role,
     Status,
     SurveyInvite,
+    Team,
     Ticket,
     TicketEvent,
     User,
@@ -29,6 +30,7 @@ from support.models import (
 from support.notify import outbox
 from support.survey import tokens as survey_tokens
 from support.tickets import automation, sla
+from support.triage import routing
 
 # Events the customer caused or that have their own email are not echoed back to them.
 _NOT_FOR_CUSTOMER = {
@@ -63,24 +65,14 @@ def headline(event: TicketEvent) -> str:
             return f"{ref} was updated ({event.kind.value.replace('_', ' ')})."
 
 
-_RECORDED = "support_recorded_events"
-
-
-def on_event(event: TicketEvent) -> None:
-    """Remember an event of the current transaction; `dispatch` notifies before commit."""
-    db.session.info.setdefault(_RECORDED, []).append(event)
-
-
-def dispatch() -> None:
-    """Create the notifications for this transaction's events (called just before commit).
+def dispatch(events: list[TicketEvent]) -> list[OutboxMessage]:
+    """The notifications for one change's events (flushed: their ids key the emails,
+    so a retried change never queues one twice). Returns the emails queued.
 
     The customer gets one email and one badge entry per ticket and change, even
-    when one action wrote several events (a reply that also reopened the ticket).
+    when one change wrote several events (a reply that also reopened the ticket).
     """
-    events = db.session.info.pop(_RECORDED, [])
-    if not events:
-        return
-    db.session.flush()  # event ids key the emails: a retry never queues one twice
+    emails: list[OutboxMessage | None] = []
     for_customer: dict[int, list[TicketEvent]] = {}
     for event in events:
         ticket = event.ticket
@@ -88,19 +80,14 @@ def dispatch() -> None:
         if event.is_public and not from_customer and event.kind not in _NOT_FOR_CUSTOMER:
             for_customer.setdefault(ticket.id, []).append(event)
         if event.kind == EventKind.ESCALATED:
-            _tell_tier(ticket, event)
+            emails += _tell_tier(ticket, event)
+        elif event.kind == EventKind.ROUTED:
+            _tell_routed(ticket, event)
         elif from_customer and ticket.assignee_id:
             _notify(ticket.assignee_id, ticket, event, headline_for_team(event))
     for grouped in for_customer.values():
-        _tell_customer(grouped[0].ticket, grouped)
-
-
-def _forget_on_rollback(session: Session, *_: object) -> None:
-    """A rolled-back transaction's events never happened: nobody hears of them."""
-    session.info.pop(_RECORDED, None)
-
-
-sa_event.listen(Session, "after_soft_rollback", _forget_on_rollback)
+        emails.append(_tell_customer(grouped[0].ticket, grouped))
+    return [email for email in emails if email is not None]
 
 
 def headline_for_team(event: TicketEvent) -> str:
@@ -116,12 +103,23 @@ def _notify(user_id: int, ticket: Ticket, event: TicketEvent, text: str) -> None
     db.session.add(Notification(user_id=user_id, ticket=ticket, event=event, text=text[:300]))
 
 
-def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> None:
+def _tell_routed(ticket: Ticket, event: TicketEvent) -> None:
+    """Routing's decision: the agent who got the ticket, or else the team it waits in."""
+    data = event.data or {}
+    if data.get("to") is not None:
+        _notify(data["to"], ticket, event, f"{ticket.ref} was routed to you: {ticket.subject}")
+    elif data.get("team") is not None and (team := db.session.get(Team, data["team"])):
+        text = f"{ticket.ref} is waiting for someone in {team.name}: nobody could take it."
+        for member in routing.team_members(team):
+            _notify(member.id, ticket, event, text)
+
+
+def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> OutboxMessage | None:
     # The most telling event heads the message: a reply says more than a status change.
     lead = next((e for e in events if e.body_text), events[0])
     text = headline(lead)
     _notify(ticket.customer_id, ticket, lead, text)
-    _email_customer(
+    return _email_customer(
         ticket,
         key=f"event:{events[0].id}",
         kind="event",
@@ -142,7 +140,7 @@ def _email_customer(
     template: str,
     root: bool = False,
     **context,
-) -> None:
+) -> OutboxMessage | None:
     """Queue an email to the ticket's customer; every template gets the ticket, its link
     and the site's name."""
     body = render_template(
@@ -152,7 +150,7 @@ def _email_customer(
         site_name=current_app.config["SITE_NAME"],
         **context,
     )
-    outbox.queue_email(
+    return outbox.queue_email(
         key=key,
         kind=kind,
         to=ticket.customer.email,
@@ -163,16 +161,17 @@ def _email_customer(
     )
 
 
-def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
+def _tell_tier(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage | None]:
     """The new owners of an escalated ticket: agents of that tier (in its team, if any)."""
     query = select(User).where(
         User.role.in_([Role.AGENT, Role.ADMIN]), User.tier == ticket.tier, User.is_active
     )
     if ticket.team_id is not None:
         query = query.where((User.team_id == ticket.team_id) | (User.team_id.is_(None)))
+    emails = []
     for agent in db.session.scalars(query):
         _notify(agent.id, ticket, event, f"{ticket.ref} was escalated to your tier.")
-        outbox.queue_email(
+        email = outbox.queue_email(
             key=f"escalated:{event.id}:{agent.id}",
             kind="escalation",
             to=agent.email,
@@ -185,11 +184,13 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
             ),
             ticket=ticket,
         )
+        emails.append(email)
+    return emails
 
 
-def acknowledge(ticket: Ticket) -> None:
+def acknowledge(ticket: Ticket) -> OutboxMessage | None:
     """The acknowledgement email: reference, promised first response, what happens next."""
-    _email_customer(
+    return _email_customer(
         ticket,
         key=f"ack:{ticket.ref}",
         kind="ack",
@@ -212,9 +213,9 @@ def _ago(delay: timedelta) -> str:
     return f"{count} {unit}s ago"
 
 
-def follow_up(ticket: Ticket, invite: SurveyInvite) -> None:
+def follow_up(ticket: Ticket, invite: SurveyInvite) -> OutboxMessage | None:
     """The post-resolution email: is it still fixed? With the survey link."""
-    _email_customer(
+    return _email_customer(
         ticket,
         key=f"follow-up:{ticket.ref}:{invite.resolved_at.isoformat()}",
         kind="follow_up",

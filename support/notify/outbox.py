@@ -1,10 +1,11 @@
 """The email outbox: messages are rows first, sent later, each exactly once.
 
-`queue_email` adds a row inside the caller's transaction and schedules its
-delivery for after the commit. `deliver` claims the row with a conditional
-UPDATE (so two workers never send the same message), sends it, and marks it
-sent; a worker that dies after claiming leaves a claim that expires, and the
-sweep hands the message to another worker.
+`queue_email` adds a row inside the caller's transaction; the caller enqueues
+its `delivery` job once that transaction has committed (a TicketChange does).
+`deliver` claims the row with a conditional UPDATE (so two workers never send
+the same message), sends it, and marks it sent; a worker that dies after
+claiming leaves a claim that expires, and the sweep hands the message to
+another worker.
 """
 
 from __future__ import annotations
@@ -49,14 +50,17 @@ def queue_email(
     body: str,
     ticket: Ticket | None = None,
     root: bool = False,
-) -> OutboxMessage:
-    """Add a message to the outbox (once per key) and deliver it after commit.
+) -> OutboxMessage | None:
+    """Add a message to the outbox, once per key; None when that key is there already.
 
     `root` makes this message the start of the ticket's email thread (the acknowledgement).
+    The caller enqueues `delivery(message)` after its commit.
     """
-    existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+    existing = db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
+    )
     if existing is not None:
-        return existing
+        return None
     if ticket is not None and root:
         message_id, in_reply_to = thread_id(ticket), None
     else:
@@ -75,8 +79,13 @@ def queue_email(
         next_attempt_at=clock.now(),
     )
     db.session.add(message)
-    queue.after_commit(DELIVER, key, job_id=job_id(key))
     return message
+
+
+def delivery(message: OutboxMessage) -> queue.Job:
+    """The job that sends `message` (one per message: enqueuing it twice is a no-op)."""
+    key = message.idempotency_key
+    return queue.Job(DELIVER, (key,), job_id=job_id(key))
 
 
 def _claim(key: str) -> bool:

@@ -1,8 +1,8 @@
 """When the background jobs should look at a ticket again.
 
-Only scheduling lives here: the jobs themselves call the ticket service. Every
-wake-up is also derivable from the database, so the periodic sweep re-creates
-anything Redis loses.
+Only the jobs' times live here: a TicketChange enqueues them after its commit,
+and the jobs themselves call the ticket service. Every wake-up is also derivable
+from the database, so the periodic sweep re-creates anything Redis loses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from support import clock
-from support.jobs import queue
+from support.jobs.queue import Job
 from support.models import Ticket
 from support.tickets import sla
 
@@ -21,12 +21,14 @@ FOLLOW_UP = "support.jobs.tasks.follow_up"
 AUTO_CLOSE = "support.jobs.tasks.auto_close"
 
 
-def schedule_sla_checks(ticket: Ticket) -> None:
-    """Wake the SLA checker at the ticket's next warning and due times."""
+def sla_wake_ups(ticket: Ticket) -> list[Job]:
+    """The SLA checker at the ticket's next warning and due times (the ticket has an id)."""
     now = clock.now()
-    for at in sla.wake_times(ticket):
-        if at > now:
-            queue.after_commit(CHECK_SLA, ticket.id, job_id=_job_id("sla", ticket, at), at=at)
+    return [
+        Job(CHECK_SLA, (ticket.id,), job_id=_job_id("sla", ticket, at), at=at)
+        for at in sla.wake_times(ticket)
+        if at > now
+    ]
 
 
 def follow_up_delay() -> timedelta:
@@ -45,13 +47,18 @@ def auto_close_at(resolved_at: datetime) -> datetime:
     return resolved_at + auto_close_delay()
 
 
-def schedule_after_resolution(ticket: Ticket, resolved_at: datetime) -> None:
-    """The follow-up with its survey, and closing the ticket if nobody writes."""
-    for func, at in (
-        (FOLLOW_UP, follow_up_at(resolved_at)),
-        (AUTO_CLOSE, auto_close_at(resolved_at)),
-    ):
-        queue.after_commit(func, ticket.id, job_id=_job_id(func.rsplit(".")[-1], ticket, at), at=at)
+def after_resolution(ticket: Ticket, resolved_at: datetime) -> list[Job]:
+    """The follow-up with its survey, and closing the ticket if nobody writes.
+
+    The job ids name the ticket by reference, so they can be made before it has an id;
+    the jobs take the id, so call this once the ticket has been flushed."""
+    return [
+        Job(func, (ticket.id,), job_id=_job_id(func.rsplit(".")[-1], ticket, at), at=at)
+        for func, at in (
+            (FOLLOW_UP, follow_up_at(resolved_at)),
+            (AUTO_CLOSE, auto_close_at(resolved_at)),
+        )
+    ]
 
 
 def _job_id(kind: str, ticket: Ticket, at: datetime) -> str:

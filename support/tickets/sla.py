@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from support.extensions import db
 from support.models.notify import SlaPolicy
@@ -70,29 +68,33 @@ def targets_for(priority: Priority) -> Targets:
     return _saved_policies().get(priority.value) or default_targets(priority)
 
 
+_POLICIES = "sla_policies"  # session.info: (the transaction they were read in, policies)
+
+
 def _saved_policies() -> dict[str, Targets]:
-    """Admins' policies, read once per database session (a request or a job)."""
-    cached = db.session.info.get("sla_policies")
-    if cached is None:
-        cached = {
-            policy.priority: Targets(
-                timedelta(minutes=policy.first_response_minutes),
-                timedelta(minutes=policy.update_minutes),
-                timedelta(minutes=policy.resolution_minutes),
-                policy.business_hours,
-            )
-            for policy in db.session.scalars(select(SlaPolicy))
-        }
-        db.session.info["sla_policies"] = cached
-    return cached
+    """Admins' policies, read once per transaction: a policy saved by another
+    process is seen by the next transaction, as the database's own rows are."""
+    session = db.session()  # the request's or job's own Session, behind the scoped proxy
+    transaction = session.get_transaction()
+    cached = session.info.get(_POLICIES)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    policies = {
+        policy.priority: Targets(
+            timedelta(minutes=policy.first_response_minutes),
+            timedelta(minutes=policy.update_minutes),
+            timedelta(minutes=policy.resolution_minutes),
+            policy.business_hours,
+        )
+        for policy in session.scalars(select(SlaPolicy))
+    }
+    session.info[_POLICIES] = (session.get_transaction(), policies)
+    return policies
 
 
-def forget_policies(session: Session | None = None, *_: object) -> None:
-    """Drop the cached policies (after every commit, so a saved policy is read anew)."""
-    (session or db.session).info.pop("sla_policies", None)
-
-
-sa_event.listen(Session, "after_commit", forget_policies)
+def forget_policies() -> None:
+    """Drop the cached policies (after saving one, in the same transaction)."""
+    db.session.info.pop(_POLICIES, None)
 
 
 def _open_from(at: datetime) -> tuple[datetime, datetime]:

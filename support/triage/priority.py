@@ -22,6 +22,17 @@ from support.models import Impact, Priority, PriorityRule
 
 ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
+_BY_IMPACT = {
+    Impact.JUST_ME: Priority.NORMAL,
+    Impact.SOME_USERS: Priority.HIGH,
+    Impact.MANY_USERS: Priority.URGENT,
+}
+
+
+def by_impact(impact: Impact) -> Priority:
+    """The priority impact alone gives: the default rules when no signal matches."""
+    return _BY_IMPACT[impact]
+
 
 @dataclass(frozen=True)
 class Rule:

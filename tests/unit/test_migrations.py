@@ -166,9 +166,9 @@ def fresh_database(tmp_path: Path, request: pytest.FixtureRequest) -> str | Path
 def test_0008_works_out_the_board_keys_of_existing_tickets(
     app: Flask, fresh_database: str | Path, tmp_path: Path, redis_url: str
 ) -> None:
-    """The backfill states the rule in its own SQL: it must agree with support/board/keys.py."""
-    from support.board import keys
+    """The backfill states the rule in its own SQL: it must agree with support/tickets/due.py."""
     from support.models import Ticket
+    from support.tickets import due as ticket_due
 
     flask_db(["upgrade", "0007"], fresh_database, tmp_path, redis_url)
     engine = create_engine(_url(fresh_database))
@@ -211,7 +211,7 @@ def test_0008_works_out_the_board_keys_of_existing_tickets(
                 )
         flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
         query = select(
-            Ticket.next_due_at, keys.due_at(), Ticket.board_sort_key, keys.sort_key()
+            Ticket.next_due_at, ticket_due.due_at(), Ticket.board_sort_key, ticket_due.sort_key()
         ).order_by(Ticket.id)
         with engine.connect() as connection:
             rows = connection.execute(query).all()
@@ -220,4 +220,4 @@ def test_0008_works_out_the_board_keys_of_existing_tickets(
     assert len(rows) == len(tickets)
     for stored_due, due, stored_key, key in rows:
         assert stored_due == due and stored_key == pytest.approx(key)
-    assert [row[2] for row in rows][3:] == [keys.NO_DUE, 1700000000.5]
+    assert [row[2] for row in rows][3:] == [ticket_due.NO_DUE, 1700000000.5]

@@ -1,13 +1,18 @@
 """The one writer of tickets.
 
-Every change to a ticket goes through a function of this package, which writes
-the matching timeline event in the same transaction and commits. Callers
-(views, jobs, CLI) pass the acting user explicitly; nothing here reads the
-request. The modules: `core` (events, files, commit, status rules),
-`conversation` (what customers and agents say and decide), `board` (agents'
-edits from the board), `automatic` (what the background jobs change).
+Every change to a ticket is a function here, and every function makes its change
+through one `TicketChange` (change.py): the version check, the timeline events,
+the notifications, the stored due and board columns, the SLA wake-ups, the commit
+and the jobs, in that order, in that one file. Callers (views, jobs, CLI, the demo
+data) pass the acting person explicitly; nothing here reads the request.
+
+The modules, by concept: `filing` (new tickets and follow-ups), `conversation`
+(replies, notes, workarounds, ratings), `status` (status changes, board moves,
+reopening, escalation), `assignment` (assignee, category, priority, team),
+`merge`, and `automatic` (what the background jobs change).
 """
 
+from support.tickets.service.assignment import UNCHANGED, assign, update_fields
 from support.tickets.service.automatic import (
     acknowledged,
     auto_close,
@@ -15,32 +20,24 @@ from support.tickets.service.automatic import (
     route_waiting,
     send_follow_up,
 )
-from support.tickets.service.board import (
-    UNCHANGED,
-    assign,
-    merge,
-    move,
-    offer_workaround,
-    update_fields,
-)
-from support.tickets.service.conversation import (
-    change_status,
-    customer_reply,
-    escalate,
-    open_follow_up,
-    open_ticket,
-    rate,
-    reopen,
-    reply,
-    resolve_by_customer,
-)
-from support.tickets.service.core import (
+from support.tickets.service.change import (
     BODY_MAX,
     SUBJECT_MAX,
     TRANSITIONS,
     StaleTicket,
+    TicketChange,
     TicketClosed,
     TicketError,
+)
+from support.tickets.service.conversation import customer_reply, offer_workaround, rate, reply
+from support.tickets.service.filing import open_follow_up, open_ticket
+from support.tickets.service.merge import merge
+from support.tickets.service.status import (
+    change_status,
+    escalate,
+    move,
+    reopen,
+    resolve_by_customer,
 )
 
 __all__ = [
@@ -49,6 +46,7 @@ __all__ = [
     "TRANSITIONS",
     "UNCHANGED",
     "StaleTicket",
+    "TicketChange",
     "TicketClosed",
     "TicketError",
     "acknowledged",

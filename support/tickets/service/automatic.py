@@ -1,5 +1,9 @@
 """Changes made by the background jobs: SLA warnings and breaches, acknowledgements,
-follow-ups, auto-close, and routing tickets that waited for an agent."""
+follow-ups, auto-close, and routing tickets that waited for an agent.
+
+The actor is the system (None); every change goes through a TicketChange like a
+person's, so its events notify the same people and its jobs follow its commit.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,11 @@ from support.models import (
     Ticket,
     TicketEvent,
 )
-from support.notify import events as notify_events
+from support.notify import events as notify
 from support.survey import tokens as survey_tokens
 from support.tickets import automation, sla
-from support.tickets.service.conversation import _escalate
-from support.tickets.service.core import (
-    _commit,
-    _record,
-    _set_status,
-)
+from support.tickets.service.change import TicketChange
+from support.tickets.service.status import raise_tier
 from support.triage import routing
 
 
@@ -36,27 +36,31 @@ def check_sla(ticket: Ticket) -> list[TicketEvent]:
     A late run that finds several targets missed escalates once, one tier: the
     new stage's deadline (which escalates again if missed) is the next promise.
     """
-    events: list[TicketEvent] = []
-    missed: list[str] = []
-    for point in sla.checkpoints(ticket, clock.now()):
-        if _already_marked(ticket, point):
-            continue
-        db.session.add(
-            SlaMark(ticket_id=ticket.id, target=point.target, kind=point.kind, due_at=point.due)
-        )
-        events += _sla_events(ticket, point)
-        if point.kind == "breach":
-            missed.append(f"{sla.TARGET_LABELS[point.target]} target ({_when(point)}) was missed.")
-    if missed and ticket.tier < sla.MAX_TIER:
-        events.append(_escalate(ticket, actor=None, reason=" ".join(missed)))
-    if not events:
+    due_now = [
+        point
+        for point in sla.checkpoints(ticket, clock.now())
+        if not _already_marked(ticket, point)
+    ]
+    if not due_now:
         return []
     try:
-        _commit(ticket)
+        with TicketChange(ticket, None) as change:
+            missed: list[str] = []
+            for point in due_now:
+                db.session.add(
+                    SlaMark(
+                        ticket_id=ticket.id, target=point.target, kind=point.kind, due_at=point.due
+                    )
+                )
+                _record_checkpoint(change, point)
+                if point.kind == "breach":
+                    label = sla.TARGET_LABELS[point.target]
+                    missed.append(f"{label} target ({_when(point)}) was missed.")
+            if missed and ticket.tier < sla.MAX_TIER:
+                raise_tier(change, reason=" ".join(missed))
     except IntegrityError:
-        db.session.rollback()  # another worker handled the same checkpoint first
-        return []
-    return events
+        return []  # another worker handled the same checkpoint first
+    return change.events
 
 
 def _already_marked(ticket: Ticket, point: sla.Checkpoint) -> bool:
@@ -77,44 +81,26 @@ def _when(point: sla.Checkpoint) -> str:
     return point.due.strftime("%a %d %b, %H:%M UTC")
 
 
-def _sla_events(ticket: Ticket, point: sla.Checkpoint) -> list[TicketEvent]:
+def _record_checkpoint(change: TicketChange, point: sla.Checkpoint) -> None:
     """The timeline events of one warning or breach (check_sla does the escalating)."""
     label = sla.TARGET_LABELS[point.target]
     due = _when(point)
-    if point.kind == "warning":
-        events = [
-            _record(
-                ticket,
-                EventKind.SLA_WARNING,
-                actor=None,
-                public=False,
-                body=f"{label} due {due} is at risk.",
-                data={"target": point.target, "due": point.due.isoformat()},
-            )
-        ]
-        if point.target in ("first_response", "update"):
-            events.append(
-                _record(
-                    ticket,
-                    EventKind.DELAY_NOTICE,
-                    actor=None,
-                    body=f"We're sorry: we may not manage to get back to you by {due} as "
-                    "we promised. Your request is still with us and we will reply as soon "
-                    "as we can.",
-                    data={"target": point.target, "due": point.due.isoformat()},
-                )
-            )
-        return events
-    return [
-        _record(
-            ticket,
-            EventKind.SLA_BREACH,
-            actor=None,
-            public=False,
-            body=f"{label} target ({due}) was missed.",
-            data={"target": point.target, "due": point.due.isoformat()},
+    data = {"target": point.target, "due": point.due.isoformat()}
+    if point.kind == "breach":
+        body = f"{label} target ({due}) was missed."
+        change.record(EventKind.SLA_BREACH, public=False, body=body, data=data)
+        return
+    change.record(
+        EventKind.SLA_WARNING, public=False, body=f"{label} due {due} is at risk.", data=data
+    )
+    if point.target in ("first_response", "update"):
+        change.record(
+            EventKind.DELAY_NOTICE,
+            body=f"We're sorry: we may not manage to get back to you by {due} as "
+            "we promised. Your request is still with us and we will reply as soon "
+            "as we can.",
+            data=data,
         )
-    ]
 
 
 def acknowledged(ticket: Ticket) -> TicketEvent | None:
@@ -126,14 +112,10 @@ def acknowledged(ticket: Ticket) -> TicketEvent | None:
     )
     if exists:
         return None
-    event = _record(
-        ticket,
-        EventKind.ACKNOWLEDGED,
-        actor=None,
-        body=f"We emailed you a confirmation of {ticket.ref}.",
-    )
-    _commit(ticket)
-    return event
+    with TicketChange(ticket, None) as change:
+        return change.record(
+            EventKind.ACKNOWLEDGED, body=f"We emailed you a confirmation of {ticket.ref}."
+        )
 
 
 def send_follow_up(ticket: Ticket) -> TicketEvent | None:
@@ -149,20 +131,17 @@ def send_follow_up(ticket: Ticket) -> TicketEvent | None:
     )
     if already:
         return None
-    invite = survey_tokens.create_invite(ticket)
-    notify_events.follow_up(ticket, invite)
-    event = _record(
-        ticket,
-        EventKind.FOLLOW_UP_SENT,
-        actor=None,
-        body="We emailed you to check that the fix holds, with a short satisfaction survey.",
-    )
     try:
-        _commit(ticket)
+        with TicketChange(ticket, None) as change:
+            invite = survey_tokens.create_invite(ticket)
+            change.email(notify.follow_up(ticket, invite))
+            return change.record(
+                EventKind.FOLLOW_UP_SENT,
+                body="We emailed you to check that the fix holds, "
+                "with a short satisfaction survey.",
+            )
     except IntegrityError:
-        db.session.rollback()
-        return None
-    return event
+        return None  # another worker sent it first
 
 
 def auto_close(ticket: Ticket) -> TicketEvent | None:
@@ -171,16 +150,12 @@ def auto_close(ticket: Ticket) -> TicketEvent | None:
         return None
     if clock.now() < automation.auto_close_at(ticket.resolved_at):
         return None
-    event = _set_status(
-        ticket,
-        Status.CLOSED,
-        actor=None,
-        body=f"Closed automatically after {automation.auto_close_delay().days} days "
-        "without a reply. "
-        "If you need more help, reply here and we open a follow-up.",
-    )
-    _commit(ticket)
-    return event
+    with TicketChange(ticket, None) as change:
+        return change.set_status(
+            Status.CLOSED,
+            body=f"Closed automatically after {automation.auto_close_delay().days} days "
+            "without a reply. If you need more help, reply here and we open a follow-up.",
+        )
 
 
 def route_waiting(ticket: Ticket) -> TicketEvent | None:
@@ -196,9 +171,8 @@ def route_waiting(ticket: Ticket) -> TicketEvent | None:
     if route.agent is None:
         db.session.rollback()  # releases the team's lock
         return None
-    ticket.assignee = route.agent
-    ticket.updated_at = clock.now()
-    waited = routing.Route(route.team, route.agent, f"it was waiting; {route.reason}", [])
-    event = triage.record_route(ticket, waited, _record)
-    _commit(ticket)
-    return event
+    with TicketChange(ticket, None) as change:
+        ticket.assignee = route.agent
+        ticket.updated_at = clock.now()
+        waited = routing.Route(route.team, route.agent, f"it was waiting; {route.reason}", [])
+        return change.record(EventKind.ROUTED, public=False, data=triage.route_data(waited))

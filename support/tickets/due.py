@@ -1,4 +1,4 @@
-"""The two stored facts the board reads instead of working them out per ticket.
+"""Two facts stored on each ticket so lists read them instead of working them out.
 
 A column shows its first cards by sort key and counts the overdue ones. Worked out
 in SQL for every ticket on every board request, the key and the due time cost more
@@ -10,9 +10,11 @@ column reads its first 25 index entries and stops.
 - `board_sort_key`: the card's own `board_position` once an agent has dragged it,
   else `next_due_at` in seconds since 1970, else NO_DUE (last).
 
-Both are refreshed in SQL from the ticket's own columns, from the expressions
-below, after every flush that wrote a ticket (the listener at the end), and by
-`refresh()` after a bulk insert or a plain UPDATE, which no flush sees.
+Both are worked out in SQL from the ticket's own columns by `refresh()`: every
+TicketChange calls it for the tickets it wrote (support/tickets/service/change.py),
+and so must anything else that writes tickets' due times or positions (a bulk
+insert, a plain UPDATE, a test's set-up). The sweep (support/jobs/tasks.py) reads
+`next_due_at` too, so the SQL statement of the rule is this module's alone.
 """
 
 from __future__ import annotations
@@ -21,16 +23,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Float, and_, case, event, func, update
+from sqlalchemy import Connection, Float, and_, case, func, update
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from support.models import Ticket
 
 NO_DUE = 1e12  # tickets without a due time sort last (year 33658)
-_STALE = "board_keys_stale"  # session.info: tickets whose stored facts the flush rewrote
 
 
 class epoch(FunctionElement):  # lower case: it reads like the SQL function it stands for
@@ -86,22 +86,3 @@ def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
             return
         statement = statement.where(Ticket.__table__.c.id.in_(ids))
     connection.execute(statement)
-
-
-@event.listens_for(Session, "after_flush")
-def _refresh_flushed_tickets(session: Session, flush_context: UOWTransaction) -> None:
-    # session.new and .dirty still hold what this flush wrote (SQLAlchemy documents
-    # them as pre-flush state here); their ids are assigned by now.
-    written = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, Ticket)]
-    if written:
-        refresh(session.connection(), (ticket.id for ticket in written))
-        session.info.setdefault(_STALE, []).extend(written)
-
-
-@event.listens_for(Session, "after_flush_postexec")
-def _forget_old_values(session: Session, flush_context: UOWTransaction) -> None:
-    # The rows have the truth now, not the objects. (Expired only here: a ticket
-    # that was new in the flush is not persistent until the flush is over.)
-    for ticket in session.info.pop(_STALE, []):
-        if ticket in session:
-            session.expire(ticket, ["next_due_at", "board_sort_key"])
