@@ -12,12 +12,11 @@ from wtforms.validators import InputRequired, NumberRange
 
 from support.auth.roles import admin_required
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.jobs import queue
 from support.jobs.redis import connection
 from support.models import OutboxMessage, OutboxStatus, Priority, SlaPolicy
 from support.notify import outbox
-from support.portal.forms import EmptyForm
 from support.tickets import sla
 from support.web import redirect_after_post, render
 

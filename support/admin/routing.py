@@ -19,9 +19,8 @@ from wtforms.validators import Optional
 
 from support.auth.roles import admin_required
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.models import Category, Skill, Team, User
-from support.portal.forms import EmptyForm
 from support.triage import settings
 from support.triage.routing import DEFAULT_MAX_OPEN
 from support.web import redirect_after_post, render

@@ -14,9 +14,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from support import triage
 from support.auth.roles import admin_required
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.models import Category, Impact, Priority, PriorityRule
-from support.portal.forms import EmptyForm
 from support.triage import priority, routing
 from support.web import redirect_after_post, render
 

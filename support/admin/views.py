@@ -10,9 +10,8 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.models import CannedResponse
-from support.portal.forms import EmptyForm
 from support.tickets import canned
 from support.web import redirect_after_post, render
 

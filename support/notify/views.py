@@ -9,8 +9,8 @@ from sqlalchemy.orm import joinedload
 
 from support import clock
 from support.extensions import db
+from support.forms import EmptyForm
 from support.models import Notification, Ticket, User
-from support.portal.forms import EmptyForm
 from support.web import redirect_after_post, render
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")

@@ -9,10 +9,11 @@ from sqlalchemy.orm import joinedload
 
 from support import ratelimit
 from support.extensions import db
+from support.forms import EmptyForm, RatingForm
 from support.kb import index as kb_index
 from support.models import Attachment, Category, Impact, Priority, Rating, Ticket
 from support.notify import views as notifications
-from support.portal.forms import EmptyForm, RatingForm, ReplyForm, TicketForm, chosen_files
+from support.portal.forms import ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
 from support.tickets.service import TicketClosed, TicketError
 from support.web import redirect_after_post, render, render_fragment, updated
