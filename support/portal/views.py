@@ -12,7 +12,7 @@ from support.extensions import db
 from support.forms import EmptyForm, RatingForm
 from support.kb import index as kb_index
 from support.models import Attachment, Category, Impact, Priority, Rating, Ticket
-from support.notify import views as notifications
+from support.notify import inbox
 from support.portal.forms import ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
 from support.tickets.service import TicketClosed, TicketError
@@ -150,7 +150,7 @@ def detail(ref: str) -> Response:
     ticket = _ticket_or_404(ref)
     before = request.args.get("before", type=_event_id)
     # Opening the ticket is reading its news: clear the badge for it.
-    notifications.mark_read(current_user, ticket)
+    inbox.mark_read(current_user, ticket)
     kb_suggestions = []
     if current_user.is_agent:  # articles they can link into a reply
         kb_suggestions = kb_index.suggest(ticket.description, subject=ticket.subject)
