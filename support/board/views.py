@@ -28,7 +28,7 @@ from support.extensions import db
 from support.models import CannedResponse, Priority, Status, Ticket
 from support.tickets import canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
-from support.web import redirect_after_post, render, updated, wants_fragment
+from support.web import redirect_after_post, render, sent_by_htmx, updated, wants_fragment
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 
@@ -102,7 +102,7 @@ def move() -> Response:
 
 
 def _move_refused(filters: queries.BoardFilters, status: int, message: str) -> Response:
-    if request.htmx:
+    if sent_by_htmx():
         # No swap: board.js puts the card back and app.js shows this as a toast. The board
         # refreshes itself after (board-changed): a stale card carries an old version, and
         # would be refused again on the next drag.

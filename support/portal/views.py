@@ -16,7 +16,7 @@ from support.notify import inbox
 from support.portal.forms import ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
 from support.tickets.service import TicketClosed, TicketError
-from support.web import redirect_after_post, render, render_fragment, updated
+from support.web import redirect_after_post, render, render_fragment, updated, wants_fragment
 
 bp = Blueprint("portal", __name__, url_prefix="/tickets")
 
@@ -210,7 +210,7 @@ def reply(ref: str) -> Response:
         except TicketError as exc:
             form.body.errors = [*form.body.errors, str(exc)]
         else:
-            if request.htmx:
+            if wants_fragment():
                 fresh = render(
                     DETAIL, block="reply_form", reply_form=ReplyForm(formdata=None), ticket=ticket
                 )
@@ -230,7 +230,7 @@ def _where_the_reply_went(ticket: Ticket, landed: Ticket) -> str:
 
 
 def _after_action(ticket: Ticket, message: str) -> Response:
-    if request.htmx:
+    if wants_fragment():
         response = render(DETAIL, block="summary", **_detail_context(ticket))
         return updated(response, "ticket-updated")
     flash(message, "success")
