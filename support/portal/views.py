@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, Response, abort, current_app, flash, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -126,7 +129,15 @@ def submitted(ref: str) -> Response:
     return render("portal/submitted.html", ticket=ticket, promise=sla.promise(ticket))
 
 
-def _detail_context(ticket: Ticket, before: int | None = None, **forms) -> dict:
+def _detail_context(
+    ticket: Ticket,
+    before: int | None = None,
+    *,
+    bound_forms: Mapping[str, FlaskForm] | None = None,
+) -> dict:
+    """The ticket page's context; `bound_forms` ("reply_form", "rating_form") are posted
+    forms shown in place of fresh ones, so what was typed and its errors stay."""
+    bound_forms = bound_forms or {}
     page = timeline.latest(
         ticket, current_user, limit=current_app.config["TIMELINE_PAGE_SIZE"], before=before
     )
@@ -138,8 +149,8 @@ def _detail_context(ticket: Ticket, before: int | None = None, **forms) -> dict:
         "promise": sla.promise(ticket),
         "rating": rating,
         "is_owner": permissions.is_owner(current_user, ticket),
-        "reply_form": forms.get("reply_form") or ReplyForm(),
-        "rating_form": forms.get("rating_form") or RatingForm(),
+        "reply_form": bound_forms.get("reply_form") or ReplyForm(),
+        "rating_form": bound_forms.get("rating_form") or RatingForm(),
         "action_form": EmptyForm(),
         "poll_seconds": current_app.config["TIMELINE_POLL_SECONDS"],
     }
@@ -219,7 +230,10 @@ def reply(ref: str) -> Response:
     if form.errors and chosen_files(form.files):
         form.files.errors = [*form.files.errors, "Please choose your files again."]
     return render(
-        DETAIL, block="reply_form", status=422, **_detail_context(ticket, reply_form=form)
+        DETAIL,
+        block="reply_form",
+        status=422,
+        **_detail_context(ticket, bound_forms={"reply_form": form}),
     )
 
 
@@ -275,7 +289,12 @@ def rate(ref: str) -> Response:
             form.score.errors = [*form.score.errors, str(exc)]
         else:
             return _after_action(ticket, "Thank you for rating our support.")
-    return render(DETAIL, block="summary", status=422, **_detail_context(ticket, rating_form=form))
+    return render(
+        DETAIL,
+        block="summary",
+        status=422,
+        **_detail_context(ticket, bound_forms={"rating_form": form}),
+    )
 
 
 @bp.get(f"/<ref>/attachments/<int(max={MAX_ID}):attachment_id>/<path:filename>")
