@@ -1,5 +1,9 @@
 """The base for every form: CSRF from Flask-WTF, and text cleaned of NUL characters
-(PostgreSQL refuses them in text columns; nobody types them on purpose)."""
+(PostgreSQL refuses them in text columns; nobody types them on purpose).
+
+Forms that more than one blueprint shows live here too, so no blueprint imports
+another's forms.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import secrets
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 CLIENT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes
 
@@ -32,3 +38,27 @@ def _token_or_none(value: Any) -> str | None:
 def ClientTokenField() -> HiddenField:
     """A fresh token per rendered form: a double-clicked submit makes one change, not two."""
     return HiddenField(default=lambda: secrets.token_urlsafe(16), filters=[_token_or_none])
+
+
+class EmptyForm(BaseForm):
+    """Buttons that only need CSRF protection (resolve, reopen, retry, delete)."""
+
+
+class RatingForm(BaseForm):
+    """The satisfaction rating: on the portal's ticket page and behind the survey link."""
+
+    score = RadioField(
+        "How happy are you with the help you received?",
+        choices=[
+            SelectChoice("5", "5 — Excellent"),
+            SelectChoice("4", "4 — Good"),
+            SelectChoice("3", "3 — Okay"),
+            SelectChoice("2", "2 — Poor"),
+            SelectChoice("1", "1 — Very poor"),
+        ],
+        validators=[DataRequired("Choose a rating from 1 to 5.")],
+    )
+    comment = TextAreaField(
+        "Anything you'd like to add? (optional)",
+        validators=[Optional(), Length(max=5000, message="Keep it under 5,000 characters.")],
+    )

@@ -17,8 +17,16 @@ from support.tickets.service import StaleTicket, TicketError
 log = logging.getLogger(__name__)
 
 
+def sent_by_htmx() -> bool:
+    """Any request htmx made, boosted or history restore included. Not "send a fragment?"
+    (that is wants_fragment): for answers only script can act on, an HX-Redirect instead of
+    a 303, or an error as a toast instead of an error page."""
+    return bool(request.htmx)
+
+
 def wants_fragment() -> bool:
-    """An htmx request that swaps part of a page (not a boosted or history load)."""
+    """An htmx request that swaps part of a page; a boosted or history-restore request
+    replaces the whole page, so it gets the whole page. The one test for "just the block"."""
     return (
         bool(request.htmx)
         and not request.htmx.boosted
@@ -54,7 +62,7 @@ def render_fragment(template: str, block: str, **context: Any) -> Response:
 
 def redirect_after_post(url: str) -> Response:
     """303 for plain forms; htmx follows HX-Redirect with a full page load."""
-    if request.htmx:
+    if sent_by_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
         return response
@@ -88,7 +96,7 @@ ERROR_TEXT = {
 
 
 def _error_response(code: int, title: str, advice: str, **extra: Any) -> Response:
-    if request.htmx:
+    if sent_by_htmx():
         # A short message for the page's toast; see static/js/app.js.
         body = render_template("errors/_toast.html", title=title, advice=advice)
     else:

@@ -10,18 +10,17 @@ from sqlalchemy import select
 from wtforms import BooleanField, IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from support.auth.roles import admin_required
+from support.admin import access
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.jobs import queue
 from support.jobs.redis import connection
 from support.models import OutboxMessage, OutboxStatus, Priority, SlaPolicy
 from support.notify import outbox
-from support.portal.forms import EmptyForm
 from support.tickets import sla
 from support.web import redirect_after_post, render
 
-bp = Blueprint("operations", __name__, url_prefix="/admin")
+bp = access.admins_only(Blueprint("operations", __name__, url_prefix="/admin"))
 
 _MINUTES = [InputRequired("Enter a number of minutes."), NumberRange(1, 60 * 24 * 60)]
 
@@ -49,14 +48,12 @@ def _form_for(priority: Priority) -> SlaPolicyForm:
 
 
 @bp.get("/sla")
-@admin_required
 def sla_policies() -> Response:
     forms = {priority: _form_for(priority) for priority in Priority}
     return render("admin/sla.html", forms=forms)
 
 
 @bp.post("/sla/<priority>")
-@admin_required
 def save_sla_policy(priority: str) -> Response:
     try:
         chosen = Priority(priority)
@@ -88,7 +85,6 @@ def _failed_jobs() -> tuple[list[Job], str | None]:
 
 
 @bp.get("/jobs")
-@admin_required
 def jobs() -> Response:
     failed, redis_error = _failed_jobs()
     stuck_mail = db.session.scalars(
@@ -107,7 +103,6 @@ def jobs() -> Response:
 
 
 @bp.post("/jobs/<job_id>/retry")
-@admin_required
 def retry_job(job_id: str) -> Response:
     if EmptyForm().validate_on_submit():
         try:
@@ -119,7 +114,6 @@ def retry_job(job_id: str) -> Response:
 
 
 @bp.post("/mail/<int:message_id>/retry")
-@admin_required
 def retry_mail(message_id: int) -> Response:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:

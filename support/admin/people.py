@@ -10,14 +10,14 @@ from flask_login import current_user
 from wtforms import BooleanField, SelectField
 from wtforms.fields import SelectChoice
 
+from support.admin import access
 from support.auth import accounts
-from support.auth.roles import admin_required
 from support.extensions import db
 from support.forms import BaseForm
 from support.models import Role, User
 from support.web import redirect_after_post, render
 
-bp = Blueprint("people_admin", __name__, url_prefix="/admin")
+bp = access.admins_only(Blueprint("people_admin", __name__, url_prefix="/admin"))
 
 PAGE = "admin/people.html"
 PAGE_SIZE = 50
@@ -67,13 +67,11 @@ def _page(status: int = 200, error_for: int | None = None, error: str | None = N
 
 
 @bp.get("/people")
-@admin_required
 def people() -> Response:
     return _page()
 
 
 @bp.post("/people/<int:user_id>")
-@admin_required
 def change(user_id: int) -> Response:
     person = db.session.get(User, user_id)
     if person is None:

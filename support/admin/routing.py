@@ -17,16 +17,15 @@ from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Optional
 
-from support.auth.roles import admin_required
+from support.admin import access
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.models import Category, Skill, Team, User
-from support.portal.forms import EmptyForm
 from support.triage import settings
 from support.triage.routing import DEFAULT_MAX_OPEN
 from support.web import redirect_after_post, render
 
-bp = Blueprint("routing_admin", __name__, url_prefix="/admin")
+bp = access.admins_only(Blueprint("routing_admin", __name__, url_prefix="/admin"))
 
 PAGE = "admin/routing.html"
 NONE = ""
@@ -190,7 +189,6 @@ def _posted(form: BaseForm) -> BaseForm:
 
 
 @bp.get("/routing")
-@admin_required
 def routing_page() -> Response:
     return _page()
 
@@ -199,7 +197,6 @@ def routing_page() -> Response:
 
 
 @bp.post("/routing/teams")
-@admin_required
 def add_team() -> Response:
     form = _posted(NameForm(prefix="new-team"))
     try:
@@ -210,7 +207,6 @@ def add_team() -> Response:
 
 
 @bp.post("/routing/teams/<int:team_id>")
-@admin_required
 def rename_team(team_id: int) -> Response:
     team = _get_or_404(Team, team_id)
     prefix = f"team-{team_id}"
@@ -223,7 +219,6 @@ def rename_team(team_id: int) -> Response:
 
 
 @bp.post("/routing/teams/<int:team_id>/delete")
-@admin_required
 def delete_team(team_id: int) -> Response:
     team = _get_or_404(Team, team_id)
     _posted(EmptyForm())
@@ -239,7 +234,6 @@ def delete_team(team_id: int) -> Response:
 
 
 @bp.post("/routing/skills")
-@admin_required
 def add_skill() -> Response:
     form = _posted(NameForm(prefix="new-skill"))
     try:
@@ -250,7 +244,6 @@ def add_skill() -> Response:
 
 
 @bp.post("/routing/skills/<int:skill_id>")
-@admin_required
 def rename_skill(skill_id: int) -> Response:
     skill = _get_or_404(Skill, skill_id)
     prefix = f"skill-{skill_id}"
@@ -263,7 +256,6 @@ def rename_skill(skill_id: int) -> Response:
 
 
 @bp.post("/routing/skills/<int:skill_id>/delete")
-@admin_required
 def delete_skill(skill_id: int) -> Response:
     skill = _get_or_404(Skill, skill_id)
     _posted(EmptyForm())
@@ -274,7 +266,6 @@ def delete_skill(skill_id: int) -> Response:
 
 
 @bp.post("/routing/categories")
-@admin_required
 def add_category() -> Response:
     prefix = "new-category"
     form = CategoryForm(prefix=prefix)
@@ -290,7 +281,6 @@ def add_category() -> Response:
 
 
 @bp.post("/routing/categories/<int:category_id>")
-@admin_required
 def save_category(category_id: int) -> Response:
     category = _get_or_404(Category, category_id)
     prefix = f"category-{category_id}"
@@ -315,7 +305,6 @@ def save_category(category_id: int) -> Response:
 
 
 @bp.post("/routing/agents/<int:user_id>")
-@admin_required
 def save_agent(user_id: int) -> Response:
     agent = _get_or_404(User, user_id)
     if not agent.is_agent or not agent.is_active:

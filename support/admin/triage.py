@@ -12,15 +12,14 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from support import triage
-from support.auth.roles import admin_required
+from support.admin import access
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.models import Category, Impact, Priority, PriorityRule
-from support.portal.forms import EmptyForm
 from support.triage import priority, routing
 from support.web import redirect_after_post, render
 
-bp = Blueprint("triage_admin", __name__, url_prefix="/admin")
+bp = access.admins_only(Blueprint("triage_admin", __name__, url_prefix="/admin"))
 
 PAGE = "admin/triage.html"
 ANY = ""
@@ -115,13 +114,11 @@ def _page(
 
 
 @bp.get("/triage")
-@admin_required
 def triage_page() -> Response:
     return _page()
 
 
 @bp.post("/triage/preview")
-@admin_required
 def triage_preview() -> Response:
     form = _preview_form()
     if not form.validate_on_submit():
@@ -137,7 +134,6 @@ def triage_preview() -> Response:
 
 
 @bp.post("/triage/rules")
-@admin_required
 def add_rule() -> Response:
     form = RuleForm()
     if form.validate_on_submit():
@@ -158,7 +154,6 @@ def add_rule() -> Response:
 
 
 @bp.post("/triage/rules/<int:rule_id>")
-@admin_required
 def update_rule(rule_id: int) -> Response:
     if db.session.get(PriorityRule, rule_id) is None:
         abort(404)
@@ -182,7 +177,6 @@ def update_rule(rule_id: int) -> Response:
 
 
 @bp.post("/triage/rules/editable")
-@admin_required
 def make_rules_editable() -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -192,7 +186,6 @@ def make_rules_editable() -> Response:
 
 
 @bp.post("/triage/rules/<int:rule_id>/delete")
-@admin_required
 def delete_rule(rule_id: int) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -211,7 +204,6 @@ def delete_rule(rule_id: int) -> Response:
 
 
 @bp.post("/triage/rules/reset")
-@admin_required
 def reset_rules() -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)

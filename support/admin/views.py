@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, flash, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from support.admin import access
 from support.extensions import db
-from support.forms import BaseForm
+from support.forms import BaseForm, EmptyForm
 from support.models import CannedResponse
-from support.portal.forms import EmptyForm
 from support.tickets import canned
 from support.web import redirect_after_post, render
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = access.admins_only(Blueprint("admin", __name__, url_prefix="/admin"))
 
 FORM = "admin/canned_form.html"
 
@@ -77,13 +77,6 @@ class CannedForm(BaseForm):
         "Text",
         validators=[DataRequired("Write the response."), Length(max=canned.BODY_MAX)],
     )
-
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    if not current_user.is_admin:
-        abort(403)
 
 
 @bp.get("/")

@@ -7,10 +7,12 @@ the latest page of its timeline, and the choices for the forms.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -134,11 +136,22 @@ def kb_suggestions(ticket: Ticket) -> list[Any]:
         return []
 
 
-def context(ticket: Ticket, viewer: User, **overrides: Any) -> dict[str, Any]:
-    """Everything the panel template needs; `overrides` are bound forms and messages."""
+def context(
+    ticket: Ticket,
+    viewer: User,
+    *,
+    is_page: bool,
+    bound_forms: Mapping[str, FlaskForm] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Everything the panel template needs. `bound_forms` are posted forms, by their name in
+    the template ("reply_form", ...), shown in place of fresh ones so what was typed and its
+    errors stay; `extra` are messages (error, notice, open_section)."""
     options = choices(ticket)
     all_forms = fresh_forms(ticket)
-    all_forms.update({k: v for k, v in overrides.items() if k.endswith("_form")})
+    if unknown := set(bound_forms or {}) - set(all_forms):
+        raise ValueError(f"The panel has no form named {', '.join(sorted(unknown))}")
+    all_forms.update(bound_forms or {})
     _fill_choices(ticket, options, all_forms)
     page = timeline.latest(ticket, viewer, limit=current_app.config["TIMELINE_PAGE_SIZE"])
     body = all_forms["reply_form"].body.data or ""
@@ -150,11 +163,12 @@ def context(ticket: Ticket, viewer: User, **overrides: Any) -> dict[str, Any]:
         "unknown_placeholders": canned.unknown_in(body),
         "placeholders": canned.PLACEHOLDERS,
         # The drawer fetches them after it opens (GET .../articles): it stays quick.
-        "kb_suggestions": kb_suggestions(ticket) if overrides.get("is_page") else [],
+        "kb_suggestions": kb_suggestions(ticket) if is_page else [],
         "category_suggestion": triage.latest_suggestion(ticket),
         "error": None,
         "notice": None,
         "open_section": None,
         **all_forms,
-        **{k: v for k, v in overrides.items() if not k.endswith("_form")},
+        "is_page": is_page,
+        **extra,
     }

@@ -7,6 +7,7 @@ board refreshes itself), and a plain form with a redirect to the panel page.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -21,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from support import clock
 from support.board import forms, panel, queries
@@ -28,7 +30,7 @@ from support.extensions import db
 from support.models import CannedResponse, Priority, Status, Ticket
 from support.tickets import canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
-from support.web import redirect_after_post, render, updated, wants_fragment
+from support.web import redirect_after_post, render, sent_by_htmx, updated, wants_fragment
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 
@@ -102,7 +104,7 @@ def move() -> Response:
 
 
 def _move_refused(filters: queries.BoardFilters, status: int, message: str) -> Response:
-    if request.htmx:
+    if sent_by_htmx():
         # No swap: board.js puts the card back and app.js shows this as a toast. The board
         # refreshes itself after (board-changed): a stale card carries an old version, and
         # would be refused again on the next drag.
@@ -131,9 +133,16 @@ def _editable_or_404(ref: str) -> Ticket:
     return ticket
 
 
-def _panel(ticket: Ticket, *, status: int = 200, **overrides: Any) -> Response:
+def _panel(
+    ticket: Ticket,
+    *,
+    status: int = 200,
+    bound_forms: Mapping[str, FlaskForm] | None = None,
+    **extra: Any,
+) -> Response:
     """The panel: just its block for htmx, else the full page."""
-    context = panel.context(ticket, current_user, is_page=not wants_fragment(), **overrides)
+    is_page = not wants_fragment()
+    context = panel.context(ticket, current_user, is_page=is_page, bound_forms=bound_forms, **extra)
     return render(PANEL, block="panel", status=status, **context)
 
 
@@ -144,11 +153,18 @@ def _done(ticket: Ticket, message: str) -> Response:
     return redirect_after_post(url_for("board.ticket", ref=ticket.ref))
 
 
-def _refused(ticket: Ticket, exc: TicketError, section: str, **bound: Any) -> Response:
+def _refused(
+    ticket: Ticket,
+    exc: TicketError,
+    section: str,
+    bound_forms: Mapping[str, FlaskForm] | None = None,
+) -> Response:
     """409 when someone else changed the ticket first, else 422; what was typed stays."""
     db.session.rollback()
     status = 409 if isinstance(exc, StaleTicket) else 422
-    return _panel(ticket, status=status, error=str(exc), open_section=section, **bound)
+    return _panel(
+        ticket, status=status, bound_forms=bound_forms, error=str(exc), open_section=section
+    )
 
 
 @bp.get("/tickets/<ref>")
@@ -183,15 +199,15 @@ def reply(ref: str) -> Response:
         form.body.errors = ["Write a message first."]
         valid = False
     if not valid:
-        return _panel(ticket, status=422, reply_form=form)
+        return _panel(ticket, status=422, bound_forms={"reply_form": form})
     filled = canned.fill(form.body.data, canned.values_for(ticket, current_user))
     if filled.unknown and not form.send_as_written.data:
         form.body.data = filled.text  # known ones filled in; the unknown ones are flagged
-        return _panel(ticket, status=422, reply_form=form)
+        return _panel(ticket, status=422, bound_forms={"reply_form": form})
     try:
         _send(ticket, action, filled.text, form.client_token.data or None)
     except TicketError as exc:
-        return _refused(ticket, exc, "reply", reply_form=form)
+        return _refused(ticket, exc, "reply", bound_forms={"reply_form": form})
     return _done(ticket, forms.REPLY_ACTIONS[action])
 
 
@@ -209,12 +225,12 @@ def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
     chosen = db.session.get(CannedResponse, int(choice)) if choice.isdigit() else None
     if chosen is None:
         form.canned.errors = ["Choose a canned response to insert."]
-        return _panel(ticket, status=422, reply_form=form)
+        return _panel(ticket, status=422, bound_forms={"reply_form": form})
     filled = canned.fill(chosen.body, canned.values_for(ticket, current_user))
     typed = (form.body.data or "").rstrip()
     form.body.data = f"{typed}\n\n{filled.text}" if typed else filled.text
     form.canned.data = forms.NONE
-    return _panel(ticket, reply_form=form)
+    return _panel(ticket, bound_forms={"reply_form": form})
 
 
 @bp.post("/tickets/<ref>/fields")
@@ -224,7 +240,7 @@ def fields(ref: str) -> Response:
     form = forms.FieldsForm()
     form.set_choices(categories, teams)
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, fields_form=form)
+        return _panel(ticket, status=422, bound_forms={"fields_form": form})
     by_slug = {c.slug: c for c in categories}
     by_id = {str(t.id): t for t in teams}
     try:
@@ -241,7 +257,7 @@ def fields(ref: str) -> Response:
         # agent did not touch would undo the other agent's change.
         return _refused(ticket, exc, "fields")
     except TicketError as exc:
-        return _refused(ticket, exc, "fields", fields_form=form)
+        return _refused(ticket, exc, "fields", bound_forms={"fields_form": form})
     return _done(ticket, "Details saved." if changed else "Nothing to change.")
 
 
@@ -252,14 +268,14 @@ def assign(ref: str) -> Response:
     form = forms.AssignForm()
     form.set_agents(agents)
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, assign_form=form)
+        return _panel(ticket, status=422, bound_forms={"assign_form": form})
     assignee = next((a for a in agents if str(a.id) == form.assignee.data), None)
     try:
         service.assign(
             ticket, actor=current_user, assignee=assignee, expected_version=form.version.data
         )
     except TicketError as exc:
-        return _refused(ticket, exc, "assign", assign_form=form)
+        return _refused(ticket, exc, "assign", bound_forms={"assign_form": form})
     return _done(ticket, f"Assigned to {assignee.name}." if assignee else "Unassigned.")
 
 
@@ -269,13 +285,13 @@ def status(ref: str) -> Response:
     form = forms.StatusForm()
     form.set_statuses(panel.next_statuses(ticket), panel.STATUS_LABELS)
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, status_form=form, open_section="status")
+        return _panel(ticket, status=422, bound_forms={"status_form": form}, open_section="status")
     to = Status(form.status.data)
     if to == ticket.status:
         if not form.note.data:
             return _done(ticket, "The status stays the same.")
         form.note.errors = ["The status is not changing: send this from the reply box instead."]
-        return _panel(ticket, status=422, status_form=form, open_section="status")
+        return _panel(ticket, status=422, bound_forms={"status_form": form}, open_section="status")
     try:
         service.move(
             ticket,
@@ -286,7 +302,7 @@ def status(ref: str) -> Response:
             note=form.note.data,
         )
     except TicketError as exc:
-        return _refused(ticket, exc, "status", status_form=form)
+        return _refused(ticket, exc, "status", bound_forms={"status_form": form})
     return _done(ticket, f"{ticket.ref} is now {panel.STATUS_LABELS[to].lower()}.")
 
 
@@ -295,13 +311,15 @@ def escalate(ref: str) -> Response:
     ticket = _editable_or_404(ref)
     form = forms.EscalateForm()
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, escalate_form=form, open_section="escalate")
+        return _panel(
+            ticket, status=422, bound_forms={"escalate_form": form}, open_section="escalate"
+        )
     try:
         service.escalate(
             ticket, actor=current_user, reason=form.reason.data, expected_version=form.version.data
         )
     except TicketError as exc:
-        return _refused(ticket, exc, "escalate", escalate_form=form)
+        return _refused(ticket, exc, "escalate", bound_forms={"escalate_form": form})
     return _done(ticket, f"Escalated to tier {ticket.tier}.")
 
 
@@ -313,10 +331,10 @@ def merge(ref: str) -> Response:
     if target is None:
         if not form.errors:
             form.into.errors = [f"There is no ticket {form.into.data.strip().upper()}."]
-        return _panel(ticket, status=422, merge_form=form, open_section="merge")
+        return _panel(ticket, status=422, bound_forms={"merge_form": form}, open_section="merge")
     try:
         service.merge(ticket, into=target, actor=current_user, expected_version=form.version.data)
     except TicketError as exc:
-        return _refused(ticket, exc, "merge", merge_form=form)
+        return _refused(ticket, exc, "merge", bound_forms={"merge_form": form})
     # Work carries on in the ticket that stays: show that one.
     return _done(target, f"{ticket.ref} was merged into {target.ref}.")

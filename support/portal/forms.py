@@ -86,25 +86,3 @@ class ReplyForm(BaseForm):
     )
     files = MultipleFileField("Attach files (optional)", validators=[_check_files])
     client_token = ClientTokenField()
-
-
-class RatingForm(BaseForm):
-    score = RadioField(
-        "How happy are you with the help you received?",
-        choices=[
-            SelectChoice("5", "5 — Excellent"),
-            SelectChoice("4", "4 — Good"),
-            SelectChoice("3", "3 — Okay"),
-            SelectChoice("2", "2 — Poor"),
-            SelectChoice("1", "1 — Very poor"),
-        ],
-        validators=[DataRequired("Choose a rating from 1 to 5.")],
-    )
-    comment = TextAreaField(
-        "Anything you'd like to add? (optional)",
-        validators=[Optional(), Length(max=5000, message="Keep it under 5,000 characters.")],
-    )
-
-
-class EmptyForm(BaseForm):
-    """Buttons that only need CSRF protection (resolve, reopen)."""

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, Response, abort, current_app, flash, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from support import ratelimit
 from support.extensions import db
+from support.forms import EmptyForm, RatingForm
 from support.kb import index as kb_index
 from support.models import Attachment, Category, Impact, Priority, Rating, Ticket
-from support.notify import views as notifications
-from support.portal.forms import EmptyForm, RatingForm, ReplyForm, TicketForm, chosen_files
+from support.notify import inbox
+from support.portal.forms import ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
 from support.tickets.service import TicketClosed, TicketError
-from support.web import redirect_after_post, render, render_fragment, updated
+from support.web import redirect_after_post, render, render_fragment, updated, wants_fragment
 
 bp = Blueprint("portal", __name__, url_prefix="/tickets")
 
@@ -125,7 +129,15 @@ def submitted(ref: str) -> Response:
     return render("portal/submitted.html", ticket=ticket, promise=sla.promise(ticket))
 
 
-def _detail_context(ticket: Ticket, before: int | None = None, **forms) -> dict:
+def _detail_context(
+    ticket: Ticket,
+    before: int | None = None,
+    *,
+    bound_forms: Mapping[str, FlaskForm] | None = None,
+) -> dict:
+    """The ticket page's context; `bound_forms` ("reply_form", "rating_form") are posted
+    forms shown in place of fresh ones, so what was typed and its errors stay."""
+    bound_forms = bound_forms or {}
     page = timeline.latest(
         ticket, current_user, limit=current_app.config["TIMELINE_PAGE_SIZE"], before=before
     )
@@ -137,8 +149,8 @@ def _detail_context(ticket: Ticket, before: int | None = None, **forms) -> dict:
         "promise": sla.promise(ticket),
         "rating": rating,
         "is_owner": permissions.is_owner(current_user, ticket),
-        "reply_form": forms.get("reply_form") or ReplyForm(),
-        "rating_form": forms.get("rating_form") or RatingForm(),
+        "reply_form": bound_forms.get("reply_form") or ReplyForm(),
+        "rating_form": bound_forms.get("rating_form") or RatingForm(),
         "action_form": EmptyForm(),
         "poll_seconds": current_app.config["TIMELINE_POLL_SECONDS"],
     }
@@ -149,7 +161,7 @@ def detail(ref: str) -> Response:
     ticket = _ticket_or_404(ref)
     before = request.args.get("before", type=_event_id)
     # Opening the ticket is reading its news: clear the badge for it.
-    notifications.mark_read(current_user, ticket)
+    inbox.mark_read(current_user, ticket)
     kb_suggestions = []
     if current_user.is_agent:  # articles they can link into a reply
         kb_suggestions = kb_index.suggest(ticket.description, subject=ticket.subject)
@@ -209,7 +221,7 @@ def reply(ref: str) -> Response:
         except TicketError as exc:
             form.body.errors = [*form.body.errors, str(exc)]
         else:
-            if request.htmx:
+            if wants_fragment():
                 fresh = render(
                     DETAIL, block="reply_form", reply_form=ReplyForm(formdata=None), ticket=ticket
                 )
@@ -218,7 +230,10 @@ def reply(ref: str) -> Response:
     if form.errors and chosen_files(form.files):
         form.files.errors = [*form.files.errors, "Please choose your files again."]
     return render(
-        DETAIL, block="reply_form", status=422, **_detail_context(ticket, reply_form=form)
+        DETAIL,
+        block="reply_form",
+        status=422,
+        **_detail_context(ticket, bound_forms={"reply_form": form}),
     )
 
 
@@ -229,7 +244,7 @@ def _where_the_reply_went(ticket: Ticket, landed: Ticket) -> str:
 
 
 def _after_action(ticket: Ticket, message: str) -> Response:
-    if request.htmx:
+    if wants_fragment():
         response = render(DETAIL, block="summary", **_detail_context(ticket))
         return updated(response, "ticket-updated")
     flash(message, "success")
@@ -274,7 +289,12 @@ def rate(ref: str) -> Response:
             form.score.errors = [*form.score.errors, str(exc)]
         else:
             return _after_action(ticket, "Thank you for rating our support.")
-    return render(DETAIL, block="summary", status=422, **_detail_context(ticket, rating_form=form))
+    return render(
+        DETAIL,
+        block="summary",
+        status=422,
+        **_detail_context(ticket, bound_forms={"rating_form": form}),
+    )
 
 
 @bp.get(f"/<ref>/attachments/<int(max={MAX_ID}):attachment_id>/<path:filename>")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from support import clock
-from support.forms import BaseForm
-from support.portal.forms import RatingForm
+from support.forms import BaseForm, RatingForm
 from support.survey import tokens
 from support.tickets import service
 from support.tickets.service import TicketError

@@ -3,8 +3,10 @@ the public ones on /tickets/<ref>."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from support.board import forms, panel
 from support.extensions import db
 from support.models import EventKind, Priority, Status, TicketEvent
 from support.tickets import service
@@ -256,3 +258,17 @@ def test_a_note_without_a_status_change_goes_back_to_the_form(client, as_agent, 
     assert response.status_code == 422
     assert "send this from the reply box" in said(response) and "Hello there" in said(response)
     assert kinds(ticket) == [EventKind.CREATED]
+
+
+def test_panel_context_takes_posted_forms_by_name(app, ticket, agent) -> None:
+    """A posted form replaces the fresh one of that name; a name the panel lacks is a bug."""
+    with app.test_request_context():
+        typed = forms.AgentReplyForm(formdata=None, data={"body": "Half a reply"})
+        context = panel.context(
+            ticket, agent, is_page=False, bound_forms={"reply_form": typed}, notice="Saved."
+        )
+        assert context["reply_form"] is typed
+        assert isinstance(context["fields_form"], forms.FieldsForm)
+        assert (context["notice"], context["is_page"]) == ("Saved.", False)
+        with pytest.raises(ValueError, match="reply_from"):
+            panel.context(ticket, agent, is_page=False, bound_forms={"reply_from": typed})
