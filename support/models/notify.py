@@ -95,8 +95,10 @@ class SlaMark(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
-    target: Mapped[str] = mapped_column(String(20))  # first_response | update | resolution
-    kind: Mapped[str] = mapped_column(String(20))  # warning | breach
+    # The values of sla.SlaTarget and sla.CheckpointKind, stored and loaded as plain
+    # strings (the enums live with the SLA rules, which import this module).
+    target: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
