@@ -206,11 +206,15 @@ def resume(ticket: Ticket, at: datetime) -> None:
     if paused is None:
         return
     business_hours = targets_for(ticket.priority).business_hours
-    for field in ("first_response_due", "next_update_due", "resolution_due"):
-        due = getattr(ticket, field)
-        if due is not None and due > paused:
-            left = time_between(paused, due, business_hours)
-            setattr(ticket, field, add_time(at, left, business_hours))
+
+    def moved(due: datetime | None) -> datetime | None:
+        if due is None or due <= paused:
+            return due
+        return add_time(at, time_between(paused, due, business_hours), business_hours)
+
+    ticket.first_response_due = moved(ticket.first_response_due)
+    ticket.next_update_due = moved(ticket.next_update_due)
+    ticket.resolution_due = moved(ticket.resolution_due)
     ticket.sla_paused_at = None
 
 

@@ -1,5 +1,5 @@
 """SLA targets and checkpoint kinds are enums that still read (and store) as the old
-strings."""
+strings, and resuming the clock moves each due time on its own."""
 
 from __future__ import annotations
 
@@ -54,3 +54,23 @@ def test_checkpoints_and_next_due_use_the_enums(app):
         (SlaTarget.FIRST_RESPONSE, CheckpointKind.BREACH)
     ]
     assert all(isinstance(p.target, SlaTarget) for p in points)
+
+
+def test_resume_moves_each_due_time_still_ahead_and_keeps_missed_ones(app):
+    paused = T0 + 2 * HOUR
+    ticket = Ticket(
+        priority=Priority.NORMAL,
+        first_response_due=T0 + HOUR,  # missed before the pause: stays
+        next_update_due=None,  # no due time: stays None
+        resolution_due=T0 + 72 * HOUR,  # 70 hours left at the pause
+        sla_paused_at=paused,
+    )
+    resumed = paused + 5 * HOUR
+    sla.resume(ticket, resumed)
+    assert ticket.first_response_due == T0 + HOUR
+    assert ticket.next_update_due is None
+    assert ticket.resolution_due == resumed + 70 * HOUR
+    assert ticket.sla_paused_at is None
+
+    sla.resume(ticket, resumed + HOUR)  # not paused: nothing moves
+    assert ticket.resolution_due == resumed + 70 * HOUR
