@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from support.extensions import db
 from support.models import (
+    EmailKind,
     EventKind,
     Notification,
     Role,
@@ -124,7 +125,7 @@ def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> None:
     _email_customer(
         ticket,
         key=f"event:{events[0].id}",
-        kind="event",
+        kind=EmailKind.EVENT,
         subject=f"[{ticket.ref}] {ticket.subject}",
         template="emails/event.txt",
         events=events,
@@ -137,7 +138,7 @@ def _email_customer(
     ticket: Ticket,
     *,
     key: str,
-    kind: str,
+    kind: EmailKind,
     subject: str,
     template: str,
     root: bool = False,
@@ -174,7 +175,7 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
         _notify(agent.id, ticket, event, f"{ticket.ref} was escalated to your tier.")
         outbox.queue_email(
             key=f"escalated:{event.id}:{agent.id}",
-            kind="escalation",
+            kind=EmailKind.ESCALATION,
             to=agent.email,
             subject=f"[{ticket.ref}] Escalated to tier {ticket.tier}: {ticket.subject}",
             body=render_template(
@@ -192,7 +193,7 @@ def acknowledge(ticket: Ticket) -> None:
     _email_customer(
         ticket,
         key=f"ack:{ticket.ref}",
-        kind="ack",
+        kind=EmailKind.ACK,
         subject=f"[{ticket.ref}] We received your request: {ticket.subject}",
         template="emails/acknowledgement.txt",
         root=True,
@@ -217,7 +218,7 @@ def follow_up(ticket: Ticket, invite: SurveyInvite) -> None:
     _email_customer(
         ticket,
         key=f"follow-up:{ticket.ref}:{invite.resolved_at.isoformat()}",
-        kind="follow_up",
+        kind=EmailKind.FOLLOW_UP,
         subject=f"[{ticket.ref}] Is everything working again?",
         template="emails/follow_up.txt",
         resolved_ago=_ago(automation.follow_up_delay()),

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from support import clock
 from support.extensions import db
 from support.jobs import queue
-from support.models import OutboxMessage, OutboxStatus, Ticket
+from support.models import EmailKind, OutboxMessage, OutboxStatus, Ticket
 from support.notify import mailer
 
 DELIVER = "support.jobs.tasks.deliver_email"
@@ -43,7 +43,7 @@ def job_id(key: str) -> str:
 def queue_email(
     *,
     key: str,
-    kind: str,
+    kind: EmailKind,
     to: str,
     subject: str,
     body: str,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from support import clock
 from support.extensions import db
 from support.jobs import tasks
 from support.models import (
+    EmailKind,
     EventKind,
     Notification,
     OutboxMessage,
@@ -60,6 +61,19 @@ def test_acknowledgement_arrives_once_with_reference_and_promise(
     tasks.sweep()
     run_jobs()
     assert len(smtp.mailbox.to(customer.email)) == 1
+
+
+def test_email_kinds_are_stored_as_the_same_strings_and_load_as_the_enum(make):
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    service.reply(ticket, author=agent, body="We are refunding the duplicate.")
+
+    stored = db.session.scalars(text("SELECT kind FROM outbox_messages ORDER BY id"))
+    assert list(stored) == ["ack", "event"]
+    db.session.expire_all()
+    kinds = list(db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+    assert kinds == [EmailKind.ACK, EmailKind.EVENT]
+    assert all(isinstance(kind, EmailKind) for kind in kinds)
 
 
 def test_public_events_notify_threaded_and_internal_notes_stay_quiet(make, smtp, run_jobs):
