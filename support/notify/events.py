@@ -30,6 +30,7 @@ from support.models import (
 from support.notify import outbox
 from support.survey import tokens as survey_tokens
 from support.tickets import automation, sla
+from support.urls import external_url
 
 # Events the customer caused or that have their own email are not echoed back to them.
 _NOT_FOR_CUSTOMER = {
@@ -42,7 +43,7 @@ _NOT_FOR_CUSTOMER = {
 
 
 def ticket_url(ticket: Ticket) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.ref}"
+    return external_url("portal.detail", ref=ticket.ref)
 
 
 def headline(event: TicketEvent) -> str:
@@ -182,7 +183,7 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
                 "emails/escalated_to_team.txt",
                 ticket=ticket,
                 event=event,
-                url=f"{current_app.config['BASE_URL'].rstrip('/')}/board/tickets/{ticket.ref}",
+                url=external_url("board.ticket", ref=ticket.ref),
             ),
             ticket=ticket,
         )

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from support import clock
 from support.extensions import db
 from support.models import SurveyInvite, Ticket
+from support.urls import external_url
 
 
 class InvalidToken(Exception):
@@ -41,7 +42,8 @@ def token_for(invite: SurveyInvite) -> str:
 
 
 def survey_url(invite: SurveyInvite) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/survey/{token_for(invite)}"
+    """The follow-up email's link: the survey opens from it without a login."""
+    return external_url("survey.answer", token=token_for(invite))
 
 
 def invite_for(token: str) -> SurveyInvite:
