@@ -10,11 +10,11 @@ sweep hands the message to another worker.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from support import clock
 from support.extensions import db
@@ -79,17 +79,26 @@ def queue_email(
     return message
 
 
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    """Claimed by a worker longer than the lease ago: it died, anyone may take it over.
+
+    Claiming, the sweep and an admin's retry must agree on this, or a message could
+    be sent twice (or never).
+    """
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    return (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale)
+
+
 def _claim(key: str) -> bool:
     """Take the message for sending; False when it is sent or another worker holds it."""
     now = clock.now()
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     result = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.idempotency_key == key,
             or_(
                 OutboxMessage.status == OutboxStatus.PENDING,
-                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+                _lease_expired(now),
             ),
         )
         .values(
@@ -134,14 +143,13 @@ def _failed(message: OutboxMessage, exc: Exception) -> None:
 def due_for_delivery(limit: int = 500) -> list[str]:
     """Keys of messages that should be sent now (pending and due, or abandoned claims)."""
     now = clock.now()
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     query = (
         select(OutboxMessage.idempotency_key)
         .where(
             or_(
                 (OutboxMessage.status == OutboxStatus.PENDING)
                 & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+                _lease_expired(now),
             )
         )
         .order_by(OutboxMessage.id)
@@ -159,14 +167,13 @@ def retry_failed(message: OutboxMessage) -> bool:
     (and nothing changed) otherwise: sent already, or being sent right now.
     """
     now = clock.now()
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     result = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message.id,
             or_(
                 OutboxMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
-                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+                _lease_expired(now),
             ),
         )
         .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, claimed_at=None)
