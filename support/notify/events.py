@@ -15,6 +15,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from support import urls
 from support.extensions import db
 from support.models import (
     EmailKind,
@@ -30,7 +31,6 @@ from support.models import (
 from support.notify import outbox
 from support.survey import tokens as survey_tokens
 from support.tickets import automation, sla
-from support.urls import external_url
 
 # Events the customer caused or that have their own email are not echoed back to them.
 _NOT_FOR_CUSTOMER = {
@@ -43,7 +43,7 @@ _NOT_FOR_CUSTOMER = {
 
 
 def ticket_url(ticket: Ticket) -> str:
-    return external_url("portal.detail", ref=ticket.ref)
+    return urls.external_url("portal.detail", ref=ticket.ref)
 
 
 def headline(event: TicketEvent) -> str:
@@ -183,7 +183,7 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> None:
                 "emails/escalated_to_team.txt",
                 ticket=ticket,
                 event=event,
-                url=external_url("board.ticket", ref=ticket.ref),
+                url=urls.external_url("board.ticket", ref=ticket.ref),
             ),
             ticket=ticket,
         )

@@ -79,16 +79,6 @@ def queue_email(
     return message
 
 
-def _lease_expired(now: datetime) -> ColumnElement[bool]:
-    """Claimed by a worker longer than the lease ago: it died, anyone may take it over.
-
-    Claiming, the sweep and an admin's retry must agree on this, or a message could
-    be sent twice (or never).
-    """
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
-    return (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale)
-
-
 def _claim(key: str) -> bool:
     """Take the message for sending; False when it is sent or another worker holds it."""
     now = clock.now()
@@ -109,6 +99,16 @@ def _claim(key: str) -> bool:
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    """Claimed by a worker longer than the lease ago: it died, anyone may take it over.
+
+    Claiming, the sweep and an admin's retry must agree on this, or a message could
+    be sent twice (or never).
+    """
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    return (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale)
 
 
 def deliver(key: str) -> OutboxMessage | None:

@@ -9,10 +9,9 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
-from support import clock
+from support import clock, urls
 from support.extensions import db
 from support.models import SurveyInvite, Ticket
-from support.urls import external_url
 
 
 class InvalidToken(Exception):
@@ -43,7 +42,7 @@ def token_for(invite: SurveyInvite) -> str:
 
 def survey_url(invite: SurveyInvite) -> str:
     """The follow-up email's link: the survey opens from it without a login."""
-    return external_url("survey.answer", token=token_for(invite))
+    return urls.external_url("survey.answer", token=token_for(invite))
 
 
 def invite_for(token: str) -> SurveyInvite:
