@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from support import clock
 from support.models import EventKind, Status, Ticket
+from support.tickets import attachments
 
 
 def _when(value: datetime | None) -> Markup:
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(when=_when, ago=_ago, thousands=_nl_count)
     app.jinja_env.globals.update(
         waiting_for=_waiting_for,
+        attachment_rules=attachments.rules,
         Status=Status,
         EventKind=EventKind,
         site_name=app.config["SITE_NAME"],

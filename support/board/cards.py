@@ -43,10 +43,10 @@ def _countdown(ticket: Ticket, now: datetime) -> tuple[str, str, str]:
     if upcoming is None:  # waiting on the customer: our clock is stopped
         return "paused", "Paused", "Waiting on the customer: the SLA clock is stopped"
     target, due = upcoming
-    title = f"{sla.TARGET_LABELS[target]} due {due:%a %d %b, %H:%M} UTC"
+    title = f"{target.label} due {due:%a %d %b, %H:%M} UTC"
     if due <= now:
         return "breach", f"Overdue by {short_span(now - due)}", title
-    warned = any(point.kind == "warning" for point in sla.checkpoints(ticket, now))
+    warned = any(point.kind == sla.CheckpointKind.WARNING for point in sla.checkpoints(ticket, now))
     return ("warning" if warned else "ok"), f"Due in {short_span(due - now)}", title
 
 

@@ -65,7 +65,7 @@ def deliver_email(key: str) -> str:
     message = outbox.deliver(key)
     if message is None:
         return "already sent or being sent"
-    if message.kind == "ack" and message.ticket is not None:
+    if message.kind == outbox.EmailKind.ACK and message.ticket is not None:
         service.acknowledged(message.ticket)
     return f"sent to {message.to_address}"
 

@@ -3,6 +3,7 @@
 from support.models.canned import CannedResponse
 from support.models.kb import ArticleFeedback, Deflection
 from support.models.notify import (
+    EmailKind,
     Notification,
     OutboxMessage,
     OutboxStatus,
@@ -31,6 +32,7 @@ __all__ = [
     "Category",
     "CategoryCorrection",
     "Deflection",
+    "EmailKind",
     "EventKind",
     "Impact",
     "Notification",

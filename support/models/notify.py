@@ -21,6 +21,16 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # gave up after the last retry; an admin can retry it
 
 
+class EmailKind(StrEnum):
+    """Why an email was sent. Stored as these strings; delivering an ACK also notes the
+    acknowledgement on the ticket's timeline."""
+
+    ACK = "ack"  # we received your request (starts the ticket's email thread)
+    EVENT = "event"  # something happened on the customer's ticket
+    FOLLOW_UP = "follow_up"  # after resolution: did the fix hold? (with the survey)
+    ESCALATION = "escalation"  # to the agents of the tier a ticket was escalated to
+
+
 class OutboxMessage(db.Model):
     """One email, written in the same transaction as the change it reports.
 
@@ -33,7 +43,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(40))
+    # A non-native enum is a VARCHAR(40) like the String(40) it replaced: no migration.
+    kind: Mapped[EmailKind] = mapped_column(str_enum(EmailKind, 40))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
@@ -95,8 +106,10 @@ class SlaMark(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
-    target: Mapped[str] = mapped_column(String(20))  # first_response | update | resolution
-    kind: Mapped[str] = mapped_column(String(20))  # warning | breach
+    # The values of sla.SlaTarget and sla.CheckpointKind, stored and loaded as plain
+    # strings (the enums live with the SLA rules, which import this module).
+    target: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 

@@ -14,8 +14,10 @@ from datetime import timedelta
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from support import urls
 from support.extensions import db
 from support.models import (
+    EmailKind,
     EventKind,
     Notification,
     OutboxMessage,
@@ -43,7 +45,7 @@ _NOT_FOR_CUSTOMER = {
 
 
 def ticket_url(ticket: Ticket) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.ref}"
+    return urls.external_url("portal.detail", ref=ticket.ref)
 
 
 def headline(event: TicketEvent) -> str:
@@ -122,7 +124,7 @@ def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> OutboxMessage |
     return _email_customer(
         ticket,
         key=f"event:{events[0].id}",
-        kind="event",
+        kind=EmailKind.EVENT,
         subject=f"[{ticket.ref}] {ticket.subject}",
         template="emails/event.txt",
         events=events,
@@ -135,7 +137,7 @@ def _email_customer(
     ticket: Ticket,
     *,
     key: str,
-    kind: str,
+    kind: EmailKind,
     subject: str,
     template: str,
     root: bool = False,
@@ -173,14 +175,14 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage | None]
         _notify(agent.id, ticket, event, f"{ticket.ref} was escalated to your tier.")
         email = outbox.queue_email(
             key=f"escalated:{event.id}:{agent.id}",
-            kind="escalation",
+            kind=EmailKind.ESCALATION,
             to=agent.email,
             subject=f"[{ticket.ref}] Escalated to tier {ticket.tier}: {ticket.subject}",
             body=render_template(
                 "emails/escalated_to_team.txt",
                 ticket=ticket,
                 event=event,
-                url=f"{current_app.config['BASE_URL'].rstrip('/')}/board/tickets/{ticket.ref}",
+                url=urls.external_url("board.ticket", ref=ticket.ref),
             ),
             ticket=ticket,
         )
@@ -193,7 +195,7 @@ def acknowledge(ticket: Ticket) -> OutboxMessage | None:
     return _email_customer(
         ticket,
         key=f"ack:{ticket.ref}",
-        kind="ack",
+        kind=EmailKind.ACK,
         subject=f"[{ticket.ref}] We received your request: {ticket.subject}",
         template="emails/acknowledgement.txt",
         root=True,
@@ -218,7 +220,7 @@ def follow_up(ticket: Ticket, invite: SurveyInvite) -> OutboxMessage | None:
     return _email_customer(
         ticket,
         key=f"follow-up:{ticket.ref}:{invite.resolved_at.isoformat()}",
-        kind="follow_up",
+        kind=EmailKind.FOLLOW_UP,
         subject=f"[{ticket.ref}] Is everything working again?",
         template="emails/follow_up.txt",
         resolved_ago=_ago(automation.follow_up_delay()),

@@ -11,16 +11,16 @@ another worker.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from support import clock
 from support.extensions import db
 from support.jobs import queue
-from support.models import OutboxMessage, OutboxStatus, Ticket
+from support.models import EmailKind, OutboxMessage, OutboxStatus, Ticket
 from support.notify import mailer
 
 DELIVER = "support.jobs.tasks.deliver_email"
@@ -44,7 +44,7 @@ def job_id(key: str) -> str:
 def queue_email(
     *,
     key: str,
-    kind: str,
+    kind: EmailKind,
     to: str,
     subject: str,
     body: str,
@@ -91,14 +91,13 @@ def delivery(message: OutboxMessage) -> queue.Job:
 def _claim(key: str) -> bool:
     """Take the message for sending; False when it is sent or another worker holds it."""
     now = clock.now()
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     result = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.idempotency_key == key,
             or_(
                 OutboxMessage.status == OutboxStatus.PENDING,
-                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+                _lease_expired(now),
             ),
         )
         .values(
@@ -109,6 +108,16 @@ def _claim(key: str) -> bool:
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    """Claimed by a worker longer than the lease ago: it died, anyone may take it over.
+
+    Claiming, the sweep and an admin's retry must agree on this, or a message could
+    be sent twice (or never).
+    """
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    return (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale)
 
 
 def deliver(key: str) -> OutboxMessage | None:
@@ -143,14 +152,13 @@ def _failed(message: OutboxMessage, exc: Exception) -> None:
 def due_for_delivery(limit: int = 500) -> list[str]:
     """Keys of messages that should be sent now (pending and due, or abandoned claims)."""
     now = clock.now()
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     query = (
         select(OutboxMessage.idempotency_key)
         .where(
             or_(
                 (OutboxMessage.status == OutboxStatus.PENDING)
                 & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+                _lease_expired(now),
             )
         )
         .order_by(OutboxMessage.id)
@@ -168,14 +176,13 @@ def retry_failed(message: OutboxMessage) -> bool:
     (and nothing changed) otherwise: sent already, or being sent right now.
     """
     now = clock.now()
-    stale = now - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     result = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message.id,
             or_(
                 OutboxMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
-                (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+                _lease_expired(now),
             ),
         )
         .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, claimed_at=None)

@@ -9,7 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
-from support import clock
+from support import clock, urls
 from support.extensions import db
 from support.models import SurveyInvite, Ticket
 
@@ -41,7 +41,8 @@ def token_for(invite: SurveyInvite) -> str:
 
 
 def survey_url(invite: SurveyInvite) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/survey/{token_for(invite)}"
+    """The follow-up email's link: the survey opens from it without a login."""
+    return urls.external_url("survey.answer", token=token_for(invite))
 
 
 def invite_for(token: str) -> SurveyInvite:

@@ -16,20 +16,22 @@ from typing import IO
 
 from flask import current_app
 
-# Extension → content type we declare on download. Anything else is refused.
-ALLOWED_TYPES: dict[str, str] = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "pdf": "application/pdf",
-    "txt": "text/plain",
-    "log": "text/plain",
-    "csv": "text/csv",
-    "json": "application/json",
-    "zip": "application/zip",
+# Extension → (content type we declare on download, what the upload form calls it).
+# Anything else is refused.
+_FILE_TYPES: dict[str, tuple[str, str]] = {
+    "png": ("image/png", "images"),
+    "jpg": ("image/jpeg", "images"),
+    "jpeg": ("image/jpeg", "images"),
+    "gif": ("image/gif", "images"),
+    "webp": ("image/webp", "images"),
+    "pdf": ("application/pdf", "PDF"),
+    "txt": ("text/plain", "text"),
+    "log": ("text/plain", "logs"),
+    "csv": ("text/csv", "CSV"),
+    "json": ("application/json", "JSON"),
+    "zip": ("application/zip", "ZIP"),
 }
+ALLOWED_TYPES: dict[str, str] = {ext: mime for ext, (mime, _name) in _FILE_TYPES.items()}
 
 
 class AttachmentRejected(ValueError):
@@ -50,6 +52,49 @@ def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{math.ceil(size / 1024)} KB"
     return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"
+
+
+def limit_size(size: int) -> str:
+    """A configured limit as people write it: "10 MB", "2.5 MB", "512 KB"."""
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MB"
+    return human_size(size)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What an upload form tells people before they pick files: the limits `check`
+    enforces, read from the config and ALLOWED_TYPES so the page cannot disagree."""
+
+    max_count: int
+    max_bytes: int
+
+    @property
+    def size(self) -> str:
+        return limit_size(self.max_bytes)
+
+    @property
+    def accept(self) -> str:
+        """The file input's accept list: ".png,.jpg,…"."""
+        return ",".join(f".{ext}" for ext in _FILE_TYPES)
+
+    @property
+    def kinds(self) -> str:
+        """The allowed types in words: "images, PDF, text, logs, CSV, JSON or ZIP"."""
+        names = list(dict.fromkeys(name for _type, name in _FILE_TYPES.values()))
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+    def summary(self, with_kinds: bool = False) -> str:
+        """The form's help line: "Up to 5 files, 10 MB each." (and the types, if asked)."""
+        files = "file" if self.max_count == 1 else "files"
+        text = f"Up to {self.max_count} {files}, {self.size} each"
+        return f"{text}: {self.kinds}." if with_kinds else f"{text}."
+
+
+def rules() -> Rules:
+    """The current limits, read per call so a changed config shows on the next page."""
+    config = current_app.config
+    return Rules(config["ATTACHMENT_MAX_COUNT"], config["ATTACHMENT_MAX_BYTES"])
 
 
 MAX_NAME_LENGTH = 200

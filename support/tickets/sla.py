@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,12 +23,54 @@ WARN_SHARE = 0.2  # warn when a fifth of the target time is left…
 WARN_MIN = timedelta(minutes=10)  # …but never later than ten minutes before
 
 
+class SlaTarget(StrEnum):
+    """The three promises a ticket's clock tracks (stored as these strings in SlaMark
+    rows and in SLA events' data)."""
+
+    FIRST_RESPONSE = "first_response"
+    UPDATE = "update"
+    RESOLUTION = "resolution"
+
+    @property
+    def label(self) -> str:
+        """How agents read the target, on board cards and SLA timeline events."""
+        match self:
+            case SlaTarget.FIRST_RESPONSE:
+                return "First response"
+            case SlaTarget.UPDATE:
+                return "Next update"
+            case SlaTarget.RESOLUTION:
+                return "Resolution"
+
+
+# For callers that still look a label up by target (the ticket service); prefer `.label`.
+TARGET_LABELS = {target: target.label for target in SlaTarget}
+
+
+class CheckpointKind(StrEnum):
+    """What a checkpoint says: time is running out, or it has run out."""
+
+    WARNING = "warning"
+    BREACH = "breach"
+
+
 @dataclass(frozen=True)
 class Targets:
     first_response: timedelta
     update_interval: timedelta
     resolution: timedelta
     business_hours: bool = False
+
+    def span(self, target: SlaTarget) -> timedelta:
+        """The policy's time for `target` (the update target's is the update interval)."""
+        match target:
+            case SlaTarget.FIRST_RESPONSE:
+                return self.first_response
+            case SlaTarget.UPDATE:
+                return self.update_interval
+            case SlaTarget.RESOLUTION:
+                return self.resolution
+        raise ValueError(f"unknown SLA target {target!r}")
 
 
 @dataclass(frozen=True)
@@ -42,16 +85,9 @@ class Promise:
 class Checkpoint:
     """A warning or breach that is due for one of a ticket's targets."""
 
-    target: str  # first_response | update | resolution
-    kind: str  # warning | breach
+    target: SlaTarget
+    kind: CheckpointKind
     due: datetime
-
-
-TARGET_LABELS = {
-    "first_response": "First response",
-    "update": "Next update",
-    "resolution": "Resolution",
-}
 
 
 # --- policies -------------------------------------------------------------------------
@@ -172,11 +208,15 @@ def resume(ticket: Ticket, at: datetime) -> None:
     if paused is None:
         return
     business_hours = targets_for(ticket.priority).business_hours
-    for field in ("first_response_due", "next_update_due", "resolution_due"):
-        due = getattr(ticket, field)
-        if due is not None and due > paused:
-            left = time_between(paused, due, business_hours)
-            setattr(ticket, field, add_time(at, left, business_hours))
+
+    def moved(due: datetime | None) -> datetime | None:
+        if due is None or due <= paused:
+            return due
+        return add_time(at, time_between(paused, due, business_hours), business_hours)
+
+    ticket.first_response_due = moved(ticket.first_response_due)
+    ticket.next_update_due = moved(ticket.next_update_due)
+    ticket.resolution_due = moved(ticket.resolution_due)
     ticket.sla_paused_at = None
 
 
@@ -209,7 +249,7 @@ def record_escalation(ticket: Ticket, at: datetime) -> Stage:
 # --- what is due ----------------------------------------------------------------------
 
 
-def _open_targets(ticket: Ticket) -> list[tuple[str, datetime, timedelta]]:
+def _open_targets(ticket: Ticket) -> list[tuple[SlaTarget, datetime, timedelta]]:
     """(target, due, full span) for each target the ticket still has to meet."""
     if not ticket.status.is_active or ticket.sla_paused_at is not None:
         return []
@@ -217,19 +257,19 @@ def _open_targets(ticket: Ticket) -> list[tuple[str, datetime, timedelta]]:
     targets = []
     # Once escalated, the new stage's deadline replaces tier 1's first-response promise.
     if ticket.first_responded_at is None and ticket.first_response_due and ticket.tier == 1:
-        targets.append(("first_response", ticket.first_response_due, spans.first_response))
+        targets.append((SlaTarget.FIRST_RESPONSE, ticket.first_response_due, spans.first_response))
     if ticket.next_update_due and (ticket.first_responded_at is not None or ticket.tier > 1):
         # After an escalation the stage's deadline counts even before a first response.
         span = stage(ticket.tier).update_within if ticket.tier > 1 else spans.update_interval
-        targets.append(("update", ticket.next_update_due, span))
+        targets.append((SlaTarget.UPDATE, ticket.next_update_due, span))
     if ticket.resolution_due:
-        targets.append(("resolution", ticket.resolution_due, spans.resolution))
+        targets.append((SlaTarget.RESOLUTION, ticket.resolution_due, spans.resolution))
     return targets
 
 
-def in_words(targets: Targets, target: str = "first_response") -> str:
+def in_words(targets: Targets, target: SlaTarget = SlaTarget.FIRST_RESPONSE) -> str:
     """A target as a customer reads it: "8 hours", "2 business days", "30 minutes"."""
-    minutes = int(getattr(targets, target).total_seconds() // 60)
+    minutes = int(targets.span(target).total_seconds() // 60)
     unit, size = next(
         (u, s) for u, s in (("day", 24 * 60), ("hour", 60), ("minute", 1)) if minutes % s == 0
     )
@@ -247,9 +287,9 @@ def checkpoints(ticket: Ticket, now: datetime) -> list[Checkpoint]:
     due_now = []
     for target, due, span in _open_targets(ticket):
         if now >= due:
-            due_now.append(Checkpoint(target, "breach", due))
+            due_now.append(Checkpoint(target, CheckpointKind.BREACH, due))
         elif now >= warn_at(due, span):
-            due_now.append(Checkpoint(target, "warning", due))
+            due_now.append(Checkpoint(target, CheckpointKind.WARNING, due))
     return due_now
 
 
@@ -261,7 +301,7 @@ def wake_times(ticket: Ticket) -> list[datetime]:
     return sorted(times)
 
 
-def next_due(ticket: Ticket) -> tuple[str, datetime] | None:
+def next_due(ticket: Ticket) -> tuple[SlaTarget, datetime] | None:
     """(target, due) of the soonest target still to meet: the board's countdown."""
     targets = _open_targets(ticket)
     if not targets:

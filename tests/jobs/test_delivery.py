@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from support import clock
 from support.extensions import db
 from support.jobs import tasks
 from support.models import (
+    EmailKind,
     EventKind,
     Notification,
     OutboxMessage,
@@ -19,6 +21,7 @@ from support.models import (
     Ticket,
     TicketEvent,
 )
+from support.notify import outbox
 from support.tickets import service
 from tests.jobs.conftest import children, kill, wait_gone
 
@@ -60,6 +63,19 @@ def test_acknowledgement_arrives_once_with_reference_and_promise(
     tasks.sweep()
     run_jobs()
     assert len(smtp.mailbox.to(customer.email)) == 1
+
+
+def test_email_kinds_are_stored_as_the_same_strings_and_load_as_the_enum(make):
+    customer, agent = make.customer(), make.agent()
+    ticket = make.ticket(customer)
+    service.reply(ticket, author=agent, body="We are refunding the duplicate.")
+
+    stored = db.session.scalars(text("SELECT kind FROM outbox_messages ORDER BY id"))
+    assert list(stored) == ["ack", "event"]
+    db.session.expire_all()
+    kinds = list(db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+    assert kinds == [EmailKind.ACK, EmailKind.EVENT]
+    assert all(isinstance(kind, EmailKind) for kind in kinds)
 
 
 def test_public_events_notify_threaded_and_internal_notes_stay_quiet(make, smtp, run_jobs):
@@ -197,3 +213,35 @@ def test_worker_killed_mid_send_customer_gets_exactly_one_email(
     db.session.expire_all()
     message = db.session.scalar(select(OutboxMessage))
     assert (message.status, message.attempts) == (OutboxStatus.SENT, 2)
+
+
+def test_a_claim_is_taken_over_only_once_its_lease_has_run_out(app, make):
+    """Claiming, the sweep and an admin's retry read the lease the same way."""
+    make.ticket(make.customer())
+    message = db.session.scalar(select(OutboxMessage))
+    key, lease, second = message.idempotency_key, timedelta(seconds=120), timedelta(seconds=1)
+    app.config["OUTBOX_LEASE_SECONDS"] = 120
+    now = datetime(2032, 3, 1, 9, 0)
+    clock.freeze(now)
+    try:
+        for age in (second, lease - second, lease):  # still held by a live worker
+            message.status, message.claimed_at = OutboxStatus.SENDING, now - age
+            db.session.commit()
+            assert key not in outbox.due_for_delivery()
+            assert outbox.retry_failed(message) is False
+            assert outbox._claim(key) is False
+
+        message.claimed_at = now - lease - second  # its worker died
+        db.session.commit()
+        assert outbox.due_for_delivery() == [key]
+        assert outbox._claim(key) is True
+        db.session.refresh(message)
+        assert (message.status, message.claimed_at) == (OutboxStatus.SENDING, now)
+
+        message.claimed_at = now - lease - second
+        db.session.commit()
+        assert outbox.retry_failed(message) is True
+        db.session.refresh(message)
+        assert (message.status, message.claimed_at) == (OutboxStatus.PENDING, None)
+    finally:
+        clock.freeze(None)

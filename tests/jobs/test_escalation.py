@@ -117,6 +117,7 @@ def test_breach_escalates_to_tier_two_and_tells_its_agents(
     [mail] = smtp.mailbox.to(tier2.email)
     assert mail["Subject"].startswith(f"[{ticket.ref}] Escalated to tier 2")
     assert "automatically" in mail.get_content()
+    assert f"Open it: http://support.test/board/tickets/{ticket.ref}" in mail.get_content()
     assert notifications_for(tier1) == notifications_for(tier3) == []
     assert smtp.mailbox.to(tier1.email) == smtp.mailbox.to(tier3.email) == []
 

@@ -65,6 +65,38 @@ def test_form_promises_the_first_reply_time_of_the_current_policy(
     assert "within 2 business days for most requests" in client.get("/tickets/new").text
 
 
+DEFAULT_ACCEPT = 'accept=".png,.jpg,.jpeg,.gif,.webp,.pdf,.txt,.log,.csv,.json,.zip"'
+
+
+def test_upload_fields_state_the_default_limits_and_types(
+    client: FlaskClient, customer: User, make: Factory
+) -> None:
+    page = client.get("/tickets/new").text
+    assert "Up to 5 files, 10 MB each: images, PDF, text, logs, CSV, JSON or ZIP." in page
+    assert DEFAULT_ACCEPT in page
+    assert f'data-max-bytes="{10 * MB}"' in page
+    assert 'data-max-count="5"' in page
+    reply_form = client.get(f"/tickets/{make.ticket(customer).ref}").text
+    assert "Up to 5 files, 10 MB each." in reply_form
+    assert DEFAULT_ACCEPT in reply_form
+
+
+def test_upload_fields_follow_the_configured_limits(
+    app: Flask, client: FlaskClient, customer: User, make: Factory
+) -> None:
+    app.config.update(ATTACHMENT_MAX_COUNT=3, ATTACHMENT_MAX_BYTES=5 * MB // 2)
+    page = client.get("/tickets/new").text
+    assert "Up to 3 files, 2.5 MB each: images, PDF, text, logs, CSV, JSON or ZIP." in page
+    assert f'data-max-bytes="{5 * MB // 2}"' in page
+    assert 'data-max-count="3"' in page
+    assert "Up to 5 files" not in page
+
+    app.config.update(ATTACHMENT_MAX_COUNT=1, ATTACHMENT_MAX_BYTES=512 * 1024)
+    reply_form = client.get(f"/tickets/{make.ticket(customer).ref}").text
+    assert "Up to 1 file, 512 KB each." in reply_form
+    assert 'data-max-count="1"' in reply_form
+
+
 # --- filing ------------------------------------------------------------------------------
 
 
