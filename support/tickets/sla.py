@@ -43,10 +43,6 @@ class SlaTarget(StrEnum):
                 return "Resolution"
 
 
-# For callers that still look a label up by target (the ticket service); prefer `.label`.
-TARGET_LABELS = {target: target.label for target in SlaTarget}
-
-
 class CheckpointKind(StrEnum):
     """What a checkpoint says: time is running out, or it has run out."""
 

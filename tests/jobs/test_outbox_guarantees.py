@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from support import clock
 from support.extensions import db
 from support.jobs import queue, tasks
-from support.models import OutboxMessage, OutboxStatus
+from support.models import EmailKind, OutboxMessage, OutboxStatus
 from support.notify import outbox
 from support.tickets import service
 
@@ -57,7 +57,9 @@ def a_month(lease: timedelta) -> timedelta:
 
 def queued(key: str, *, to: str = "customer@example.com", **state) -> OutboxMessage:
     """A committed outbox message (nothing enqueued), then put in `state` (column values)."""
-    message = outbox.queue_email(key=key, kind="notice", to=to, subject=f"About {key}", body="Hi.")
+    message = outbox.queue_email(
+        key=key, kind=EmailKind.EVENT, to=to, subject=f"About {key}", body="Hi."
+    )
     assert message is not None
     db.session.commit()
     if state:

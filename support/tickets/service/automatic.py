@@ -53,8 +53,8 @@ def check_sla(ticket: Ticket) -> list[TicketEvent]:
                     )
                 )
                 _record_checkpoint(change, point)
-                if point.kind == "breach":
-                    label = sla.TARGET_LABELS[point.target]
+                if point.kind == sla.CheckpointKind.BREACH:
+                    label = point.target.label
                     missed.append(f"{label} target ({_when(point)}) was missed.")
             if missed and ticket.tier < sla.MAX_TIER:
                 raise_tier(change, reason=" ".join(missed))
@@ -83,17 +83,17 @@ def _when(point: sla.Checkpoint) -> str:
 
 def _record_checkpoint(change: TicketChange, point: sla.Checkpoint) -> None:
     """The timeline events of one warning or breach (check_sla does the escalating)."""
-    label = sla.TARGET_LABELS[point.target]
+    label = point.target.label
     due = _when(point)
     data = {"target": point.target, "due": point.due.isoformat()}
-    if point.kind == "breach":
+    if point.kind == sla.CheckpointKind.BREACH:
         body = f"{label} target ({due}) was missed."
         change.record(EventKind.SLA_BREACH, public=False, body=body, data=data)
         return
     change.record(
         EventKind.SLA_WARNING, public=False, body=f"{label} due {due} is at risk.", data=data
     )
-    if point.target in ("first_response", "update"):
+    if point.target in (sla.SlaTarget.FIRST_RESPONSE, sla.SlaTarget.UPDATE):
         change.record(
             EventKind.DELAY_NOTICE,
             body=f"We're sorry: we may not manage to get back to you by {due} as "
