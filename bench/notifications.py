@@ -2,11 +2,12 @@
 
 Seeds 200 tickets (200 acknowledgements) and 1,800 public agent replies (one
 notification email each) through the ticket service, so 2,000 `deliver_email`
-jobs wait in RQ. Then `flask --app app worker --burst` (one worker, forking a
-work horse per job, as in production) sends them to an aiosmtpd server on
-loopback that counts every Message-ID it receives.
+jobs wait in RQ. Then `flask --app app worker --burst` (one worker, running the
+jobs in its own process as in production; `--fork` here: a work horse per job)
+sends them to an aiosmtpd server on loopback that counts every Message-ID it
+receives.
 
-Run from the repo root: .venv/bin/python bench/notifications.py
+Run from the repo root: .venv/bin/python bench/notifications.py [--fork]
 Needs a Redis: REDIS_URL if set, else an embedded redis-server started (and
 stopped) here. Everything it creates is removed: SMTP server, Redis (or this
 run's keys in yours), the temporary database.
@@ -89,11 +90,12 @@ def seed() -> int:
     return db.session.scalar(select(func.count(OutboxMessage.id)))
 
 
-def run_worker(env: dict[str, str]) -> float:
+def run_worker(env: dict[str, str], fork: bool) -> float:
     """One `flask worker --burst` process; returns its wall time in seconds."""
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"],
+        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"]
+        + (["--fork"] if fork else []),
         cwd=ROOT,
         env=env,
         check=True,
@@ -161,7 +163,7 @@ def main() -> None:
                 INSTANCE_PATH=str(Path(tmp.name) / "worker-instance"),
             )
             db.session.remove()
-            seconds = run_worker(env)
+            seconds = run_worker(env, fork="--fork" in sys.argv[1:])
 
             ran = q.finished_job_registry.count + q.failed_job_registry.count
             states = dict(

@@ -88,11 +88,24 @@ def setup() -> None:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--no-scheduler", is_flag=True, help="Do not run delayed jobs in this worker.")
-def worker(burst: bool, no_scheduler: bool) -> None:
+@click.option("--fork", is_flag=True, help="Fork a process per job (slower, more isolated).")
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Exit after this many jobs, for the supervisor to start a fresh worker.",
+)
+def worker(burst: bool, no_scheduler: bool, fork: bool, max_jobs: int | None) -> None:
     """Run an RQ worker (with RQ's scheduler for delayed jobs) for this app."""
     from support.jobs.worker import run
 
-    run(current_app._get_current_object(), burst=burst, with_scheduler=not no_scheduler)
+    run(
+        current_app._get_current_object(),
+        burst=burst,
+        with_scheduler=not no_scheduler,
+        fork=fork,
+        max_jobs=max_jobs,
+    )
 
 
 @click.command("devserver")

@@ -1,19 +1,40 @@
-"""The RQ worker the project runs (`flask --app app worker`)."""
+"""The RQ worker the project runs (`flask --app app worker`).
+
+By default jobs run in the worker's own process, with the app built once
+(`InProcessWorker`): no fork, no new database connections, and an SMTP
+connection the next email reuses. A fork per job cost ~80 ms, so one worker
+delivered about 12 emails a second; in-process it is bound by the database and
+the SMTP server instead (bench/notifications.py).
+
+What running in-process gives up, and what contains it:
+- A job that hangs is stopped by RQ's job timeout (a signal in this process,
+  the same as in a work horse) and recorded as failed; its email's claim runs
+  out and the sweep hands it to a worker again.
+- A job that leaks memory or leaves global state behind affects the jobs after
+  it. `--max-jobs N` makes the worker exit after N jobs (warm, between jobs),
+  and its supervisor (systemd's `Restart=always`, `make run`'s devserver)
+  starts a fresh one. Every job also gets a fresh app context and database
+  session, removed when it ends (support.jobs.tasks.job).
+- A crash of the process (killed, out of memory) loses the job in progress as
+  a dead work horse would: every job is idempotent and the sweep redoes it.
+`--fork` keeps RQ's fork-per-job worker for those who want a process per job.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.job import Job
 from rq.queue import Queue
 from sqlalchemy.orm import configure_mappers
 
 from support.extensions import db
-from support.jobs import tasks as _tasks  # noqa: F401 - imported once here, not in every horse
+from support.jobs import tasks as _tasks  # noqa: F401 - imported once here, not per job
 from support.jobs.redis import worker_connection
+from support.notify import mailer
 
 
-class AppWorker(Worker):
+class ForkingWorker(Worker):
     """Forks a work horse per job inside the app's context.
 
     The horse must not reuse database connections it inherited from the parent
@@ -25,8 +46,23 @@ class AppWorker(Worker):
         super().main_work_horse(job, queue)
 
 
-def run(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> None:
-    configure_mappers()  # once, before forking: each horse would redo it (~40 ms a job)
+class InProcessWorker(SimpleWorker):
+    """Runs each job in this process (see the module's docstring for the trade-off)."""
+
+
+def run(
+    app: Flask,
+    *,
+    burst: bool = False,
+    with_scheduler: bool = True,
+    fork: bool = False,
+    max_jobs: int | None = None,
+) -> None:
+    configure_mappers()  # once, before any job (each forked horse would redo it: ~40 ms)
     redis = worker_connection(app)
-    worker = AppWorker([Queue(app.config["RQ_QUEUE"], connection=redis)], connection=redis)
-    worker.work(burst=burst, with_scheduler=with_scheduler)
+    worker_class = ForkingWorker if fork else InProcessWorker
+    worker = worker_class([Queue(app.config["RQ_QUEUE"], connection=redis)], connection=redis)
+    try:
+        worker.work(burst=burst, with_scheduler=with_scheduler, max_jobs=max_jobs)
+    finally:
+        mailer.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import socket
+import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from functools import cache
@@ -40,11 +43,33 @@ def _hostname() -> str:
     return socket.getfqdn()
 
 
+# An idle connection older than this is checked (NOOP) before it is used again:
+# servers drop idle clients after a while, and a stale socket fails only when written to.
+IDLE_CHECK_SECONDS = 30
+
+
+@dataclass
+class _Open:
+    """This process's SMTP connection, reused by the next email (one worker, one job
+    at a time: the connection is never shared between threads)."""
+
+    smtp: smtplib.SMTP
+    settings: tuple
+    pid: int
+    last_used: float
+
+
+_open: _Open | None = None
+
+
 def send(message: OutboxMessage) -> None:
     """Hand the message to the SMTP server; raises on any failure.
 
-    With MAIL_BACKEND=file (what `make run` uses when no MAIL_SERVER is set) the
-    message is written to instance/mail/ instead, so a laptop needs no mail server.
+    The connection stays open for the next message (an in-process worker sends
+    one email after another); a connection the server closed meanwhile is
+    replaced once. With MAIL_BACKEND=file (what `make run` uses when no
+    MAIL_SERVER is set) the message is written to instance/mail/ instead, so a
+    laptop needs no mail server.
     """
     config = current_app.config
     if config["MAIL_BACKEND"] == "file":
@@ -53,10 +78,79 @@ def send(message: OutboxMessage) -> None:
         name = f"{message.id:06d}-{message.kind}.eml"
         (folder / name).write_bytes(bytes(build(message)))
         return
-    server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
-    with smtplib.SMTP(server, port, local_hostname=_hostname(), timeout=20) as smtp:
-        if config.get("MAIL_USE_TLS"):
+    email = build(message)
+    smtp, reused = _connection()
+    try:
+        smtp.send_message(email)
+    except smtplib.SMTPServerDisconnected:
+        close()
+        if not reused:
+            raise
+        # The server hung up on an idle connection before our first command got an
+        # answer: nothing was accepted, so one more try on a fresh one sends it once.
+        smtp, _ = _connection()
+        _send_or_close(smtp, email)
+    except BaseException:
+        close()  # in an unknown state: the next message starts afresh
+        raise
+    if _open is not None:
+        _open.last_used = time.monotonic()
+
+
+def _send_or_close(smtp: smtplib.SMTP, email: EmailMessage) -> None:
+    try:
+        smtp.send_message(email)
+    except BaseException:
+        close()
+        raise
+
+
+def _settings() -> tuple:
+    config = current_app.config
+    return (
+        config["MAIL_SERVER"],
+        config["MAIL_PORT"],
+        bool(config.get("MAIL_USE_TLS")),
+        config.get("MAIL_USERNAME") or "",
+        config.get("MAIL_PASSWORD") or "",
+    )
+
+
+def _connection() -> tuple[smtplib.SMTP, bool]:
+    """This process's open connection for the current settings (and whether it was
+    open already), else a new one."""
+    global _open
+    settings = _settings()
+    if _open is not None and (_open.pid != os.getpid() or _open.settings != settings):
+        close()
+    if _open is not None and time.monotonic() - _open.last_used > IDLE_CHECK_SECONDS:
+        try:
+            _open.smtp.noop()
+        except (smtplib.SMTPException, OSError):
+            close()
+    if _open is not None:
+        return _open.smtp, True
+    server, port, tls, username, password = settings
+    smtp = smtplib.SMTP(server, port, local_hostname=_hostname(), timeout=20)
+    try:
+        if tls:
             smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(build(message))
+        if username:
+            smtp.login(username, password)
+    except BaseException:
+        smtp.close()
+        raise
+    _open = _Open(smtp, settings, os.getpid(), time.monotonic())
+    return smtp, False
+
+
+def close() -> None:
+    """Close this process's connection (a forked child only forgets its parent's)."""
+    global _open
+    current, _open = _open, None
+    if current is None or current.pid != os.getpid():
+        return
+    try:
+        current.smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        current.smtp.close()

@@ -108,6 +108,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of each message's connection
         self.hold_rcpt = threading.Event()  # set: RCPT waits until released
         self.in_rcpt = threading.Event()
         self.release = threading.Event()
@@ -123,6 +124,7 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -130,13 +132,15 @@ class Mailbox:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, idle_timeout: float | None = None) -> None:
         self.port = free_port()
         self.mailbox = Mailbox()
+        self.idle_timeout = idle_timeout  # seconds before the server hangs up on a quiet client
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        options = {"timeout": self.idle_timeout} if self.idle_timeout else {}
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
 
     def stop(self) -> None:
@@ -224,7 +228,7 @@ def worker_process(app: Flask, tmp_path: Path):
     """Start `flask --app app worker` as a real process on the test database."""
     started: list[subprocess.Popen] = []
 
-    def start(**extra_env: str) -> subprocess.Popen:
+    def start(*args: str, **extra_env: str) -> subprocess.Popen:
         env = dict(
             os.environ,
             SUPPORT_ENV="testing",
@@ -239,7 +243,7 @@ def worker_process(app: Flask, tmp_path: Path):
             **extra_env,
         )
         process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "worker"],
+            [sys.executable, "-m", "flask", "--app", "app", "worker", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ import os
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from support import clock
@@ -176,8 +177,9 @@ def test_smtp_down_messages_wait_and_go_out_once(make, smtp, run_jobs):
     assert ticket.ref in smtp.mailbox.to(customer.email)[0]["Subject"]
 
 
+@pytest.mark.parametrize("fork", [False, True], ids=["in-process", "fork-per-job"])
 def test_worker_killed_mid_send_customer_gets_exactly_one_email(
-    app, make, smtp, run_jobs, worker_process
+    app, make, smtp, run_jobs, worker_process, fork
 ):
     customer = make.customer()
     email = customer.email
@@ -185,14 +187,14 @@ def test_worker_killed_mid_send_customer_gets_exactly_one_email(
     smtp.mailbox.hold_rcpt.set()  # the SMTP conversation stalls at RCPT TO
     make.ticket(customer)
 
-    worker = worker_process(OUTBOX_LEASE_SECONDS="1")
+    worker = worker_process(*(["--fork"] if fork else []), OUTBOX_LEASE_SECONDS="1")
     assert smtp.mailbox.in_rcpt.wait(timeout=30), "the worker never reached the SMTP server"
-    # RQ runs the job in a work horse: a child in a process group of its own, which
-    # would finish the send by itself if only the worker died. Kill them all (SIGKILL,
-    # as the OOM killer or a lost machine would), the scheduler child too.
+    # Kill everything (SIGKILL, as the OOM killer or a lost machine would): the worker,
+    # the scheduler child, and with --fork the work horse, a child in a process group
+    # of its own that would finish the send by itself if only the worker died.
     started = children(worker.pid)
     horses = [pid for pid in started if os.getpgid(pid) == pid]
-    assert len(horses) == 1, f"no work horse among the worker's children {started}"
+    assert len(horses) == (1 if fork else 0), f"work horses among the children {started}"
     kill([worker.pid, *started])
     assert wait_gone([worker.pid, *started]) == []
     worker.wait(timeout=10)
