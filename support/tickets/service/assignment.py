@@ -8,7 +8,12 @@ from typing import Any, Literal
 from support import clock
 from support.models import Category, EventKind, Priority, Status, Team, Ticket, TicketEvent, User
 from support.tickets import sla
-from support.tickets.service.change import TicketChange, TicketClosed, TicketError
+from support.tickets.service.change import (
+    TicketChange,
+    TicketClosed,
+    TicketError,
+    check_agent,
+)
 from support.triage import learn_correction
 
 
@@ -21,12 +26,6 @@ class _Unchanged(Enum):
 UNCHANGED = _Unchanged.UNCHANGED
 Keep = Literal[_Unchanged.UNCHANGED]
 FieldValue = Priority | Category | Team | User | None
-
-
-def check_agent(actor: User | None, action: str) -> None:
-    """`actor` None is the system (routing, jobs); people must be on the team."""
-    if actor is not None and not actor.is_agent:
-        raise TicketError(f"Only the support team can {action}.")
 
 
 def _check_not_closed(ticket: Ticket) -> None:

@@ -83,6 +83,12 @@ def check_text(subject: str | None, body: str) -> None:
         raise TicketError(f"A message can be at most {BODY_MAX:,} characters.")
 
 
+def check_agent(actor: User | None, action: str) -> None:
+    """Only the team does `action`; `actor` None is the system (routing, the jobs)."""
+    if actor is not None and not actor.is_agent:
+        raise TicketError(f"Only the support team can {action}.")
+
+
 def check_transition(ticket: Ticket, to: Status) -> None:
     """The TRANSITIONS rule, worded for agents (status values, not the customer's labels)."""
     if to not in TRANSITIONS[ticket.status]:

@@ -15,6 +15,7 @@ from support.tickets.service.change import (
     TicketChange,
     TicketClosed,
     TicketError,
+    check_agent,
     check_text,
 )
 from support.tickets.service.filing import open_follow_up
@@ -108,8 +109,7 @@ def offer_workaround(
     the ticket be resolved from the board).
     """
     with TicketChange(ticket, actor, expected_version=expected_version) as change:
-        if not actor.is_agent:
-            raise TicketError("Only the support team can offer workarounds.")
+        check_agent(actor, "offer workarounds")
         check_text(None, body)
         if not ticket.status.is_active:
             raise TicketError(

@@ -42,9 +42,9 @@ def open_ticket(
         with TicketChange(None, customer, files=files) as change:
             check_text(subject, description)
             decision = triage.decide(subject, description, impact, category, lock=True)
-            ticket = _new_ticket(customer, subject, description, decision, channel)
-            ticket.client_token, ticket.parent = client_token, parent
-            change.open(ticket)
+            ticket = change.open(
+                _new_ticket(customer, subject, description, decision, channel, client_token, parent)
+            )
             created = change.record(EventKind.CREATED, body=description)
             change.attach(created, files)
             _record_decision(change, decision)
@@ -65,6 +65,8 @@ def _new_ticket(
     description: str,
     decision: triage.Decision,
     channel: Channel,
+    client_token: str | None,
+    parent: Ticket | None,
 ) -> Ticket:
     now = clock.now()
     ticket = Ticket(
@@ -81,6 +83,8 @@ def _new_ticket(
         updated_at=now,
         team=decision.team,
         assignee=decision.assignee,
+        client_token=client_token,
+        parent=parent,
     )
     sla.start_clock(ticket, now)
     return ticket

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from support import clock
 from support.models import EventKind, Status, Ticket, TicketEvent, User
-from support.tickets.service.assignment import check_agent
-from support.tickets.service.change import TicketChange, TicketClosed, TicketError
+from support.tickets.service.change import TicketChange, TicketClosed, TicketError, check_agent
 
 
 def merge(

@@ -12,6 +12,7 @@ from support.tickets.service.change import (
     TicketChange,
     TicketClosed,
     TicketError,
+    check_agent,
     check_text,
     check_transition,
 )
@@ -84,8 +85,7 @@ def move(
     """
     note = (note or "").strip() or None
     with TicketChange(ticket, actor, expected_version=expected_version) as change:
-        if not actor.is_agent:
-            raise TicketError("Only the support team can move tickets on the board.")
+        check_agent(actor, "move tickets on the board")
         if to_status == ticket.status:
             if position is not None:
                 _reposition(ticket, position)
