@@ -1,5 +1,13 @@
 """All models, importable from one place (Alembic and the app import this)."""
 
+from support.models.api import (
+    ApiToken,
+    DeliveryStatus,
+    TokenScope,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from support.models.canned import CannedResponse
 from support.models.kb import ArticleFeedback, Deflection
 from support.models.notify import (
@@ -19,19 +27,23 @@ from support.models.ticket import (
     Priority,
     Rating,
     Status,
+    Tag,
     Ticket,
     TicketEvent,
+    ticket_tags,
 )
 from support.models.triage import CategoryCorrection, PriorityRule
 from support.models.user import Role, Skill, Team, User, agent_skills
 
 __all__ = [
+    "ApiToken",
     "ArticleFeedback",
     "Attachment",
     "CannedResponse",
     "Category",
     "CategoryCorrection",
     "Deflection",
+    "DeliveryStatus",
     "EmailKind",
     "EventKind",
     "Impact",
@@ -47,9 +59,15 @@ __all__ = [
     "SlaPolicy",
     "Status",
     "SurveyInvite",
+    "Tag",
     "Team",
     "Ticket",
     "TicketEvent",
+    "TokenScope",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
     "agent_skills",
+    "ticket_tags",
 ]

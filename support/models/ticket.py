@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support import clock
@@ -114,6 +114,7 @@ class EventKind(StrEnum):
     CATEGORY_SUGGESTED = "category_suggested"
     PRIORITY_SET = "priority_set"
     ROUTED = "routed"
+    TAGS_CHANGED = "tags_changed"
 
 
 class Category(db.Model):
@@ -134,6 +135,26 @@ class Category(db.Model):
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
+
+
+class Tag(db.Model):
+    """A label agents put on tickets ("refund", "vip"): lower case, no spaces at the ends."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.name}>"
+
+
+ticket_tags = Table(
+    "ticket_tags",
+    db.metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class Ticket(db.Model):
@@ -210,6 +231,7 @@ class Ticket(db.Model):
     merged_into: Mapped[Ticket | None] = relationship(
         remote_side=[id], foreign_keys=[merged_into_id]
     )
+    tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)
 
     __mapper_args__ = {"version_id_col": version}
 

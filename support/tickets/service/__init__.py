@@ -8,11 +8,11 @@ data) pass the acting person explicitly; nothing here reads the request.
 
 The modules, by concept: `filing` (new tickets and follow-ups), `conversation`
 (replies, notes, workarounds, ratings), `status` (status changes, board moves,
-reopening, escalation), `assignment` (assignee, category, priority, team),
+reopening, escalation), `assignment` (assignee, category, priority, team, tags),
 `merge`, and `automatic` (what the background jobs change).
 """
 
-from support.tickets.service.assignment import UNCHANGED, assign, update_fields
+from support.tickets.service.assignment import UNCHANGED, assign, set_tags, update_fields
 from support.tickets.service.automatic import (
     acknowledged,
     auto_close,
@@ -67,5 +67,6 @@ __all__ = [
     "resolve_by_customer",
     "route_waiting",
     "send_follow_up",
+    "set_tags",
     "update_fields",
 ]

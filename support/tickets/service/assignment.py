@@ -1,13 +1,15 @@
-"""Who works a ticket and how it is filed: assignee, category, priority and team."""
+"""Who works a ticket and how it is filed: assignee, category, priority, team and tags."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any, Literal
 
 from support import clock
 from support.models import Category, EventKind, Priority, Status, Team, Ticket, TicketEvent, User
 from support.tickets import sla
+from support.tickets import tags as tag_names
 from support.tickets.service.change import (
     TicketChange,
     TicketClosed,
@@ -95,6 +97,37 @@ def update_fields(
         if events:
             ticket.updated_at = clock.now()
     return events
+
+
+def set_tags(
+    ticket: Ticket,
+    names: Iterable[str],
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+) -> TicketEvent | None:
+    """Replace the ticket's tags with `names`; None when they are the same already.
+
+    Names are normalised (support/tickets/tags.py); unknown ones become new tags. The
+    event is internal and says what was added and removed.
+    """
+    with TicketChange(ticket, actor, expected_version=expected_version) as change:
+        check_agent(actor, "tag tickets")
+        _check_not_closed(ticket)
+        try:
+            wanted = tag_names.parse(names)
+        except tag_names.BadTag as exc:
+            raise TicketError(str(exc)) from exc
+        before = [tag.name for tag in ticket.tags]
+        if sorted(before) == sorted(wanted):
+            return None
+        ticket.tags = tag_names.find_or_create(wanted)
+        ticket.updated_at = clock.now()
+        data = {
+            "added": [name for name in wanted if name not in before],
+            "removed": [name for name in before if name not in wanted],
+        }
+        return change.record(EventKind.TAGS_CHANGED, public=False, data=data)
 
 
 def _field_event(
