@@ -31,8 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from support import cli, security, templating, web
+    from support import api, cli, security, templating, web
 
+    api.init_app(app)
     web.register_error_handlers(app)
     templating.init_app(app)
     security.init_app(app)

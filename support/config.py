@@ -90,6 +90,8 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "10/hour"),
         "RATELIMIT_TICKETS": os.environ.get("RATELIMIT_TICKETS", "20/hour"),
         "RATELIMIT_SEARCH": os.environ.get("RATELIMIT_SEARCH", "120/minute"),
+        # Per API token (or per address for requests without one).
+        "RATELIMIT_API": os.environ.get("RATELIMIT_API", "600/minute"),
     }
 
 

@@ -5,12 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 
+from support.api import problems
 from support.extensions import db
+from support.models import Attachment
+from support.tickets import attachments
 from support.tickets.attachments import human_size
 from support.tickets.service import StaleTicket, TicketError
 
@@ -75,6 +87,21 @@ def updated(response: Response, *events: str) -> Response:
     return response
 
 
+def send_attachment(attachment: Attachment) -> Response:
+    """A stored file as a download, never rendered by the browser whatever it claims to be."""
+    response = send_file(
+        attachments.path_of(attachment.storage_key),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 ERROR_TEXT = {
     400: ("Something in that request was wrong", "Go back, check the form and try again."),
     403: (
@@ -96,6 +123,8 @@ ERROR_TEXT = {
 
 
 def _error_response(code: int, title: str, advice: str, **extra: Any) -> Response:
+    if problems.is_api_request():  # /api/: problem details, whatever the error
+        return problems.for_status(code)
     if sent_by_htmx():
         # A short message for the page's toast; see static/js/app.js.
         body = render_template("errors/_toast.html", title=title, advice=advice)

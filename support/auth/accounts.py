@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -33,12 +35,15 @@ def create_user(
     *,
     email: str,
     name: str,
-    password: str,
+    password: str | None,
     role: Role = Role.CUSTOMER,
     tier: int | None = None,
     team_id: int | None = None,
 ) -> User:
-    """Create an account; raises EmailTaken if the address is already registered."""
+    """Create an account; raises EmailTaken if the address is already registered.
+
+    Without a password (a customer added by an agent or the API) nobody can sign in
+    to it until its owner sets one by "forgot password"."""
     if find_by_email(email):
         raise EmailTaken(email)
     user = User(
@@ -48,7 +53,7 @@ def create_user(
         tier=tier,
         team_id=team_id,
     )
-    user.set_password(password)
+    user.set_password(password if password is not None else secrets.token_urlsafe(32))
     db.session.add(user)
     try:
         db.session.commit()

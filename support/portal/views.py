@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, current_app, flash, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,7 +19,14 @@ from support.notify import inbox
 from support.portal.forms import ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
 from support.tickets.service import TicketClosed, TicketError
-from support.web import redirect_after_post, render, render_fragment, updated, wants_fragment
+from support.web import (
+    redirect_after_post,
+    render,
+    render_fragment,
+    send_attachment,
+    updated,
+    wants_fragment,
+)
 
 bp = Blueprint("portal", __name__, url_prefix="/tickets")
 
@@ -303,21 +310,6 @@ def download(ref: str, attachment_id: int, filename: str) -> Response:
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.ticket_id != ticket.id:
         abort(404)
-    if (
-        attachment.event is not None
-        and not attachment.event.is_public
-        and not (permissions.sees_internal(current_user))
-    ):
+    if not permissions.can_read_attachment(current_user, attachment):
         abort(404)
-    response = send_file(
-        attachments.path_of(attachment.storage_key),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
-    # Never rendered by the browser, whatever the file claims to be.
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(attachment)

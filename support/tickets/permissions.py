@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from support.extensions import db
-from support.models import Ticket, TicketEvent, User
+from support.models import Attachment, Ticket, TicketEvent, User
 from support.tickets import refs
 
 
@@ -25,6 +25,11 @@ def can_edit(user: User, ticket: Ticket) -> bool:
 def sees_internal(user: User) -> bool:
     """Internal notes and SLA warnings are for the support team only."""
     return user.is_agent
+
+
+def can_read_attachment(user: User, attachment: Attachment) -> bool:
+    """For someone who may see the ticket: a file on an internal note is the team's."""
+    return attachment.event is None or attachment.event.is_public or sees_internal(user)
 
 
 def is_owner(user: User, ticket: Ticket) -> bool:

@@ -25,6 +25,7 @@ GENERIC_SESSION_LISTENERS = {
 # Packages (and modules) that are screens: blueprints, their forms and helpers.
 WEB = (
     "support.admin",
+    "support.api",
     "support.auth",
     "support.board",
     "support.main",

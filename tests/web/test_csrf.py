@@ -253,7 +253,7 @@ def _exempt(app: Flask, endpoint: str) -> bool:
     blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
     return (
         f"{view.__module__}.{view.__name__}" in csrf._exempt_views
-        or blueprint in csrf._exempt_blueprints
+        or blueprint in {exempt.name for exempt in csrf._exempt_blueprints}
     )
 
 
