@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from support import demo
+from support import clock, demo
+from support.api import tokens
 from support.auth import accounts
 from support.auth.passwords import password_problem
 from support.kb.cli import build_index, kb_cli
-from support.models import Role
+from support.models import Role, TokenScope
 from support.tickets.categories import ensure_default_categories
 
 demo_cli = AppGroup("demo", help="Demo data for trying Support Desk out.")
@@ -71,6 +73,25 @@ def user_role(email: str, role: str, tier: int | None) -> None:
         raise click.ClickException(f"No account for {email}.")
     accounts.set_role(user, Role(role), tier=tier)
     click.echo(f"{user.email} is now {user.role.value}{_tier(user)}.")
+
+
+@user_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="Command line", show_default=True, help="To recognise it later.")
+@click.option("--read-only", is_flag=True, help="GET requests only.")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expires after N days.")
+def user_token(email: str, name: str, read_only: bool, days: int | None) -> None:
+    """Create a personal API token for an agent or admin and print it (shown once)."""
+    user = accounts.find_by_email(email)
+    if user is None or not user.is_agent or not user.is_active:
+        raise click.ClickException(
+            f"{email} is not an active agent or admin: tokens are theirs only."
+        )
+    scope = TokenScope.READ if read_only else TokenScope.WRITE
+    expires = clock.now() + timedelta(days=days) if days else None
+    created = tokens.create(user, name=name, scope=scope, expires_at=expires)
+    click.echo(f"{created.secret}")
+    click.echo(f"({scope.label}; revoke it at /account/tokens.)", err=True)
 
 
 def _tier(user) -> str:

@@ -1,4 +1,5 @@
-"""`flask user create` and `flask user role`: how a real deployment gets its first admin."""
+"""`flask user create`, `role` and `token`: how a real deployment gets its first admin
+(and a script its API token)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ def test_role_turns_a_customer_into_an_agent_and_back(app, make) -> None:
     assert (user.role, user.tier) == (Role.CUSTOMER, None)
     missing = run(app, "role", "nobody@example.org", "admin")
     assert missing.exit_code != 0 and "No account for nobody@example.org" in missing.output
+
+
+def test_token_prints_a_working_api_token_for_agents_only(app, client, make) -> None:
+    agent, customer = make.agent(), make.customer()
+    result = run(app, "token", agent.email, "--read-only", "--days", "30")
+    assert result.exit_code == 0, result.output
+    secret = result.output.split()[0]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.json["token"]["scope"] == "read" and me.json["token"]["expires_at"]
+    refused = run(app, "token", customer.email)
+    assert refused.exit_code != 0 and "not an active agent" in refused.output
