@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
+from markupsafe import Markup, escape
 
 from support.api.blueprint import bp
 from support.api.spec import document
@@ -50,17 +51,29 @@ def _sections(spec: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
                     "method": method.upper(),
                     "path": path,
                     "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
+                    "description": code_spans(operation.get("description", "")),
                     "parameters": operation.get("parameters", []),
                     "body": _schema_name(operation.get("requestBody", {})),
                     "responses": [
                         (code, answer.get("description", ""), _schema_name(answer))
                         for code, answer in operation.get("responses", {}).items()
                     ],
-                    "anchor": f"{method}-{path}".replace("/", "-").strip("-"),
+                    "anchor": _anchor(method, path),
                 }
             )
     return list(sections.items())
+
+
+def code_spans(text: str) -> Markup:
+    """The document's `backticks` as <code>, everything else escaped."""
+    parts = str(escape(text)).split("`")
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
+
+
+def _anchor(method: str, path: str) -> str:
+    """`patch-tickets-ref` for PATCH /api/v1/tickets/{ref}."""
+    words = path.removeprefix("/api/v1/").replace("{", "").replace("}", "").split("/")
+    return "-".join([method, *words])
 
 
 def _schema_name(holder: dict[str, Any]) -> str | None:

@@ -29,7 +29,7 @@ spec = SpecTree(
     version="1.0.0",
     description=(
         "Tickets, customers and the knowledge base of a Support Desk. Authenticate with a "
-        "personal API token (`Authorization: Bearer sd_…`), created at /account/tokens."
+        "personal API token (Authorization: Bearer sd_…), created at /account/tokens."
     ),
     # spectree leaves routes under its own path out of the document: not /api/v1 then.
     # Its route there serves the same document (support/api/__init__.py).
