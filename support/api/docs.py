@@ -66,8 +66,9 @@ def _sections(spec: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
 
 def code_spans(text: str) -> Markup:
     """The document's `backticks` as <code>, everything else escaped."""
-    parts = str(escape(text)).split("`")
-    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
+    parts = text.split("`")
+    code = Markup("<code>{}</code>")
+    return Markup("").join(code.format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
 def _anchor(method: str, path: str) -> str:
