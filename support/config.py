@@ -86,7 +86,10 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "OUTBOX_LEASE_SECONDS": _env_int("OUTBOX_LEASE_SECONDS", 120),
         # Rate limits (counted in Redis); RATELIMIT_ENABLED=0 turns them off.
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        # Login: per (address, email), and a wider budget per address (an office or a
+        # phone network shares one address); never per email alone.
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10/minute"),
+        "RATELIMIT_LOGIN_ADDRESS": os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30/minute"),
         "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "10/hour"),
         "RATELIMIT_TICKETS": os.environ.get("RATELIMIT_TICKETS", "20/hour"),
         "RATELIMIT_SEARCH": os.environ.get("RATELIMIT_SEARCH", "120/minute"),

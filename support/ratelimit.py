@@ -38,8 +38,11 @@ def _configured(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
-def login_email() -> str:
-    return "email:" + (request.form.get("email") or "").strip().lower()
+def login_address_and_email() -> str:
+    """Never the email alone: a limit anyone can hit for someone else's address would
+    lock its owner out (wrong passwords from ten addresses, then the right one refused)."""
+    email = (request.form.get("email") or "").strip().lower()
+    return f"email:{get_remote_address()}:{email}"
 
 
 def user_or_address() -> str:
@@ -51,10 +54,13 @@ def user_or_address() -> str:
 # Decorators for the views (below @bp.route). Only POSTs count for forms: showing
 # the login page or the ticket form is free.
 login_per_address = limiter.limit(
-    _configured("RATELIMIT_LOGIN"), methods=["POST"], scope="login-address"
+    _configured("RATELIMIT_LOGIN_ADDRESS"), methods=["POST"], scope="login-address"
 )
-login_per_email = limiter.limit(
-    _configured("RATELIMIT_LOGIN"), key_func=login_email, methods=["POST"], scope="login-email"
+login_per_address_and_email = limiter.limit(
+    _configured("RATELIMIT_LOGIN"),
+    key_func=login_address_and_email,
+    methods=["POST"],
+    scope="login-email",
 )
 registration = limiter.limit(_configured("RATELIMIT_REGISTER"), methods=["POST"])
 ticket_filing = limiter.limit(

@@ -6,6 +6,7 @@ import secrets
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from support.extensions import db
 from support.models import Role, Status, Ticket, User
@@ -63,9 +64,17 @@ def create_user(
     return user
 
 
+# Checked against when there is no account, so an unknown email takes as long to
+# refuse as a wrong password (the time must not say which addresses have accounts).
+_NOBODY = generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = find_by_email(email)
-    if user is None or not user.is_active or not user.check_password(password):
+    if user is None:
+        check_password_hash(_NOBODY, password)
+        return None
+    if not user.check_password(password) or not user.is_active:
         return None
     return user
 

@@ -22,9 +22,17 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user and user.is_active else None
+def load_user(session_id: str) -> User | None:
+    """The user a session or remember cookie names, if its version is still current."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+        return None  # also a cookie from before versions: signed in again, once
+    if len(user_id) > 12 or len(version) > 12:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
 
 
 def _new_csrf_token() -> None:
@@ -80,7 +88,7 @@ def register() -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @ratelimit.login_per_address
-@ratelimit.login_per_email
+@ratelimit.login_per_address_and_email
 def login() -> Response:
     if current_user.is_authenticated:
         return redirect_after_post(_safe_next(home_for(current_user)))
@@ -102,6 +110,9 @@ def login() -> Response:
 def logout() -> Response:
     if request.method == "GET":  # a link can't log anyone out: ask, then POST
         return render("auth/logout.html")
+    # A session or remember cookie copied before now must not outlive the logout.
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     _new_csrf_token()
     flash("You are logged out.", "info")

@@ -130,4 +130,3 @@ class WebhookDelivery(db.Model):
 
     def __repr__(self) -> str:
         return f"<WebhookDelivery {self.id} {self.event} {self.status}>"
-

@@ -72,9 +72,20 @@ class User(UserMixin, db.Model):
     is_available: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     max_open: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Part of every session and "keep me signed in" cookie (get_id): raising it ends
+    # them all, wherever they are (log out, a new password, "sign out everywhere").
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     skills: Mapped[list[Skill]] = relationship(secondary=agent_skills, order_by=Skill.name)
+
+    def get_id(self) -> str:
+        """What Flask-Login puts in the session and the remember cookie: "id.version"."""
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Every cookie issued so far stops working (the caller commits)."""
+        self.session_version = (self.session_version or 1) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

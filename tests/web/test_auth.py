@@ -279,3 +279,45 @@ def test_nav_shows_logout_form_when_logged_in(
     page = client.get("/").text
     assert 'action="/logout" method="post"' in page
     assert "Casey" in page
+
+
+# --- cookies end with the session ---------------------------------------------------------
+
+
+def _copy_cookies(client: FlaskClient) -> dict[str, str]:
+    return {name: client.get_cookie(name).value for name in ("session", "remember_token")}
+
+
+def _client_with(app, cookies: dict[str, str]) -> FlaskClient:
+    other = app.test_client()
+    for name, value in cookies.items():
+        other.set_cookie(name, value)
+    return other
+
+
+def test_logout_ends_copies_of_the_session_and_remember_cookies(
+    app, client: FlaskClient, make: Factory
+) -> None:
+    user = make.customer()
+    client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    stolen = _copy_cookies(client)
+    assert is_logged_in(_client_with(app, stolen))
+    client.post("/logout")
+    assert not is_logged_in(_client_with(app, stolen))
+    assert not is_logged_in(_client_with(app, {"remember_token": stolen["remember_token"]}))
+    # Signing in again works, with new cookies.
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert is_logged_in(client)
+
+
+def test_an_unknown_email_costs_a_password_check_too(app, make: Factory, monkeypatch) -> None:
+    """The answer's timing must not tell which addresses have accounts."""
+    from support.auth import accounts
+
+    checked: list[str] = []
+    real = accounts.check_password_hash
+    monkeypatch.setattr(
+        accounts, "check_password_hash", lambda h, p: checked.append(p) or real(h, p)
+    )
+    assert accounts.authenticate("nobody@example.com", "guess") is None
+    assert checked == ["guess"]
