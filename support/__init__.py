@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.config import BaseConfig, load_config
 from support.extensions import csrf, db, htmx, login_manager, migrate
+from support.params import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any route exists: every <int:…> in a URL is bounded (support/params.py).
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(BaseConfig)
     app.config.update(load_config(instance_path, config or {}))
     app.config.update(config or {})

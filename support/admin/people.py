@@ -15,6 +15,7 @@ from support.auth import accounts
 from support.extensions import db
 from support.forms import BaseForm
 from support.models import Role, User
+from support.params import plain_int
 from support.web import redirect_after_post, render
 
 bp = access.admins_only(Blueprint("people_admin", __name__, url_prefix="/admin"))
@@ -41,7 +42,7 @@ def _filters() -> tuple[str, Role | None, int]:
     return (
         text,
         Role(role) if role in {r.value for r in Role} else None,
-        max(int(page), 1) if page.isdigit() else 1,
+        max(plain_int(page, maximum=100_000) or 1, 1),
     )
 
 

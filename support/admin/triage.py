@@ -17,7 +17,7 @@ from support.extensions import db
 from support.forms import BaseForm, EmptyForm
 from support.models import Category, Impact, Priority, PriorityRule
 from support.triage import priority, routing
-from support.web import redirect_after_post, render
+from support.web import redirect_after_post, render, wants_fragment
 
 bp = access.admins_only(Blueprint("triage_admin", __name__, url_prefix="/admin"))
 
@@ -122,7 +122,7 @@ def triage_page() -> Response:
 def triage_preview() -> Response:
     form = _preview_form()
     if not form.validate_on_submit():
-        return render(PAGE, block="preview", status=422, preview_form=form, result=None)
+        return _preview_answer(form, None, status=422)
     chosen = db.session.scalar(select(Category).where(Category.slug == form.category.data))
     result = triage.preview(
         form.subject.data or "",
@@ -130,7 +130,16 @@ def triage_preview() -> Response:
         Impact(form.impact.data),
         chosen if form.category.data else None,
     )
-    return render(PAGE, block="preview", preview_form=form, result=result)
+    return _preview_answer(form, result)
+
+
+def _preview_answer(
+    form: PreviewForm, result: triage.Decision | None, status: int = 200
+) -> Response:
+    """The preview block for htmx; the whole page (rules and all) for a plain form post."""
+    if wants_fragment():
+        return render(PAGE, block="preview", status=status, preview_form=form, result=result)
+    return _page(status=status, preview_form=form, result=result)
 
 
 @bp.post("/triage/rules")

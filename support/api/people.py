@@ -59,7 +59,7 @@ def list_customers(query: s.CustomerQuery) -> Any:
     return s.CustomerList(items=[present.customer(u) for u in page], next_cursor=next_cursor)
 
 
-@bp.get("/customers/<int(max=2147483647):customer_id>")
+@bp.get("/customers/<int:customer_id>")
 @spec.validate(resp=responses(200, s.CustomerOut), tags=[TAG])
 def read_customer(customer_id: int) -> Any:
     """Read a customer"""

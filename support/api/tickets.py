@@ -134,7 +134,7 @@ def _etag(ticket: Ticket) -> dict[str, str]:
     return {"ETag": f'"{ticket.version}"'}
 
 
-@bp.get("/tickets/<ref>/attachments/<int(max=2147483647):attachment_id>")
+@bp.get("/tickets/<ref>/attachments/<int:attachment_id>")
 @spec.validate(resp=responses(200, None), tags=[TAG])
 def download(ref: str, attachment_id: int) -> Response:
     """Download an attachment"""

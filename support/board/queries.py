@@ -40,6 +40,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from support.board.cards import Card, card_for
 from support.extensions import db
 from support.models import Category, Priority, Status, Ticket, User
+from support.params import plain_int
 from support.tickets import refs
 
 # The columns, left to right. Closed tickets are history, not work: they live in
@@ -84,10 +85,6 @@ def _flag(args: Mapping[str, str], name: str) -> bool:
     return args.get(name, "") in ("1", "on", "true", "yes")
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @dataclass(frozen=True)
 class BoardFilters:
     """What the board shows, read from and written back to the query string."""
@@ -106,13 +103,13 @@ class BoardFilters:
         priority = args.get("priority", "")
         limits = {}
         for status in COLUMNS:
-            wanted = _int(args.get(f"show_{status.value}"))
+            wanted = plain_int(args.get(f"show_{status.value}"))
             if wanted and wanted > PAGE:
                 limits[status] = min(wanted, MAX_CARDS)
         return cls(
             mine=_flag(args, "mine"),
             unassigned=_flag(args, "unassigned"),
-            team=_int(args.get("team")),
+            team=plain_int(args.get("team")),
             category=args.get("category") or None,
             priority=Priority(priority) if priority in Priority._value2member_map_ else None,
             overdue=_flag(args, "overdue"),

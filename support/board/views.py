@@ -28,6 +28,7 @@ from support import clock
 from support.board import forms, panel, queries
 from support.extensions import db
 from support.models import CannedResponse, Priority, Status, Ticket
+from support.params import plain_int
 from support.tickets import canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
 from support.web import redirect_after_post, render, sent_by_htmx, updated, wants_fragment
@@ -222,7 +223,8 @@ def _send(ticket: Ticket, action: str, body: str, token: str | None) -> None:
 
 def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
     choice = form.canned.data or ""
-    chosen = db.session.get(CannedResponse, int(choice)) if choice.isdigit() else None
+    canned_id = plain_int(choice)
+    chosen = db.session.get(CannedResponse, canned_id) if canned_id is not None else None
     if chosen is None:
         form.canned.errors = ["Choose a canned response to insert."]
         return _panel(ticket, status=422, bound_forms={"reply_form": form})

@@ -16,6 +16,7 @@ from support.forms import EmptyForm, RatingForm
 from support.kb import index as kb_index
 from support.models import Attachment, Category, Impact, Priority, Rating, Ticket
 from support.notify import inbox
+from support.params import plain_int
 from support.portal.forms import ReplyForm, TicketForm, chosen_files
 from support.tickets import attachments, permissions, service, sla, timeline
 from support.tickets.service import TicketClosed, TicketError
@@ -31,14 +32,12 @@ from support.web import (
 bp = Blueprint("portal", __name__, url_prefix="/tickets")
 
 DETAIL = "portal/ticket.html"
-# Ids are 32-bit integers in PostgreSQL; a bigger number in a URL is a 404, not a 500.
-MAX_ID = 2**31 - 1
 
 
 def _event_id(value: str) -> int:
     """An event id from the query string; out of range counts as missing (ValueError)."""
-    number = int(value)
-    if not 0 <= number <= MAX_ID:
+    number = plain_int(value)
+    if number is None:
         raise ValueError(value)
     return number
 
@@ -304,7 +303,7 @@ def rate(ref: str) -> Response:
     )
 
 
-@bp.get(f"/<ref>/attachments/<int(max={MAX_ID}):attachment_id>/<path:filename>")
+@bp.get("/<ref>/attachments/<int:attachment_id>/<path:filename>")
 def download(ref: str, attachment_id: int, filename: str) -> Response:
     ticket = _ticket_or_404(ref)
     attachment = db.session.get(Attachment, attachment_id)

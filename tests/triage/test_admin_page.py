@@ -41,6 +41,19 @@ def test_rules_and_preview(client, auth, make) -> None:
     assert "rule “Money taken wrongly”" in text
     assert "least loaded: Sam Agent, 0 open" in text
     assert "<html" not in text  # just the result, for htmx
+    # Without JavaScript the same form answers the whole page with the result in it.
+    plain = client.post(
+        "/admin/triage/preview",
+        data={
+            "preview-subject": "Charged twice",
+            "preview-description": "Two payments for one order",
+            "preview-impact": "just_me",
+            "preview-category": "",
+        },
+    )
+    assert plain.status_code == 200
+    page = plain.get_data(as_text=True)
+    assert "<html" in page and "rule “Money taken wrongly”" in page and "Account taken over" in page
 
 
 def test_adding_a_rule_keeps_the_defaults_and_changes_filing(client, auth, make) -> None:
