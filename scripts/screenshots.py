@@ -47,7 +47,7 @@ def main(base: str, out: Path) -> None:
 
 def _team_pages(browser, base: str, out: Path, name: str, width: int) -> None:
     """The board, a ticket's panel over it, the admin index and its routing, triage and
-    people pages (the admin is an agent too)."""
+    people pages, and the API tokens page (the admin is an agent too)."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(f"{base}/login")
     page.fill("#email", "admin@example.com")
@@ -65,7 +65,25 @@ def _team_pages(browser, base: str, out: Path, name: str, width: int) -> None:
     for admin_page in ("routing", "triage", "people"):
         page.goto(f"{base}/admin/{admin_page}")
         page.screenshot(path=out / f"{name}-admin-{admin_page}.png", full_page=True)
+    _tokens_page(page, base, out, name)
     page.close()
+
+
+def _tokens_page(page, base: str, out: Path, name: str) -> None:
+    """The admin's tokens (the demo has one of each state), a just-made token shown once,
+    and its revoke confirmation; the token is then revoked, so no usable one is left."""
+    page.goto(f"{base}/account/tokens")
+    page.screenshot(path=out / f"{name}-tokens.png", full_page=True)
+    page.fill("#name", "Screenshot script")
+    page.check("input[name=scope][value=write]")
+    page.click(".token-form button[type=submit]")
+    page.wait_for_selector("#new-token")
+    page.screenshot(path=out / f"{name}-token-created.png", full_page=True)
+    row = page.locator(".token-row", has_text="Screenshot script")
+    row.locator("summary").click()
+    page.screenshot(path=out / f"{name}-token-revoke.png", full_page=True)
+    row.locator("button[type=submit]").click()
+    page.wait_for_selector("#tokens .flash")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from support.account.views import bp as account_bp
     from support.admin.operations import bp as operations_bp
     from support.admin.people import bp as people_admin_bp
     from support.admin.routing import bp as routing_admin_bp
@@ -88,4 +89,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(triage_admin_bp)
     app.register_blueprint(routing_admin_bp)
     app.register_blueprint(people_admin_bp)
+    app.register_blueprint(account_bp)
     notifications.init_app(app)

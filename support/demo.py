@@ -13,10 +13,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from support import clock
+from support.api import tokens
 from support.auth import accounts
 from support.config import DEVELOPMENT_ENVS
 from support.extensions import db
-from support.models import Category, Impact, Role, Skill, Status, Team, Ticket, User
+from support.models import Category, Impact, Role, Skill, Status, Team, Ticket, TokenScope, User
 from support.tickets import canned, service
 from support.tickets.categories import ensure_default_categories
 
@@ -177,6 +178,7 @@ def seed(*, customer_count: int = len(CUSTOMERS)) -> dict[str, int]:
     customers = [_user(email, name, Role.CUSTOMER, None) for email, name in CUSTOMERS]
     created = _tickets(customers[:customer_count], staff[0], staff[1], categories)
     _canned_responses(staff[2])
+    _api_tokens(staff[2])
     return {"tickets": created, "users": len(staff) + len(customers)}
 
 
@@ -204,6 +206,33 @@ CANNED = [
 def _canned_responses(admin: User) -> None:
     for title, body in CANNED:
         canned.create(title=title, body=body, by=admin)
+
+
+# (name, scope, created days ago, lasts days, last used hours ago, revoked days ago)
+API_TOKENS = [
+    ("Old import script", TokenScope.WRITE, 120, None, 24 * 30, 12),
+    ("Trial of a reporting tool", TokenScope.READ, 100, 30, 24 * 75, None),
+    ("Zapier: new tickets to Slack", TokenScope.WRITE, 60, None, 2, None),
+    ("Nightly SLA report", TokenScope.READ, 40, 90, 9, None),
+]
+
+
+def _api_tokens(admin: User) -> None:
+    """The admin's tokens page shows one of each state (the secrets are thrown away)."""
+    now = clock.now()
+    try:
+        for name, scope, age, lasts, used, revoked in API_TOKENS:
+            created = now - timedelta(days=age)
+            clock.freeze(created)
+            expires_at = created + timedelta(days=lasts) if lasts else None
+            token = tokens.create(admin, name=name, scope=scope, expires_at=expires_at).token
+            token.last_used_at = now - timedelta(hours=used)
+            if revoked:
+                clock.freeze(now - timedelta(days=revoked))
+                tokens.revoke(token)
+    finally:
+        clock.freeze(None)
+    db.session.commit()
 
 
 def _assign(ticket: Ticket, agent: User, senior: User) -> None:

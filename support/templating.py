@@ -21,6 +21,14 @@ def _when(value: datetime | None) -> Markup:
     return Markup('<time datetime="{}" data-local>{}</time>').format(iso, text)
 
 
+def _day(value: datetime | None) -> Markup:
+    """A date without the time, like "3 Mar 2025" (UTC), for when tokens and the like end."""
+    if value is None:
+        return Markup("")
+    iso = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}">{}</time>').format(iso, f"{value.day} {value:%b %Y}")
+
+
 def _ago(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -52,7 +60,7 @@ def _nl_count(value: int) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(when=_when, ago=_ago, thousands=_nl_count)
+    app.jinja_env.filters.update(when=_when, day=_day, ago=_ago, thousands=_nl_count)
     app.jinja_env.globals.update(
         waiting_for=_waiting_for,
         attachment_rules=attachments.rules,

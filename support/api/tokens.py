@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select, update
 
@@ -70,6 +71,30 @@ def revoke(token: ApiToken) -> None:
 def tokens_of(user: User) -> list[ApiToken]:
     query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
     return list(db.session.scalars(query))
+
+
+def token_of(user: User, token_id: int) -> ApiToken | None:
+    """One of `user`'s own tokens, or None: someone else's token is as good as missing."""
+    token = db.session.get(ApiToken, token_id)
+    return token if token is not None and token.user_id == user.id else None
+
+
+class TokenStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+def status_of(token: ApiToken, now: datetime) -> TokenStatus:
+    if token.revoked_at is not None:
+        return TokenStatus.REVOKED
+    if not token.is_usable(now):
+        return TokenStatus.EXPIRED
+    return TokenStatus.ACTIVE
 
 
 def authenticate(authorization: str | None) -> ApiToken:

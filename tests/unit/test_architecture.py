@@ -24,6 +24,7 @@ GENERIC_SESSION_LISTENERS = {
 
 # Packages (and modules) that are screens: blueprints, their forms and helpers.
 WEB = (
+    "support.account",
     "support.admin",
     "support.api",
     "support.auth",

@@ -45,3 +45,13 @@ def test_refuses_outside_development(tmp_path, redis_url) -> None:
         pytest.raises(demo.DemoRefused, match="only for development"),
     ):
         demo.seed()
+
+
+def test_the_admin_has_a_token_in_each_state(app) -> None:
+    from support import clock
+    from support.api import tokens
+
+    demo.seed()
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    states = [tokens.status_of(t, clock.now()).value for t in tokens.tokens_of(admin)]
+    assert sorted(states) == ["active", "active", "expired", "revoked"]
