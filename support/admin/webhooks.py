@@ -37,7 +37,7 @@ def _check_url(form: BaseForm, field: StringField) -> None:
 class WebhookForm(BaseForm):
     url = StringField(
         "Payload URL",
-        description="We POST JSON here, signed with the secret below.",
+        description="We POST JSON here, signed with this webhook's secret.",
         validators=[
             DataRequired("Enter the URL that receives the events."),
             Length(max=subscriptions.URL_MAX),
