@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.admin.routing import bp as routing_admin_bp
     from support.admin.triage import bp as triage_admin_bp
     from support.admin.views import bp as admin_bp
+    from support.admin.webhooks import bp as webhooks_admin_bp
     from support.auth.views import bp as auth_bp
     from support.board.views import bp as board_bp
     from support.kb.views import bp as kb_bp
@@ -90,4 +91,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(routing_admin_bp)
     app.register_blueprint(people_admin_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(webhooks_admin_bp)
     notifications.init_app(app)

@@ -84,6 +84,10 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         # How many reverse proxies in front of us set X-Forwarded-* (0: trust none).
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "OUTBOX_LEASE_SECONDS": _env_int("OUTBOX_LEASE_SECONDS", 120),
+        # Webhooks: loopback and private receivers are refused unless this is 1 (SSRF).
+        "WEBHOOKS_ALLOW_PRIVATE": os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "") == "1",
+        "WEBHOOK_TIMEOUT_SECONDS": _env_int("WEBHOOK_TIMEOUT_SECONDS", 5),
+        "WEBHOOK_MAX_ATTEMPTS": _env_int("WEBHOOK_MAX_ATTEMPTS", 8),
         # Rate limits (counted in Redis); RATELIMIT_ENABLED=0 turns them off.
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
         # Login: per (address, email), and a wider budget per address (an office or a

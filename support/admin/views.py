@@ -60,6 +60,12 @@ SECTIONS = [
         "take new tickets and how many at most.",
     ),
     Section(
+        "Webhooks",
+        "webhooks_admin.webhooks",
+        "Signed JSON posts to your own systems when tickets are filed, answered, moved, "
+        "assigned or rated, with a delivery log and “send again”.",
+    ),
+    Section(
         "Jobs and mail",
         "operations.jobs",
         "Background jobs that failed and emails waiting to go out, with a retry button.",

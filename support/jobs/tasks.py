@@ -23,6 +23,7 @@ from support.models import EmailKind, Status, SurveyInvite, Ticket
 from support.notify import outbox
 from support.tickets import automation, service, sla
 from support.triage import routing
+from support.webhooks import outbox as webhooks
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,6 +72,12 @@ def deliver_email(key: str) -> str:
 
 
 @job
+def deliver_webhook(delivery_id: int) -> str:
+    delivered = webhooks.deliver(delivery_id)
+    return f"delivered {delivered}" if delivered else "nothing due, or another worker is on it"
+
+
+@job
 def check_sla(ticket_id: int) -> int:
     ticket = _ticket(ticket_id)
     return len(service.check_sla(ticket)) if ticket else 0
@@ -102,19 +109,25 @@ def sweep() -> dict[str, int]:
     """The database is the truth: do (or re-enqueue) whatever is due and not yet done.
 
     Runs every minute from `rq cron`. Catches work whose job Redis lost: mail
-    still in the outbox, SLA checkpoints, follow-ups and auto-closes. And gives
-    tickets waiting in "unassigned" to agents who have become free.
+    still in the outbox, webhook deliveries due (or abandoned), SLA checkpoints,
+    follow-ups and auto-closes. And gives tickets waiting in "unassigned" to agents
+    who have become free.
     """
     keys = outbox.due_for_delivery()
     for key in keys:
         if not queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key)):
             break  # Redis went away: the next sweep finds the rest in the database
+    deliveries = webhooks.due_for_delivery()
+    for delivery_id in deliveries:
+        if not queue.enqueue(webhooks.DELIVER, delivery_id, job_id=webhooks.job_id(delivery_id)):
+            break
     checked = sum(len(service.check_sla(t)) for t in _tickets_near_sla())
     followed = sum(bool(service.send_follow_up(t)) for t in _resolved_due_follow_up())
     closed = sum(bool(service.auto_close(t)) for t in _resolved_due_close())
     routed = _route_waiting()
     counts = {
         "mail": len(keys),
+        "webhooks": len(deliveries),
         "sla_events": checked,
         "follow_ups": followed,
         "closed": closed,

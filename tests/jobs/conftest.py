@@ -29,6 +29,7 @@ from support.extensions import db
 from support.jobs import queue
 from support.jobs.redis import connection
 from tests.conftest import make_app
+from tests.jobs.webhook_receiver import receiver, webhook, webhook_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,14 @@ from flask import Flask
 
 from support.admin import access
 
-ADMIN_BLUEPRINTS = {"admin", "people_admin", "routing_admin", "triage_admin", "operations"}
+ADMIN_BLUEPRINTS = {
+    "admin",
+    "people_admin",
+    "routing_admin",
+    "triage_admin",
+    "operations",
+    "webhooks_admin",
+}
 
 
 def admin_urls(app: Flask) -> list[tuple[str, str, str]]:

@@ -251,10 +251,9 @@ def _example_url(app: Flask, rule, ref: str) -> str:
 def _exempt(app: Flask, endpoint: str) -> bool:
     view = app.view_functions[endpoint]
     blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
-    return (
-        f"{view.__module__}.{view.__name__}" in csrf._exempt_views
-        or blueprint in {exempt.name for exempt in csrf._exempt_blueprints}
-    )
+    return f"{view.__module__}.{view.__name__}" in csrf._exempt_views or blueprint in {
+        exempt.name for exempt in csrf._exempt_blueprints
+    }
 
 
 def test_every_post_route_requires_a_token(app: Flask, client: FlaskClient, ticket: Ticket) -> None:

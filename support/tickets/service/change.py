@@ -13,13 +13,16 @@ can read here, top to bottom.
       here; events get their ids;
    b. notifications: in the app and by email, for the change's events
       (support/notify/events.py decides who hears what);
-   c. the stored due time and board sort key of each ticket written (tickets/due.py);
-   d. the SLA checker's wake-ups for each ticket's next warning and due times;
-   e. commit;
-   f. enqueue the jobs (email deliveries, SLA checks, follow-ups, auto-close).
-4. On any exception up to the commit: rollback, the change's uploaded files
-   deleted, nothing enqueued. Redis failing in 3f loses nothing: the sweep finds the work in the
-   database (support/jobs/tasks.py).
+   c. webhooks: one delivery per event and subscribed webhook, its JSON fixed now
+      (support/webhooks/outbox.py);
+   d. the stored due time and board sort key of each ticket written (tickets/due.py);
+   e. the SLA checker's wake-ups for each ticket's next warning and due times;
+   f. commit;
+   g. enqueue the jobs (email and webhook deliveries, SLA checks, follow-ups, auto-close).
+4. On any exception up to the commit: rollback (no email, notification or webhook
+   delivery is left behind), the change's uploaded files deleted, nothing enqueued.
+   Redis failing in 3g loses nothing: the sweep finds the work in the database
+   (support/jobs/tasks.py).
 
 No session hook does any of this behind the caller's back.
 """
@@ -43,6 +46,7 @@ from support.notify import outbox
 from support.text import plain_to_html
 from support.tickets import attachments, automation, due, sla
 from support.tickets.attachments import StoredFile
+from support.webhooks import outbox as webhooks
 
 SUBJECT_MAX = 200
 BODY_MAX = 50_000
@@ -247,7 +251,7 @@ class TicketChange:
         except BaseException as failure:
             self._fail(failure)
             raise
-        # f. Committed: from here on a failure must not undo anything (files included).
+        # g. Committed: from here on a failure must not undo anything (files included).
         queue.enqueue_all([outbox.delivery(message) for message in self.emails] + self.jobs)
 
     def _finish(self) -> None:
@@ -258,11 +262,12 @@ class TicketChange:
         db.session.flush()  # a. the versioned UPDATE: a lost race raises StaleDataError here
         for message in notify.dispatch(self.events):  # b.
             self.email(message)
-        due.refresh(db.session.connection(), (t.id for t in written))  # c.
+        self.jobs += webhooks.record(self.events)  # c.
+        due.refresh(db.session.connection(), (t.id for t in written))  # d.
         for ticket in written:
             db.session.expire(ticket, ["next_due_at", "board_sort_key"])
-            self.jobs += automation.sla_wake_ups(ticket)  # d.
-        db.session.commit()  # e.
+            self.jobs += automation.sla_wake_ups(ticket)  # e.
+        db.session.commit()  # f.
 
     def _fail(self, exc: BaseException) -> None:
         """Roll back, delete the uploads; a lost race becomes StaleTicket for the user."""
