@@ -306,6 +306,25 @@ def status(ref: str) -> Response:
     return _done(ticket, f"{ticket.ref} is now {panel.STATUS_LABELS[to].lower()}.")
 
 
+@bp.post("/tickets/<ref>/tags")
+def tags(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    form = forms.TagsForm()
+    if not form.validate_on_submit():
+        return _panel(ticket, status=422, bound_forms={"tags_form": form}, open_section="tags")
+    try:
+        changed = service.set_tags(
+            ticket, form.names(), actor=current_user, expected_version=form.version.data
+        )
+    except StaleTicket as exc:
+        # Not the posted form: it carries every tag, and re-sending it would undo the other
+        # agent's change (as with the details form).
+        return _refused(ticket, exc, "tags")
+    except TicketError as exc:
+        return _refused(ticket, exc, "tags", bound_forms={"tags_form": form})
+    return _done(ticket, "Tags saved." if changed else "The tags stay the same.")
+
+
 @bp.post("/tickets/<ref>/escalate")
 def escalate(ref: str) -> Response:
     ticket = _editable_or_404(ref)
