@@ -53,9 +53,14 @@ def _agents_only() -> None:
 
 
 def _board_context(filters: queries.BoardFilters, **extra: Any) -> dict[str, Any]:
+    columns = queries.load(filters, current_user, clock.now())
     return {
         "filters": filters,
-        "columns": queries.load(filters, current_user, clock.now()),
+        "columns": columns,
+        "tag_choices": sorted(
+            {name for column in columns for card in column.cards for name in card.tags}
+            | ({filters.tag} if filters.tag else set())
+        ),
         "teams": panel.teams(),
         "categories": panel.categories(),
         "priorities": list(Priority),

@@ -7,12 +7,13 @@ import re
 
 import pytest
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from support.extensions import db
-from support.models import EventKind, Status, Tag, TicketEvent
+from support.models import EventKind, Priority, Status, Tag, Ticket, TicketEvent
 from support.tickets import service
-from tests.board.conftest import HX, said, text_of, words
+from tests.board.conftest import HX, bulk_customers, bulk_tickets, said, text_of, words
+from tests.board.test_board_page import count_in, refs_in
 from tests.conftest import make_app, running
 from tests.factories import PASSWORD, Factory
 
@@ -192,3 +193,119 @@ def test_the_timeline_says_what_was_tagged_for_agents_only(
         assert "We are on it." in seen
         assert "tagged" not in seen and "removed the tag" not in seen
         assert "vip" not in seen and "chargeback" not in seen
+
+
+# --- the board ---------------------------------------------------------------------------
+
+
+def test_cards_show_up_to_three_tags(client, as_agent, make, customer, agent) -> None:
+    few, many, none = (make.ticket(customer=customer) for _ in range(3))
+    service.set_tags(few, ["vip"], actor=agent)
+    service.set_tags(many, ["e", "d", "c", "b", "a"], actor=agent)
+    html = text_of(client.get("/board"))
+    assert re.findall(r'<li class="tag">([^<]+)</li>', card_html(html, few.ref)) == ["vip"]
+    shown = card_html(html, many.ref)
+    assert re.findall(r'<li class="tag">([^<]+)</li>', shown) == ["a", "b", "c"]
+    assert 'class="tag tag-more" title="d, e">+2' in shown
+    assert 'class="tags"' not in card_html(html, none.ref)
+    # The filter's suggestions are the tags on the board.
+    datalist = html.split('<datalist id="board-tags">', 1)[1].split("</datalist>", 1)[0]
+    assert re.findall(r'value="([^"]+)"', datalist) == ["a", "b", "c", "d", "e", "vip"]
+
+
+class TestTagFilter:
+    @pytest.fixture
+    def tickets(self, make, customer, agent):
+        vip = make.ticket(customer=customer, subject="VIP refund")
+        both = make.ticket(customer=customer, subject="Refund, seller")
+        other = make.ticket(customer=customer, subject="Untagged")
+        service.set_tags(vip, ["vip seller", "refund"], actor=agent)
+        service.set_tags(both, ["refund"], actor=agent)
+        service.change_status(both, Status.OPEN, actor=agent)
+        service.set_tags(
+            make.ticket(customer=customer, subject="Unrelated"), ["mobile"], actor=agent
+        )
+        return {"vip": vip, "both": both, "other": other}
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("tag=refund", {"vip", "both"}),
+            ("tag=vip+seller", {"vip"}),
+            ("tag=+VIP+++Seller+", {"vip"}),  # normalised, as when it was set
+            ("tag=vip", set()),  # exact, not a prefix
+            ("tag=nobody-uses-this", set()),  # unknown: nothing matches
+            ("tag=%3Cb%3E", set()),  # no tag could be called that: still nothing
+            ("tag=refund&q=seller", {"both"}),  # with the other filters
+            ("tag=", {"vip", "both", "other"}),
+        ],
+    )
+    def test_filter(self, client, as_agent, tickets, query, expected) -> None:
+        shown = set(refs_in(text_of(client.get(f"/board?{query}"))))
+        assert shown >= {tickets[name].ref for name in expected}
+        assert not shown & {t.ref for name, t in tickets.items() if name not in expected}
+        if expected != {"vip", "both", "other"}:
+            assert len(shown) == len(expected)
+
+    def test_counts_follow_the_filter(self, client, as_agent, tickets) -> None:
+        response = client.get("/board?tag=Refund")
+        html = text_of(response)
+        assert count_in(html, "new") == "1" and count_in(html, "open") == "1"
+        assert "2 matching tickets" in words(response) and "Clear filters" in html
+        assert 'name="tag" value="refund"' in html  # the filter bar shows it, normalised
+
+    def test_links_keep_the_tag(self, client, as_agent, tickets) -> None:
+        html = text_of(client.get("/board?tag=vip+seller"))
+        assert 'hx-get="/board?tag=vip+seller"' in html  # the board's polling
+        assert 'action="/board/move?tag=vip+seller"' in html
+
+    def test_htmx_filtering_swaps_only_the_board(self, client, as_agent, tickets) -> None:
+        response = client.get("/board?tag=refund", headers=HX)
+        assert text_of(response).startswith('<div id="board"')
+        assert set(refs_in(text_of(response))) == {tickets["vip"].ref, tickets["both"].ref}
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+class StatementLog:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn, _cursor, statement, *_args) -> None:
+        self.statements.append(statement)
+
+    def touching(self, table: str) -> int:
+        return sum(table in s for s in self.statements)
+
+
+def test_the_board_loads_every_cards_tags_in_one_query(
+    client, as_agent, make, customer, agent, colleague, teams
+) -> None:
+    customers = [customer, *bulk_customers(4, like=customer)]
+    bulk_tickets(40, customers, [agent, colleague])
+    client.get("/board")  # warm up
+    db.session.expire_all()
+    untagged = StatementLog()
+    event.listen(db.engine, "before_cursor_execute", untagged)
+    try:
+        client.get("/board")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", untagged)
+
+    active = select(Ticket).where(Ticket.status != Status.CLOSED)
+    for i, ticket in enumerate(db.session.scalars(active)):
+        service.set_tags(ticket, [f"tag {i % 7}", f"other {i % 5}", "common"], actor=agent)
+    db.session.expire_all()
+    tagged = StatementLog()
+    event.listen(db.engine, "before_cursor_execute", tagged)
+    try:
+        html = text_of(client.get("/board?tag=common&priority=" + Priority.NORMAL.value))
+        html += text_of(client.get("/board"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", tagged)
+    assert html.count('<li class="tag">common</li>') > 40
+    assert len(tagged.statements) == 2 * len(untagged.statements)  # the same per page
+    # Per page, one statement loads the cards' tags; the filter is part of the board's own.
+    assert tagged.touching("ticket_tags") == 3
+    assert untagged.touching("ticket_tags") == 1
