@@ -45,3 +45,10 @@ def test_refuses_outside_development(tmp_path, redis_url) -> None:
         pytest.raises(demo.DemoRefused, match="only for development"),
     ):
         demo.seed()
+
+
+def test_some_demo_tickets_are_tagged(app) -> None:
+    demo.seed()
+    tagged = list(db.session.scalars(select(Ticket).where(Ticket.tags.any())))
+    assert 5 <= len(tagged) < db.session.scalar(select(func.count(Ticket.id)))
+    assert {"refund", "vip seller"} <= {tag.name for t in tagged for tag in t.tags}
