@@ -148,6 +148,18 @@ SCENARIOS = [
     ),
 ]
 
+# Tags agents put on some of the tickets they work (by subject), as a team would.
+TAGS = {
+    "Charged twice for order #48213": ["refund", "chargeback"],
+    "Can't sign in after changing my phone": ["mobile app", "2fa"],
+    "Parcel shows delivered but nothing arrived": ["shipping delay"],
+    "Refund not received after return": ["refund"],
+    "Payout still pending after 7 days": ["vip seller", "payouts"],
+    "Checkout fails for all our buyers": ["vip seller", "outage", "checkout"],
+    "Item not as described — seller not answering": ["refund", "chargeback", "dispute"],
+    "Shipping label won't print": ["mobile app", "shipping delay"],
+}
+
 AGENT_FIRST_REPLY = (
     "Hi {name}, thanks for the details. I'm looking into this now and will update you here."
 )
@@ -315,6 +327,8 @@ def _ticket(scenario, status, customer, agent, senior, categories, at) -> None:
     clock.freeze(at := at + step)
     service.reply(ticket, author=agent, body=AGENT_FIRST_REPLY.format(name=customer.first_name))
     _assign(ticket, agent, senior)
+    if subject in TAGS:
+        service.set_tags(ticket, TAGS[subject], actor=agent)
     clock.freeze(at := at + step)
     service.reply(
         ticket, author=agent, body="Checked the payment logs; see order history.", public=False

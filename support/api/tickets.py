@@ -19,10 +19,9 @@ from support.api import schemas as s
 from support.api.blueprint import bp, current_user
 from support.api.problems import Problem
 from support.api.spec import responses, spec
-from support.board.queries import BoardFilters
-from support.board.queries import _conditions as board_conditions
+from support.board.queries import BoardFilters, conditions
 from support.extensions import db
-from support.models import Attachment, Category, Role, Tag, Team, Ticket, User
+from support.models import Attachment, Category, Role, Team, Ticket, User
 from support.models.ticket import Channel
 from support.tickets import permissions, service, timeline
 from support.tickets import tags as tag_names
@@ -54,18 +53,15 @@ def list_tickets(query: s.TicketQuery) -> Any:
         priority=query.priority,
         overdue=query.overdue,
         q=query.q.strip(),
+        tag=_tag(query.tag) if query.tag else None,
     )
-    statement = permissions.visible_tickets(user).where(
-        *board_conditions(filters, user, clock.now())
-    )
+    statement = permissions.visible_tickets(user).where(*conditions(filters, user, clock.now()))
     if query.status:
         statement = statement.where(Ticket.status.in_(query.status))
     if query.assignee is not None:
         statement = statement.where(Ticket.assignee_id == query.assignee)
     if query.customer is not None:
         statement = statement.where(Ticket.customer_id == query.customer)
-    if query.tag:
-        statement = statement.where(Ticket.tags.any(Tag.name == _tag(query.tag)))
     if query.cursor:
         statement = statement.where(Ticket.id < _cursor_id(query.cursor))
     rows = list(

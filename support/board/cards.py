@@ -9,6 +9,7 @@ from support.models import Ticket, User
 from support.tickets import sla
 
 AVATAR_COLOURS = 8  # board.css has .avatar-0 … .avatar-7
+TAGS_SHOWN = 3  # a card's tags; "+2" stands for the rest
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,19 @@ class Card:
     sla_text: str  # "Due in 2h 10m", "Overdue by 3h", "Waiting on customer"
     sla_title: str  # the exact target, for the tooltip
     age: str  # "3d", since the ticket was opened
+    tags: tuple[str, ...] = ()  # every tag's name, by name; the card shows the first few
 
     @property
     def assignee_initials(self) -> str:
         return initials(self.ticket.assignee) if self.ticket.assignee else ""
+
+    @property
+    def shown_tags(self) -> tuple[str, ...]:
+        return self.tags[:TAGS_SHOWN]
+
+    @property
+    def more_tags(self) -> tuple[str, ...]:
+        return self.tags[TAGS_SHOWN:]
 
     @property
     def avatar_colour(self) -> int:
@@ -29,9 +39,9 @@ class Card:
         return self.ticket.assignee_id % AVATAR_COLOURS if self.ticket.assignee_id else 0
 
 
-def card_for(ticket: Ticket, now: datetime) -> Card:
+def card_for(ticket: Ticket, now: datetime, tags: tuple[str, ...] = ()) -> Card:
     state, text, title = _countdown(ticket, now)
-    return Card(ticket, state, text, title, rough_age(now - ticket.created_at))
+    return Card(ticket, state, text, title, rough_age(now - ticket.created_at), tags)
 
 
 def _countdown(ticket: Ticket, now: datetime) -> tuple[str, str, str]:

@@ -16,11 +16,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from support.forms import BaseForm, ClientTokenField
 from support.models import CannedResponse, Category, Priority, Status, Team, User
+from support.tickets import tags as tag_names
 from support.tickets.service import BODY_MAX
 
 NONE = ""  # the choice meaning "no category / no team / nobody"
@@ -110,3 +111,22 @@ class MergeForm(VersionedForm):
         "This ticket is closed and its customer is told where the conversation continues.",
         validators=[DataRequired("Give the reference of the ticket to keep.")],
     )
+
+
+class TagsForm(VersionedForm):
+    tags = StringField(
+        "Tags",
+        description="Separate tags with commas; leave empty to remove them all. "
+        "Only the team sees tags.",
+    )
+
+    def validate_tags(self, field: StringField) -> None:
+        """The service's own rules (support/tickets/tags.py), so a bad tag is refused next
+        to the field; the service checks them again."""
+        try:
+            tag_names.parse(self.names())
+        except tag_names.BadTag as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def names(self) -> list[str]:
+        return tag_names.split(self.tags.data or "")

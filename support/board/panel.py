@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from support import triage
 from support.board import forms
@@ -51,6 +51,7 @@ def find(raw_ref: str) -> Ticket | None:
             joinedload(Ticket.assignee),
             joinedload(Ticket.category),
             joinedload(Ticket.team),
+            selectinload(Ticket.tags),
         )
     )
     return db.session.scalar(query)
@@ -110,11 +111,15 @@ def fresh_forms(ticket: Ticket) -> dict[str, Any]:
         formdata=None, data={"assignee": str(ticket.assignee_id or forms.NONE)}
     )
     status_form = forms.StatusForm(formdata=None, data={"status": ticket.status.value})
+    tags_form = forms.TagsForm(
+        formdata=None, data={"tags": ", ".join(tag.name for tag in ticket.tags)}
+    )
     return {
         "reply_form": reply_form,
         "fields_form": fields_form,
         "assign_form": assign_form,
         "status_form": status_form,
+        "tags_form": tags_form,
         "escalate_form": forms.EscalateForm(formdata=None),
         "merge_form": forms.MergeForm(formdata=None),
     }

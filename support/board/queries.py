@@ -39,9 +39,10 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from support.board.cards import Card, card_for
 from support.extensions import db
-from support.models import Category, Priority, Status, Ticket, User
+from support.models import Category, Priority, Status, Tag, Ticket, User, ticket_tags
 from support.params import plain_int
 from support.tickets import refs
+from support.tickets import tags as tag_names
 
 # The columns, left to right. Closed tickets are history, not work: they live in
 # the ticket list, not on the board.
@@ -85,6 +86,17 @@ def _flag(args: Mapping[str, str], name: str) -> bool:
     return args.get(name, "") in ("1", "on", "true", "yes")
 
 
+def _tag(value: str | None) -> str | None:
+    """A tag's one spelling (" VIP " is "vip"); a name no tag could have is kept as typed,
+    so the board says nothing matches rather than quietly showing everything."""
+    if not value or not value.strip():
+        return None
+    try:
+        return tag_names.normalise(value)
+    except tag_names.BadTag:
+        return " ".join(value.split()).lower()[:SEARCH_MAX]
+
+
 @dataclass(frozen=True)
 class BoardFilters:
     """What the board shows, read from and written back to the query string."""
@@ -94,6 +106,7 @@ class BoardFilters:
     team: int | None = None
     category: str | None = None
     priority: Priority | None = None
+    tag: str | None = None
     overdue: bool = False
     q: str = ""
     limits: dict[Status, int] = field(default_factory=dict)  # columns shown beyond PAGE
@@ -112,6 +125,7 @@ class BoardFilters:
             team=plain_int(args.get("team")),
             category=args.get("category") or None,
             priority=Priority(priority) if priority in Priority._value2member_map_ else None,
+            tag=_tag(args.get("tag")),
             overdue=_flag(args, "overdue"),
             q=args.get("q", "").strip()[:SEARCH_MAX],
             limits=limits,
@@ -129,6 +143,7 @@ class BoardFilters:
             "team": chosen.team,
             "category": chosen.category,
             "priority": chosen.priority.value if chosen.priority else None,
+            "tag": chosen.tag,
             "overdue": "1" if chosen.overdue else None,
             "q": chosen.q or None,
         }
@@ -147,26 +162,34 @@ class BoardFilters:
         return bool(self.filter_args())
 
 
-def _conditions(filters: BoardFilters, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def conditions(filters: BoardFilters, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
+    """The filters as WHERE conditions (the board's columns and the API's list share them)."""
+    where: list[ColumnElement[bool]] = []
     if filters.mine:
-        conditions.append(Ticket.assignee_id == viewer.id)
+        where.append(Ticket.assignee_id == viewer.id)
     if filters.unassigned:
-        conditions.append(Ticket.assignee_id.is_(None))
+        where.append(Ticket.assignee_id.is_(None))
     if filters.team is not None:
-        conditions.append(Ticket.team_id == filters.team)
+        where.append(Ticket.team_id == filters.team)
     if filters.category:
         slug_id = select(Category.id).where(Category.slug == filters.category).scalar_subquery()
-        conditions.append(Ticket.category_id == slug_id)
+        where.append(Ticket.category_id == slug_id)
     if filters.priority:
-        conditions.append(Ticket.priority == filters.priority)
+        where.append(Ticket.priority == filters.priority)
+    if filters.tag:
+        tagged = (
+            select(ticket_tags.c.ticket_id)
+            .join(Tag, Tag.id == ticket_tags.c.tag_id)
+            .where(Tag.name == filters.tag)
+        )
+        where.append(Ticket.id.in_(tagged))
     if filters.overdue:
-        conditions.append(overdue(now))
+        where.append(overdue(now))
     if filters.q:
         # A CTE: the text search runs once per statement, not once per column.
         found = select(Ticket.id).where(_matches(filters.q)).cte("found")
-        conditions.append(Ticket.id.in_(select(found.c.id)))
-    return conditions
+        where.append(Ticket.id.in_(select(found.c.id)))
+    return where
 
 
 def _matches(text: str) -> ColumnElement[bool]:
@@ -227,14 +250,20 @@ class Column:
 
 
 def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
-    """The board's columns: counts, and each column's most urgent cards (one query)."""
+    """The board's columns: counts and each column's most urgent cards (one query), and
+    the shown cards' tags (one more, when any card is shown)."""
     counts: dict[Status, tuple[int, int]] = {}
-    cards: dict[Status, list[Card]] = {status: [] for status in COLUMNS}
+    shown: dict[Status, list[Ticket]] = {status: [] for status in COLUMNS}
     for ticket, status, total, late in _board_rows(filters, viewer, now):
         if ticket is None:
             counts[status] = (total, int(late or 0))
         else:
-            cards[status].append(card_for(ticket, now))
+            shown[status].append(ticket)
+    tags = tags_of([t.id for tickets in shown.values() for t in tickets])
+    cards = {
+        status: [card_for(t, now, tags.get(t.id, ())) for t in tickets]
+        for status, tickets in shown.items()
+    }
     return [Column(s, COLUMN_LABELS[s], *counts.get(s, (0, 0)), cards=cards[s]) for s in COLUMNS]
 
 
@@ -248,13 +277,13 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
     reads the table itself.
     """
     key = Ticket.board_sort_key
-    conditions = _conditions(filters, viewer, now)
+    where = conditions(filters, viewer, now)
     # Typed NULLs: PostgreSQL reads a bare NULL in a subquery as text, which no UNION
     # with a number accepts.
     no_number, no_key = cast(null(), Integer), cast(null(), Float)
     columns = [
         select(Ticket.id, key.label("key"), Ticket.status, no_number, no_number)
-        .where(Ticket.status == status, *conditions)
+        .where(Ticket.status == status, *where)
         .order_by(key, Ticket.id)
         .limit(filters.limit(status))
         .subquery()  # SQLite takes ORDER BY and LIMIT in a UNION only inside a subquery
@@ -269,7 +298,7 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
             func.count(),
             func.sum(case((overdue(now), 1), else_=0)),
         )
-        .where(Ticket.status.in_(COLUMNS), *conditions)
+        .where(Ticket.status.in_(COLUMNS), *where)
         .group_by(Ticket.status)
     )
     rows = union_all(*columns, counts).subquery()
@@ -288,6 +317,23 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
         )
     )
     return list(db.session.execute(query))
+
+
+def tags_of(ticket_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Each ticket's tag names, by name, in one query however many cards are shown (a
+    selectinload would split a long board into batches of 500)."""
+    if not ticket_ids:
+        return {}
+    query = (
+        select(ticket_tags.c.ticket_id, Tag.name)
+        .join(Tag, Tag.id == ticket_tags.c.tag_id)
+        .where(ticket_tags.c.ticket_id.in_(ticket_ids))
+        .order_by(ticket_tags.c.ticket_id, Tag.name)
+    )
+    found: dict[int, list[str]] = {}
+    for ticket_id, name in db.session.execute(query):
+        found.setdefault(ticket_id, []).append(name)
+    return {ticket_id: tuple(names) for ticket_id, names in found.items()}
 
 
 def position_between(above: str | None, below: str | None) -> float | None:

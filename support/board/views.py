@@ -54,9 +54,14 @@ def _agents_only() -> None:
 
 
 def _board_context(filters: queries.BoardFilters, **extra: Any) -> dict[str, Any]:
+    columns = queries.load(filters, current_user, clock.now())
     return {
         "filters": filters,
-        "columns": queries.load(filters, current_user, clock.now()),
+        "columns": columns,
+        "tag_choices": sorted(
+            {name for column in columns for card in column.cards for name in card.tags}
+            | ({filters.tag} if filters.tag else set())
+        ),
         "teams": panel.teams(),
         "categories": panel.categories(),
         "priorities": list(Priority),
@@ -306,6 +311,25 @@ def status(ref: str) -> Response:
     except TicketError as exc:
         return _refused(ticket, exc, "status", bound_forms={"status_form": form})
     return _done(ticket, f"{ticket.ref} is now {panel.STATUS_LABELS[to].lower()}.")
+
+
+@bp.post("/tickets/<ref>/tags")
+def tags(ref: str) -> Response:
+    ticket = _editable_or_404(ref)
+    form = forms.TagsForm()
+    if not form.validate_on_submit():
+        return _panel(ticket, status=422, bound_forms={"tags_form": form}, open_section="tags")
+    try:
+        changed = service.set_tags(
+            ticket, form.names(), actor=current_user, expected_version=form.version.data
+        )
+    except StaleTicket as exc:
+        # Not the posted form: it carries every tag, and re-sending it would undo the other
+        # agent's change (as with the details form).
+        return _refused(ticket, exc, "tags")
+    except TicketError as exc:
+        return _refused(ticket, exc, "tags", bound_forms={"tags_form": form})
+    return _done(ticket, "Tags saved." if changed else "The tags stay the same.")
 
 
 @bp.post("/tickets/<ref>/escalate")

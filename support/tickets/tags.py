@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from support.extensions import db
 from support.models import Tag
@@ -21,6 +23,8 @@ class BadTag(ValueError):
 
 def normalise(name: str) -> str:
     """One spelling per tag: trimmed, inner spaces collapsed, lower case."""
+    if not isinstance(name, str):
+        raise BadTag(f"A tag is a name, not {name!r}.")
     cleaned = " ".join(name.split()).lower()
     if not cleaned:
         raise BadTag("A tag can't be empty.")
@@ -33,22 +37,40 @@ def normalise(name: str) -> str:
 
 def parse(names: Iterable[str]) -> list[str]:
     """Normalised, de-duplicated (first spelling wins), in the order given."""
+    if isinstance(names, str):  # "refund" would otherwise be six tags, one per letter
+        raise BadTag("Give the tags as a list of names, not one piece of text.")
     wanted = list(dict.fromkeys(normalise(name) for name in names))
     if len(wanted) > PER_TICKET_MAX:
         raise BadTag(f"A ticket can have at most {PER_TICKET_MAX} tags.")
     return wanted
 
 
+def split(text: str) -> list[str]:
+    """Names typed in one box, separated by commas; empty pieces ("a, , b,") dropped."""
+    return [piece for piece in text.split(",") if piece.strip()]
+
+
 def find_or_create(names: list[str]) -> list[Tag]:
-    """Tags for these (normalised) names, new ones added to the session."""
+    """Tags for these (normalised) names, new ones inserted (the caller commits).
+
+    New names are inserted with ON CONFLICT DO NOTHING: two requests adding the same
+    new tag at once both get the one row, and neither fails on the unique name.
+    """
     if not names:
         return []
-    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
-    tags = []
-    for name in names:
-        tag = existing.get(name)
-        if tag is None:
-            tag = existing[name] = Tag(name=name)
-            db.session.add(tag)
-        tags.append(tag)
-    return tags
+    existing = _by_name(names)
+    if missing := [name for name in names if name not in existing]:
+        db.session.execute(_insert_ignoring_duplicates().values([{"name": n} for n in missing]))
+        existing = _by_name(names)
+    return [existing[name] for name in names]
+
+
+def _by_name(names: list[str]) -> dict[str, Tag]:
+    return {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+
+
+def _insert_ignoring_duplicates() -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING in the session's dialect (SQLite and PostgreSQL)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Tag).on_conflict_do_nothing(index_elements=[Tag.name])

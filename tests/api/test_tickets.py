@@ -146,6 +146,9 @@ def test_change_fields_in_one_patch(api: Api, make: Factory) -> None:
     assert body["priority"] == "high"
     assert body["assignee"]["id"] == other.id
     assert body["tags"] == ["refund", "vip"]
+    tagged = api.get("/api/v1/tickets?tag=VIP").json["items"]
+    assert [t["ref"] for t in tagged] == [ticket.ref]
+    assert api.get("/api/v1/tickets?tag=nothing-here").json["items"] == []
     assert body["status"] == "open"
     stale = api.patch(
         f"/api/v1/tickets/{ticket.ref}",

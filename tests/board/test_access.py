@@ -15,6 +15,7 @@ BOARD_POSTS = [
     "/board/tickets/{ref}/status",
     "/board/tickets/{ref}/escalate",
     "/board/tickets/{ref}/merge",
+    "/board/tickets/{ref}/tags",
 ]
 ADMIN_GETS = [
     "/admin/",

@@ -55,3 +55,10 @@ def test_the_admin_has_a_token_in_each_state(app) -> None:
     admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
     states = [tokens.status_of(t, clock.now()).value for t in tokens.tokens_of(admin)]
     assert sorted(states) == ["active", "active", "expired", "revoked"]
+
+
+def test_some_demo_tickets_are_tagged(app) -> None:
+    demo.seed()
+    tagged = list(db.session.scalars(select(Ticket).where(Ticket.tags.any())))
+    assert 5 <= len(tagged) < db.session.scalar(select(func.count(Ticket.id)))
+    assert {"refund", "vip seller"} <= {tag.name for t in tagged for tag in t.tags}

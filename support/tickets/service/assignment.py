@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any, Literal
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from support import clock
 from support.models import Category, EventKind, Priority, Status, Team, Ticket, TicketEvent, User
 from support.tickets import sla
@@ -121,8 +123,12 @@ def set_tags(
         before = [tag.name for tag in ticket.tags]
         if sorted(before) == sorted(wanted):
             return None
-        ticket.tags = tag_names.find_or_create(wanted)
+        # By name, as Ticket.tags loads them, so the ticket reads the same before a reload.
+        ticket.tags = sorted(tag_names.find_or_create(wanted), key=lambda tag: tag.name)
         ticket.updated_at = clock.now()
+        # Tags live in another table: without a changed column (the same instant, a
+        # stopped clock) the versioned UPDATE would be skipped and the version not move.
+        flag_modified(ticket, "updated_at")
         data = {
             "added": [name for name in wanted if name not in before],
             "removed": [name for name in before if name not in wanted],
