@@ -36,7 +36,7 @@ WEB = (
     "support.survey.views",
 )
 # The domain: nothing here may import a screen.
-DOMAIN = ("tickets", "triage", "notify", "jobs")
+DOMAIN = ("tickets", "triage", "notify", "jobs", "mail")
 
 
 def _listeners(dispatch: object) -> Iterator[tuple[str, object]]:
