@@ -1,4 +1,4 @@
-"""Turn what people type into safe HTML, once, when it is written."""
+"""Turn what people type into safe HTML, once, when it is written; or into one line."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import re
 
 from markupsafe import Markup, escape
 
+# Whitespace and control characters (C0, DEL, C1, the Unicode line and paragraph
+# separators): none of them belongs inside a one-line value such as a subject.
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _URL = re.compile(r"https?://[^\s<>\"'`]+")
 _TRAILING = ".,;:!?)]}"
 
@@ -36,3 +39,10 @@ def plain_to_html(text: str) -> Markup:
         if para.strip()
     )
     return Markup(html)  # noqa: S704 - every piece above is escaped
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: every run of whitespace or control characters (line breaks
+    included) becomes one space, and the ends are trimmed. For subjects, names and
+    email header values, where a line break would start a new header."""
+    return _BREAKS.sub(" ", text).strip()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from support import clock
 from support.extensions import db
 from support.jobs import queue
-from support.models import EmailKind, Status, SurveyInvite, Ticket
+from support.models import EmailKind, OutboxStatus, Status, SurveyInvite, Ticket
 from support.notify import outbox
 from support.tickets import automation, service, sla
 from support.triage import routing
@@ -66,6 +66,8 @@ def deliver_email(key: str) -> str:
     message = outbox.deliver(key)
     if message is None:
         return "already sent or being sent"
+    if message.status == OutboxStatus.FAILED:
+        return f"not sent: {message.last_error}"  # can't be built: no retry would help
     if message.kind == EmailKind.ACK and message.ticket is not None:
         service.acknowledged(message.ticket)
     return f"sent to {message.to_address}"

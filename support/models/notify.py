@@ -26,9 +26,26 @@ class EmailKind(StrEnum):
     acknowledgement on the ticket's timeline."""
 
     ACK = "ack"  # we received your request (starts the ticket's email thread)
-    EVENT = "event"  # something happened on the customer's ticket
+    REPLY = "reply"  # an agent's words to the customer (a public reply, a workaround)
+    EVENT = "event"  # something else happened on the customer's ticket
     FOLLOW_UP = "follow_up"  # after resolution: did the fix hold? (with the survey)
     ESCALATION = "escalation"  # to the agents of the tier a ticket was escalated to
+
+    @property
+    def auto_submitted(self) -> str | None:
+        """The email's `Auto-Submitted` header (RFC 3834), None for a person's words.
+
+        The acknowledgement answers the customer's message (`auto-replied`); every other
+        automatic email (status and SLA notices, follow-ups, escalations) is
+        `auto-generated`; an agent's reply is not automatic at all.
+        """
+        match self:
+            case EmailKind.REPLY:
+                return None
+            case EmailKind.ACK:
+                return "auto-replied"
+            case _:
+                return "auto-generated"
 
 
 class OutboxMessage(db.Model):

@@ -42,6 +42,16 @@ _NOT_FOR_CUSTOMER = {
     EventKind.FOLLOW_UP_SENT,
     EventKind.LINKED,
 }
+# Events whose text, when a person made them, is that person's own words to the
+# customer (a reply, a workaround, a resolution note): an email with one of them is
+# the person writing, not an automatic notice, so it gets no Auto-Submitted header.
+# (Merges and escalations carry our wording, and the jobs' events have no actor.)
+_PERSONS_WORDS = {
+    EventKind.REPLY,
+    EventKind.WORKAROUND,
+    EventKind.STATUS_CHANGED,
+    EventKind.REOPENED,
+}
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -124,13 +134,22 @@ def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> OutboxMessage |
     return _email_customer(
         ticket,
         key=f"event:{events[0].id}",
-        kind=EmailKind.EVENT,
+        kind=email_kind(events),
         subject=f"[{ticket.ref}] {ticket.subject}",
         template="emails/event.txt",
         events=events,
         headline=headline,
         promise=sla.promise(ticket),
     )
+
+
+def email_kind(events: list[TicketEvent]) -> EmailKind:
+    """REPLY when a person's words are in the email (an agent's public reply, workaround
+    or status note), else EVENT: a notice about what happened (a bare status change, a
+    delay notice, a merge), automatic even when an agent's action caused it."""
+    if any(e.kind in _PERSONS_WORDS and e.body_text and e.actor_id for e in events):
+        return EmailKind.REPLY
+    return EmailKind.EVENT
 
 
 def _email_customer(

@@ -7,34 +7,84 @@ import smtplib
 import socket
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import cache
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, render_template
+from sqlalchemy.exc import SQLAlchemyError
 
-from support.models import OutboxMessage
+from support import urls
+from support.mail import addresses
+from support.models import EmailKind, OutboxMessage
+from support.text import one_line, plain_to_html
+
+
+class CannotBuild(Exception):
+    """The message can never become an email (building it is deterministic: a retry
+    would fail the same way). The outbox gives up on it at once."""
 
 
 def build(message: OutboxMessage) -> EmailMessage:
+    """The email for an outbox message: text first, then the same text as HTML.
+
+    Every header value goes through `one_line`, so nothing we write (a subject typed by
+    a customer, a name, an address) can break a header in two. Automatic email says so
+    (`Auto-Submitted`, RFC 3834); an agent's reply does not.
+    """
     config = current_app.config
     email = EmailMessage()
     name, address = parseaddr(config["MAIL_FROM"])
-    email["From"] = formataddr((name, address))
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
-    email["Message-ID"] = message.message_id
+    _header(email, "From", formataddr((one_line(name), one_line(address))))
+    _header(email, "To", message.to_address)
+    _header(email, "Subject", message.subject)
+    # The time it was written, not sent: a retry hours later keeps its place in the inbox.
+    _header(email, "Date", format_datetime(message.created_at.replace(tzinfo=UTC)))
+    _header(email, "Message-ID", message.message_id)
     if message.in_reply_to:
-        email["In-Reply-To"] = message.in_reply_to
-        email["References"] = message.in_reply_to
-    # Tell mail servers and autoresponders this is automatic: no vacation-reply loops.
-    email["Auto-Submitted"] = "auto-generated"
-    email["X-Auto-Response-Suppress"] = "All"
+        _header(email, "In-Reply-To", message.in_reply_to)
+        _header(email, "References", message.in_reply_to)
     if message.ticket is not None:
-        email["X-Support-Ref"] = message.ticket.ref
+        # Replies come back to the support mailbox saying which ticket, signed for this
+        # recipient (support/mail/addresses.py checks it when the reply arrives).
+        reply_to = addresses.reply_address(message.ticket.ref, one_line(message.to_address))
+        _header(email, "Reply-To", formataddr((one_line(name), reply_to)))
+    auto_submitted = message.kind.auto_submitted
+    if auto_submitted is not None:
+        # Tell mail servers and autoresponders this is automatic: no vacation-reply loops.
+        _header(email, "Auto-Submitted", auto_submitted)
+        _header(email, "X-Auto-Response-Suppress", "All")
+    if message.ticket is not None:
+        _header(email, "X-Support-Ref", message.ticket.ref)
     email.set_content(message.body_text)
+    email.add_alternative(_html(message), subtype="html")
     return email
+
+
+def _header(email: EmailMessage, name: str, value: str) -> None:
+    email[name] = one_line(value)
+
+
+def _html(message: OutboxMessage) -> str:
+    """The text part as HTML (escaped, paragraphs, clickable links) in the email layout:
+    one source (templates/emails/*.txt) for both parts."""
+    link, label = None, None
+    if message.ticket is not None:
+        if message.kind == EmailKind.ESCALATION:  # to agents: their panel, not the portal
+            link, label = urls.external_url("board.ticket", ref=message.ticket.ref), "the ticket"
+        else:
+            link = urls.external_url("portal.detail", ref=message.ticket.ref)
+            label = "your request"
+    return render_template(
+        "emails/layout.html",
+        subject=one_line(message.subject),
+        body=plain_to_html(message.body_text),
+        site_name=current_app.config["SITE_NAME"],
+        link=link,
+        link_label=label,
+    )
 
 
 @cache
@@ -76,9 +126,9 @@ def send(message: OutboxMessage) -> None:
         folder = Path(current_app.instance_path) / "mail"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{message.id:06d}-{message.kind}.eml"
-        (folder / name).write_bytes(bytes(build(message)))
+        (folder / name).write_bytes(bytes(_built(message)))
         return
-    email = build(message)
+    email = _built(message)
     smtp, reused = _connection()
     try:
         smtp.send_message(email)
@@ -95,6 +145,17 @@ def send(message: OutboxMessage) -> None:
         raise
     if _open is not None:
         _open.last_used = time.monotonic()
+
+
+def _built(message: OutboxMessage) -> EmailMessage:
+    """`build`, with its failures as CannotBuild, except the database's and the disk's:
+    those say nothing about the message, and pass (the next attempt may well work)."""
+    try:
+        return build(message)
+    except (SQLAlchemyError, OSError):
+        raise
+    except Exception as exc:
+        raise CannotBuild(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _send_or_close(smtp: smtplib.SMTP, email: EmailMessage) -> None:

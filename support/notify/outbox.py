@@ -11,6 +11,7 @@ another worker.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
@@ -23,6 +24,7 @@ from support.jobs import queue
 from support.models import EmailKind, OutboxMessage, OutboxStatus, Ticket
 from support.notify import mailer
 
+log = logging.getLogger(__name__)
 DELIVER = "support.jobs.tasks.deliver_email"
 MAX_ATTEMPTS = 8
 
@@ -121,12 +123,20 @@ def _lease_expired(now: datetime) -> ColumnElement[bool]:
 
 
 def deliver(key: str) -> OutboxMessage | None:
-    """Send the message with this key if nobody has; returns it when this call sent it."""
+    """Send the message with this key if nobody has; returns it when this call sent it
+    (status SENT) or gave up on it because it can never be built (status FAILED).
+
+    An SMTP failure raises (after scheduling the next attempt), so RQ retries the job;
+    a message that can't be built does not: every retry would fail the same way.
+    """
     if not _claim(key):
         return None
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
     try:
         mailer.send(message)
+    except mailer.CannotBuild as exc:
+        _unbuildable(message, exc)
+        return message
     except Exception as exc:
         _failed(message, exc)
         raise
@@ -147,6 +157,16 @@ def _failed(message: OutboxMessage, exc: Exception) -> None:
         message.status = OutboxStatus.PENDING
         message.next_attempt_at = clock.now() + timedelta(minutes=2**message.attempts)
     db.session.commit()
+
+
+def _unbuildable(message: OutboxMessage, exc: mailer.CannotBuild) -> None:
+    """Failed for good, at once, with the reason on /admin/jobs (an admin's retry would
+    fail the same way, unless the code that builds it was fixed meanwhile)."""
+    message.status = OutboxStatus.FAILED
+    message.last_error = f"can't be built: {exc}"[:2000]
+    message.claimed_at = None
+    db.session.commit()
+    log.error("Email %s (%s) can't be built, not retried: %s", message.id, message.kind, exc)
 
 
 def due_for_delivery(limit: int = 500) -> list[str]:

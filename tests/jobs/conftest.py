@@ -104,6 +104,13 @@ def kill_session(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
+def text_part(mail: EmailMessage) -> str:
+    """The plain-text part of an email we sent (the HTML part is made from it)."""
+    part = mail.get_body(("plain",))
+    assert part is not None, f"no text part in {mail.get_content_type()}"
+    return part.get_content()
+
+
 class Mailbox:
     """An aiosmtpd handler that keeps every message it accepts."""
 

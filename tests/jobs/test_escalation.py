@@ -21,6 +21,7 @@ from support.models import (
 )
 from support.tickets import service, sla
 from support.tickets.service import TicketError
+from tests.jobs.conftest import text_part
 from tests.jobs.sla_helpers import (
     HOUR,
     T0,
@@ -61,7 +62,7 @@ def test_first_response_warning_tells_team_and_customer_once(
     assert len(mails) == 2  # acknowledgement + delay notice
     assert ticket.ref in mails[1]["Subject"]
     assert mails[1]["In-Reply-To"] == f"<{ticket.ref}@localhost>"
-    body = mails[1].get_content()
+    body = text_part(mails[1])
     assert "we may not manage to get back to you by Mon 01 Mar, 17:00 UTC" in body
     assert "is at risk" not in body
     assert [n.text for n in notifications_for(customer)] == [
@@ -116,15 +117,15 @@ def test_breach_escalates_to_tier_two_and_tells_its_agents(
     assert note.text == f"{ticket.ref} was escalated to your tier."
     [mail] = smtp.mailbox.to(tier2.email)
     assert mail["Subject"].startswith(f"[{ticket.ref}] Escalated to tier 2")
-    assert "automatically" in mail.get_content()
-    assert f"Open it: http://support.test/board/tickets/{ticket.ref}" in mail.get_content()
+    assert "automatically" in text_part(mail)
+    assert f"Open it: http://support.test/board/tickets/{ticket.ref}" in text_part(mail)
     assert notifications_for(tier1) == notifications_for(tier3) == []
     assert smtp.mailbox.to(tier1.email) == smtp.mailbox.to(tier3.email) == []
 
     # The customer is told who handles it now and when to expect an update.
     [_ack, update] = smtp.mailbox.to(customer.email)
-    assert "Our senior support team now handles your request." in update.get_content()
-    assert "Wed 03 Mar, 17:00 UTC" in update.get_content()
+    assert "Our senior support team now handles your request." in text_part(update)
+    assert "Wed 03 Mar, 17:00 UTC" in text_part(update)
     page = page_of(client, auth, customer, ticket)
     assert "Our senior support team now handles this" in page
     assert "Wed 03 Mar 2032, 17:00 UTC" in page
@@ -219,7 +220,7 @@ def test_late_check_with_several_breaches_escalates_once(
     assert len(events_of(ticket, EventKind.ESCALATED)) == 1
     assert ticket.tier == 2
     [_ack, update] = smtp.mailbox.to(customer.email)
-    assert "Our senior support team now handles your request." in update.get_content()
+    assert "Our senior support team now handles your request." in text_part(update)
 
 
 # --- manual escalation ------------------------------------------------------------------
@@ -260,10 +261,10 @@ def test_agent_escalates_by_hand_with_a_reason_only_the_team_sees(
     assert f"Reason: {reason}" in agent_page
 
     [_ack, update] = smtp.mailbox.to(customer.email)
-    assert "Wed 03 Mar, 11:00 UTC" in update.get_content()
-    assert reason not in update.get_content()
+    assert "Wed 03 Mar, 11:00 UTC" in text_part(update)
+    assert reason not in text_part(update)
     [to_senior] = smtp.mailbox.to(senior.email)
-    assert f"Reason: {reason}" in to_senior.get_content()
+    assert f"Reason: {reason}" in text_part(to_senior)
     assert [n.text for n in notifications_for(senior)] == [
         f"{ticket.ref} was escalated to your tier."
     ]

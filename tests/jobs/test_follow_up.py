@@ -18,6 +18,7 @@ from support.extensions import db
 from support.jobs import tasks
 from support.models import EventKind, Rating, Status, SurveyInvite, Ticket, TicketEvent
 from support.tickets import service
+from tests.jobs.conftest import text_part
 
 T0 = datetime(2032, 3, 1, 9, 0)
 HOUR = timedelta(hours=1)
@@ -57,8 +58,8 @@ def follow_ups(smtp, ticket: Ticket) -> list:
 
 def survey_path(smtp, ticket: Ticket) -> str:
     [mail] = follow_ups(smtp, ticket)
-    match = SURVEY_LINK.search(mail.get_content())
-    assert match, mail.get_content()
+    match = SURVEY_LINK.search(text_part(mail))
+    assert match, text_part(mail)
     return match.group(1)
 
 
@@ -80,7 +81,7 @@ def test_follow_up_email_once_with_survey_link(resolved, smtp, run_jobs, advance
     advance(FOLLOW_UP_AT)
     [mail] = follow_ups(smtp, ticket)
     assert mail["In-Reply-To"] == f"<{ticket.ref}@localhost>"
-    body = mail.get_content()
+    body = text_part(mail)
     assert f"http://support.test/tickets/{ticket.ref}" in body
     path = survey_path(smtp, ticket)
     assert path.startswith("/survey/")
@@ -119,7 +120,7 @@ def test_follow_up_says_when_it_was_resolved_as_configured(
 
     advance(RESOLVED_AT + hours * HOUR)
     [mail] = follow_ups(smtp, ticket)
-    body = mail.get_content()
+    body = text_part(mail)
     assert f'We resolved your request {ticket.ref} ("{ticket.subject}") {words}.' in body
     assert "yesterday" not in body
 
@@ -283,7 +284,7 @@ def test_auto_close_after_days_without_reply(resolved, smtp, run_jobs, advance):
     assert closed.is_public
     assert "Closed automatically after 7 days without a reply." in closed.body_text
     mails = smtp.mailbox.to(ticket.customer.email)
-    assert "Closed automatically" in mails[-1].get_content()
+    assert "Closed automatically" in text_part(mails[-1])
 
     # Idempotent: later runs close nothing twice.
     tasks.auto_close(ticket.id)

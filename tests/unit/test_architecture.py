@@ -37,7 +37,7 @@ WEB = (
     "support.survey.views",
 )
 # The domain: nothing here may import a screen.
-DOMAIN = ("tickets", "triage", "notify", "jobs", "webhooks")
+DOMAIN = ("tickets", "triage", "notify", "jobs", "webhooks", "mail")
 
 
 def _listeners(dispatch: object) -> Iterator[tuple[str, object]]:

@@ -65,10 +65,22 @@ def test_open_ticket_strips_the_subject(make: Factory) -> None:
     assert make.ticket(subject="  Padded  ").subject == "Padded"
 
 
+def test_open_ticket_folds_the_subject_onto_one_line(make: Factory) -> None:
+    # A direct POST can send line breaks in the subject; it becomes an email header.
+    assert make.ticket(subject="a\r\nSet-Cookie: x=1").subject == "a Set-Cookie: x=1"
+    assert make.ticket(subject="Tabs\tand\n\n  gaps\x00here").subject == "Tabs and gaps here"
+
+
+def test_subject_length_is_checked_after_folding(make: Factory) -> None:
+    subject = "s" * (service.SUBJECT_MAX - 1) + "\r\n\r\n\t"
+    assert make.ticket(subject=subject).subject == "s" * (service.SUBJECT_MAX - 1)
+
+
 @pytest.mark.parametrize(
     ("subject", "description", "message"),
     [
         ("   ", "body", "subject"),
+        ("\r\n\t", "body", "subject"),
         ("s" * (service.SUBJECT_MAX + 1), "body", "at most 200"),
         ("Subject", " \n ", "write a message"),
         ("Subject", "x" * (service.BODY_MAX + 1), "at most 50,000"),

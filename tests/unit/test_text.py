@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from support.text import plain_to_html
+from support.text import one_line, plain_to_html
 
 
 def test_result_is_markup() -> None:
@@ -69,3 +69,10 @@ def test_markup_in_a_url_is_escaped() -> None:
 
 def test_unicode_and_emoji_survive() -> None:
     assert plain_to_html("Grüße 👋 日本語") == "<p>Grüße 👋 日本語</p>"
+
+
+def test_one_line_folds_line_breaks_and_control_characters() -> None:
+    assert one_line("a\r\nSet-Cookie: x=1") == "a Set-Cookie: x=1"
+    assert one_line("  tab\there\x00nul\x7fdel\x85nel\u2028ls  ") == "tab here nul del nel ls"
+    assert one_line("plain words, kept: ünïcode ✓") == "plain words, kept: ünïcode ✓"
+    assert one_line("\r\n") == ""

@@ -83,12 +83,24 @@ def test_templates_and_scripts_have_nothing_inline_the_policy_would_block() -> N
         re.IGNORECASE,
     )
     for path in sorted((ROOT / "templates").rglob("*.html")):
+        if path.parent.name == "emails":
+            continue  # never served as a page: email clients need inline styles (see below)
         found = inline.findall(path.read_text())
         assert not found, f"{path.relative_to(ROOT)} has inline code or style: {found}"
     for path in sorted((ROOT / "static" / "js").glob("*.js")):
         text = path.read_text()
         for banned in ("eval(", "new Function", 'setAttribute("style"', "setAttribute('style'"):
             assert banned not in text, f"{path.relative_to(ROOT)} uses {banned}"
+
+
+def test_email_templates_have_no_scripts_handlers_or_remote_content() -> None:
+    banned = re.compile(
+        r"<script|<iframe|<object|<embed|<link\b|<img\b|\son[a-z]+=|javascript:|url\(|@import",
+        re.IGNORECASE,
+    )
+    for path in sorted((ROOT / "templates" / "emails").glob("*.html")):
+        found = banned.findall(path.read_text())
+        assert not found, f"{path.relative_to(ROOT)} loads or runs something: {found}"
 
 
 def test_htmx_does_not_inject_its_indicator_style() -> None:

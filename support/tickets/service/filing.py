@@ -12,6 +12,7 @@ from support.extensions import db
 from support.models import Category, EventKind, Impact, Status, Ticket, User
 from support.models.ticket import Channel
 from support.notify import events as notify
+from support.text import one_line
 from support.tickets import attachments, refs, sla
 from support.tickets.attachments import StoredFile
 from support.tickets.service.change import SUBJECT_MAX, TicketChange, check_text
@@ -38,6 +39,9 @@ def open_ticket(
     if client_token and (existing := _ticket_by_token(customer, client_token)):
         attachments.discard(list(files))
         return existing
+    # A subject is one line (it becomes an email's Subject header): a line break or tab
+    # typed, pasted or posted into it is a space.
+    subject = one_line(subject)
     try:
         with TicketChange(None, customer, files=files) as change:
             check_text(subject, description)
@@ -71,7 +75,7 @@ def _new_ticket(
     now = clock.now()
     ticket = Ticket(
         ref=_unused_ref(),
-        subject=subject.strip(),
+        subject=subject,
         description=description,
         customer=customer,
         channel=channel,

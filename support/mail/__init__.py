@@ -1,0 +1,1 @@
+"""Email as a channel: addresses (the signed plus address); inbound mail comes next."""
