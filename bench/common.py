@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from support import create_app
+from support import create_app, freeze_startup_objects
 from support.extensions import db
 from support.tickets.categories import ensure_default_categories
 
@@ -42,6 +42,7 @@ def bench_app(**overrides) -> tuple[Flask, tempfile.TemporaryDirectory]:
     with app.app_context():
         db.create_all()
         ensure_default_categories()
+    freeze_startup_objects()  # as app.py does in every web process
     return app, tmp
 
 
