@@ -17,6 +17,7 @@ from sqlalchemy import event
 from support import create_app
 from support.extensions import db
 from support.jobs.embedded import EmbeddedRedis
+from support.notify import mailer
 from support.tickets.categories import ensure_default_categories
 from tests.factories import Factory
 
@@ -62,6 +63,14 @@ class IsolatedClient(FlaskClient):
 
 
 _apps_made: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_smtp() -> Iterator[None]:
+    """A worker keeps its SMTP connection for the next email; a test's ends with the test
+    (its SMTP server does too), so none is left for the interpreter to find at exit."""
+    yield
+    mailer.close()
 
 
 @pytest.fixture(autouse=True)
