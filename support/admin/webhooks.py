@@ -13,6 +13,7 @@ from support.admin import access
 from support.extensions import db
 from support.forms import BaseForm, EmptyForm
 from support.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
+from support.params import plain_int
 from support.web import redirect_after_post, render
 from support.webhooks import http, outbox, subscriptions
 
@@ -67,10 +68,7 @@ def _webhook_or_404(webhook_id: int) -> Webhook:
 
 
 def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return max(1, plain_int(request.args.get("page"), maximum=100_000) or 1)
 
 
 @bp.get("/")
