@@ -16,6 +16,7 @@ from support.api.problems import Problem
 from support.extensions import db
 from support.models import ApiToken, TokenScope, User
 from support.ratelimit import limiter, retry_after_seconds
+from support.security import NUL_REFUSED
 from support.tickets.service import StaleTicket, TicketError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -61,6 +62,8 @@ def _check_json_body() -> None:
         raise Problem(415, problems.ADVICE[415])
     if not isinstance(request.get_json(silent=True), dict):
         raise Problem(400, "The body must be a JSON object.")
+    if b"\\u0000" in request.get_data(cache=True):  # PostgreSQL stores no NUL in text
+        raise Problem(400, NUL_REFUSED)
 
 
 @bp.errorhandler(Problem)

@@ -51,7 +51,7 @@ spec = SpecTree(
     naming_strategy=lambda model: model.__name__,
 )
 
-COMMON_ERRORS = (401, 404, 413, 429)
+COMMON_ERRORS = (400, 401, 404, 413, 429)  # 400: unreadable JSON, a NUL character
 
 
 def responses(ok: int, model: type[BaseModel] | None, *errors: int) -> Response:

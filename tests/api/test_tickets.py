@@ -240,3 +240,12 @@ def test_only_the_api_skips_csrf() -> None:
     from support.extensions import csrf
 
     assert {blueprint.name for blueprint in csrf._exempt_blueprints} == {"api"}
+
+
+def test_a_nul_character_is_refused_before_the_database(api: Api, make: Factory) -> None:
+    """PostgreSQL can't store one; every engine answers the same clear 400."""
+    response = api.post("/api/v1/customers", json={"email": "n@example.com", "name": "A\u0000B"})
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    assert "NUL" in response.json["detail"]
+    assert api.get("/api/v1/tickets?q=a%00b").status_code == 400

@@ -206,7 +206,7 @@ def test_line_breaks_already_stored_are_folded_out_of_every_header(make, smtp, r
     customer, agent = make.customer(), make.agent()
     ticket = make.ticket(customer)
     run_jobs()
-    ticket.subject = "Old\r\nBcc: victim@example.com\nsubject\x00"
+    ticket.subject = "Old\r\nBcc: victim@example.com\nsubject\x0b"  # (PostgreSQL stores no NUL)
     db.session.commit()
 
     service.reply(ticket, author=agent, body="Still on it.")
