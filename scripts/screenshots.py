@@ -29,6 +29,7 @@ def main(base: str, out: Path) -> None:
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(f"{base}/")
             page.screenshot(path=out / f"{name}-home.png", full_page=True)
+            _password_reset_pages(page, base, out, name)
             page.goto(f"{base}/login")
             page.fill("#email", "customer@example.com")
             page.fill("#password", "demo-password")
@@ -67,6 +68,19 @@ def _team_pages(browser, base: str, out: Path, name: str, width: int) -> None:
         page.screenshot(path=out / f"{name}-admin-{admin_page}.png", full_page=True)
     _tokens_page(page, base, out, name)
     page.close()
+
+
+def _password_reset_pages(page, base: str, out: Path, name: str) -> None:
+    """Forgot password: the form, its answer, and a link that is not valid. (The form for
+    the new password needs a real link from an email: instance/mail/ with `make run`.)"""
+    page.goto(f"{base}/password/reset")
+    page.screenshot(path=out / f"{name}-forgot-password.png", full_page=True)
+    page.fill("#email", "nobody@example.com")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/password/reset?sent=1")
+    page.screenshot(path=out / f"{name}-forgot-password-sent.png", full_page=True)
+    page.goto(f"{base}/password/reset/not-a-real-link")
+    page.screenshot(path=out / f"{name}-reset-link-not-valid.png", full_page=True)
 
 
 def _tokens_page(page, base: str, out: Path, name: str) -> None:

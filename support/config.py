@@ -94,6 +94,9 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         # phone network shares one address); never per email alone.
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10/minute"),
         "RATELIMIT_LOGIN_ADDRESS": os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30/minute"),
+        # "Forgot password" requests: per (address, email), and per address.
+        "RATELIMIT_RESET": os.environ.get("RATELIMIT_RESET", "5/hour"),
+        "RATELIMIT_RESET_ADDRESS": os.environ.get("RATELIMIT_RESET_ADDRESS", "20/hour"),
         "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "10/hour"),
         "RATELIMIT_TICKETS": os.environ.get("RATELIMIT_TICKETS", "20/hour"),
         "RATELIMIT_SEARCH": os.environ.get("RATELIMIT_SEARCH", "120/minute"),

@@ -1,4 +1,4 @@
-"""Rate limits (Flask-Limiter) on login, registration, ticket filing and search.
+"""Rate limits (Flask-Limiter) on login, password resets, registration, ticket filing and search.
 
 Counts live in Redis (`REDIS_URL`), so every web process shares them. If Redis is
 unreachable the limiter fails open: requests go through and a warning is logged.
@@ -61,6 +61,17 @@ login_per_address_and_email = limiter.limit(
     key_func=login_address_and_email,
     methods=["POST"],
     scope="login-email",
+)
+# "Forgot password": per address, and per (address, email) so one address can't flood
+# someone's inbox; never per email alone (that would let anyone block someone's reset).
+reset_per_address = limiter.limit(
+    _configured("RATELIMIT_RESET_ADDRESS"), methods=["POST"], scope="reset-address"
+)
+reset_per_address_and_email = limiter.limit(
+    _configured("RATELIMIT_RESET"),
+    key_func=login_address_and_email,
+    methods=["POST"],
+    scope="reset-email",
 )
 registration = limiter.limit(_configured("RATELIMIT_REGISTER"), methods=["POST"])
 ticket_filing = limiter.limit(

@@ -45,3 +45,38 @@ class RegistrationForm(BaseForm):
         problem = password_problem(field.data or "", self.email.data or "")
         if problem:
             raise ValidationError(problem)
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(
+        "Email",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired("Enter your email address."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+
+
+class NewPasswordForm(BaseForm):
+    """A new password from a reset link: the same rules as registration."""
+
+    password = PasswordField(
+        "New password",
+        description="At least 10 characters. A few unrelated words work well.",
+        validators=[DataRequired("Choose a password.")],
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[EqualTo("password", message="The two passwords don't match.")],
+    )
+
+    def __init__(self, *args, email: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._email = email
+
+    def validate_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data or "", self._email)
+        if problem:
+            raise ValidationError(problem)

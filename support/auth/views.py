@@ -1,4 +1,4 @@
-"""Register, log in, log out."""
+"""Register, log in, log out, and set a new password from a "forgot password" link."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from flask import Blueprint, Response, current_app, flash, g, request, session, 
 from flask_login import current_user, login_required, login_user, logout_user
 
 from support import ratelimit
-from support.auth import accounts
-from support.auth.forms import LoginForm, RegistrationForm
+from support.auth import accounts, reset
+from support.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, RegistrationForm
 from support.extensions import db, login_manager
 from support.models import User
 from support.web import redirect_after_post, render
 
 bp = Blueprint("auth", __name__)
+# Pages reached by a reset link: no cache keeps them (or the link) after use.
+NO_STORE = {"Cache-Control": "no-store"}
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
@@ -117,3 +119,63 @@ def logout() -> Response:
     _new_csrf_token()
     flash("You are logged out.", "info")
     return redirect_after_post(url_for("main.index"))
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@ratelimit.reset_per_address
+@ratelimit.reset_per_address_and_email
+def forgot_password() -> Response:
+    """The same answer for every well-formed address, account or not (no enumeration)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        reset.ask_for_link(form.email.data)
+        return redirect_after_post(url_for("auth.forgot_password", sent=1))
+    sent = request.method == "GET" and request.args.get("sent") == "1"
+    status = 422 if form.errors else 200
+    return render("auth/forgot_password.html", block="form", status=status, form=form, sent=sent)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response:
+    try:
+        user = reset.user_for(token)
+    except reset.ExpiredLink:
+        return _bad_link(token, expired=True)
+    except reset.InvalidLink:
+        return _bad_link(token, expired=False)
+    form = NewPasswordForm(email=user.email)
+    if form.validate_on_submit():
+        reset.set_new_password(user, form.password.data)
+        # A fresh session on this browser; every other one ended with the old version.
+        logout_user()
+        session.clear()
+        login_user(user)
+        _new_csrf_token()
+        flash(
+            "Your password is changed and you're signed in. "
+            "Everywhere else you were signed in, you're now signed out.",
+            "success",
+        )
+        return redirect_after_post(home_for(user))
+    status = 422 if form.errors else 200
+    return render(
+        "auth/reset_password.html",
+        block="form",
+        status=status,
+        headers=NO_STORE,
+        form=form,
+        user=user,
+    )
+
+
+def _bad_link(token: str, *, expired: bool) -> Response:
+    """An expired link says so; any other (tampered, made up, used) is "not valid". A
+    form posted from a page whose link has since stopped working goes to that page."""
+    if request.method == "POST":
+        return redirect_after_post(url_for("auth.reset_password", token=token))
+    return render(
+        "auth/reset_link_problem.html",
+        status=410 if expired else 404,
+        headers=NO_STORE,
+        expired=expired,
+    )

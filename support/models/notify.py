@@ -30,6 +30,7 @@ class EmailKind(StrEnum):
     EVENT = "event"  # something else happened on the customer's ticket
     FOLLOW_UP = "follow_up"  # after resolution: did the fix hold? (with the survey)
     ESCALATION = "escalation"  # to the agents of the tier a ticket was escalated to
+    ACCOUNT = "account"  # about the reader's account (a password reset link), no ticket
 
     @property
     def auto_submitted(self) -> str | None:

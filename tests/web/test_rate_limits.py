@@ -75,6 +75,8 @@ def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     assert config["RATELIMIT_LOGIN"] == "10/minute"
     assert config["RATELIMIT_LOGIN_ADDRESS"] == "30/minute"
     assert config["RATELIMIT_REGISTER"] == "10/hour"
+    assert config["RATELIMIT_RESET"] == "5/hour"
+    assert config["RATELIMIT_RESET_ADDRESS"] == "20/hour"
     assert config["RATELIMIT_TICKETS"] == "20/hour"
     assert config["RATELIMIT_SEARCH"] == "120/minute"
 
@@ -129,6 +131,34 @@ def test_registration_is_limited_per_address(client: FlaskClient) -> None:
         assert register(n).status_code == 422  # a weak password: refused, but counted
     assert register(10).status_code == 429
     assert client.get("/register", environ_base=address("10.0.2.1")).status_code == 200
+
+
+def ask_for_reset(client: FlaskClient, email: str, ip: str):
+    return client.post("/password/reset", data={"email": email}, environ_base=address(ip))
+
+
+def test_password_reset_is_limited_per_address_and_email(
+    client: FlaskClient, make: Factory
+) -> None:
+    user = make.customer()
+    for _ in range(5):
+        assert ask_for_reset(client, user.email, "10.0.4.1").status_code == 303
+    response = ask_for_reset(client, f" {user.email.upper()} ", "10.0.4.1")
+    assert response.status_code == 429
+    assert "Too many requests" in response.text
+    assert int(response.headers["Retry-After"]) > 60  # counted per hour
+    # The owner, from their own address, still gets a link: never a limit per email alone.
+    assert ask_for_reset(client, user.email, "10.0.4.2").status_code == 303
+    # The form still shows, and the address may ask for another email.
+    assert client.get("/password/reset", environ_base=address("10.0.4.1")).status_code == 200
+    assert ask_for_reset(client, "other@example.com", "10.0.4.1").status_code == 303
+
+
+def test_password_reset_is_limited_per_address(client: FlaskClient) -> None:
+    for n in range(20):
+        assert ask_for_reset(client, f"someone{n}@example.com", "10.0.5.1").status_code == 303
+    assert ask_for_reset(client, "one-more@example.com", "10.0.5.1").status_code == 429
+    assert ask_for_reset(client, "one-more@example.com", "10.0.5.2").status_code == 303
 
 
 def test_ticket_filing_is_limited_per_user(client: FlaskClient, make: Factory, auth: Auth) -> None:
