@@ -19,9 +19,11 @@ def test_new_ref_uses_only_unambiguous_characters() -> None:
     assert not set(body) & set("01OILU")
 
 
-def test_new_refs_do_not_repeat() -> None:
+def test_new_refs_rarely_repeat() -> None:
+    """Random, so a repeat is possible (filing checks for it): among 2,000 draws one
+    repeat happens about once in 400 runs, three or more practically never."""
     drawn = {refs.new_ref() for _ in range(2000)}
-    assert len(drawn) == 2000
+    assert len(drawn) >= 1998
 
 
 def test_ref_space_is_too_large_to_enumerate() -> None:
