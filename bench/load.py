@@ -52,6 +52,7 @@ DURATION = 60  # seconds of load; LOAD_DURATION or --duration for a shorter chec
 GENEROUS_LIMITS = {
     "RATELIMIT_ENABLED": "1",
     "RATELIMIT_LOGIN": "100000/minute",
+    "RATELIMIT_LOGIN_ADDRESS": "100000/minute",
     "RATELIMIT_REGISTER": "100000/hour",
     "RATELIMIT_TICKETS": "100000/hour",
     "RATELIMIT_SEARCH": "100000/minute",
