@@ -6,6 +6,10 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from support.auth.passwords import password_problem
 from support.forms import BaseForm
 
+# Registration and a reset link ask for a new password in the same words.
+STRONG_ENOUGH_HELP = "At least 10 characters. A few unrelated words work well."
+REPEAT_MISMATCH = "The two passwords don't match."
+
 
 class LoginForm(BaseForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
@@ -33,12 +37,12 @@ class RegistrationForm(BaseForm):
     )
     password = PasswordField(
         "Password",
-        description="At least 10 characters. A few unrelated words work well.",
+        description=STRONG_ENOUGH_HELP,
         validators=[DataRequired("Choose a password.")],
     )
     confirm = PasswordField(
         "Repeat password",
-        validators=[EqualTo("password", message="The two passwords don't match.")],
+        validators=[EqualTo("password", message=REPEAT_MISMATCH)],
     )
 
     def validate_password(self, field: PasswordField) -> None:
@@ -64,12 +68,12 @@ class NewPasswordForm(BaseForm):
 
     password = PasswordField(
         "New password",
-        description="At least 10 characters. A few unrelated words work well.",
+        description=STRONG_ENOUGH_HELP,
         validators=[DataRequired("Choose a password.")],
     )
     confirm = PasswordField(
         "Repeat new password",
-        validators=[EqualTo("password", message="The two passwords don't match.")],
+        validators=[EqualTo("password", message=REPEAT_MISMATCH)],
     )
 
     def __init__(self, *args, email: str = "", **kwargs) -> None:
