@@ -18,6 +18,10 @@ dead — is checked last: the exit status is 1 when it is missed.
 Run from the repo root: .venv/bin/python bench/load.py  (about 3 minutes)
 A shorter run, to check the script itself: LOAD_DURATION=10 .venv/bin/python bench/load.py
 (or --duration 10).
+
+It also prints the CPU seconds each kind of process spent during the load
+(bench/cpu.py: web workers, RQ workers, PostgreSQL, Redis, the load generator),
+and with --profile the busiest functions of one web worker, sampled by py-spy.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import psycopg
 from aiosmtpd.controller import Controller
+from cpu import CpuMeter, print_breakdown, profile_process
 from load_users import NO_ANSWER, Ledger, Stats, agent, customer, hammer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +105,7 @@ def recreate_database() -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
 
 
-def parse_duration(argv: list[str]) -> float:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--duration",
@@ -107,11 +113,17 @@ def parse_duration(argv: list[str]) -> float:
         default=float(os.environ.get("LOAD_DURATION") or DURATION),
         help=f"seconds of load (default: LOAD_DURATION or {DURATION})",
     )
-    return parser.parse_args(argv).duration
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also sample one gunicorn worker with py-spy and print its busiest functions",
+    )
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    duration = parse_duration(sys.argv[1:] if argv is None else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    duration = args.duration
     try:
         database_url = recreate_database()
     except psycopg.OperationalError as exc:
@@ -131,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
             embedded = EmbeddedRedis()
             redis_url = embedded.start()
-        missed = run(duration, database_url, redis_url, smtp.port, mailbox, tmp)
+        missed = run(duration, database_url, redis_url, smtp.port, mailbox, tmp, args.profile)
         ceiling()
     finally:
         smtp.stop()
@@ -148,7 +160,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(
-    duration: float, database_url: str, redis_url: str, smtp_port: int, mailbox: Mailbox, tmp: Path
+    duration: float,
+    database_url: str,
+    redis_url: str,
+    smtp_port: int,
+    mailbox: Mailbox,
+    tmp: Path,
+    profile: bool = False,
 ) -> list[str]:
     """The deployment under load, then the checks: what of the bar was missed."""
     port = free_port()
@@ -179,6 +197,7 @@ def run(
         subprocess.run([*flask, "kb", "index"], cwd=ROOT, env=env, check=True, capture_output=True)
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         web_log = tmp / "gunicorn-error.log"
+        meter = CpuMeter()
         processes.append(
             subprocess.Popen(
                 [
@@ -190,10 +209,13 @@ def run(
                 **quiet,
             )
         )
+        meter.track(processes[-1].pid, "web (gunicorn)")
         for _ in range(2):
             processes.append(subprocess.Popen([*flask, "worker"], cwd=ROOT, env=env, **quiet))
+            meter.track(processes[-1].pid, "rq workers")
         base = f"http://127.0.0.1:{port}"
         wait_for(base + "/healthz")
+        profiler = start_profile(processes[0].pid, duration, tmp) if profile else None
 
         stats, ledger = Stats(), Ledger()
         until = time.monotonic() + duration
@@ -210,13 +232,18 @@ def run(
             for i in range(AGENTS)
         ]
         started = time.monotonic()
+        meter.start()
         for user in users:
             user.start()
         for user in users:
             user.join()
         elapsed = time.monotonic() - started
+        cpu = meter.stop()
         print(f"load_duration: {elapsed:.1f} s")
         figures = report(stats, elapsed)
+        print_breakdown(cpu, elapsed)
+        if profiler is not None:
+            profiler.join()
         report_server_errors(web_log)
         drain(env)
         figures |= check(database_url, ledger, mailbox)
@@ -226,6 +253,40 @@ def run(
         for process in processes:
             process.wait(timeout=20)
     return bar(figures)
+
+
+def start_profile(gunicorn: int, duration: float, tmp: Path) -> threading.Thread:
+    """py-spy on one gunicorn worker over the middle half of the run (past the users'
+    sign-ins, which are a burst of password hashing at the start), printed when it ends."""
+
+    def record() -> None:
+        time.sleep(duration / 4)
+        workers = psutil.Process(gunicorn).children()
+        if not workers:
+            return
+        found = profile_process(
+            workers[0].pid, max(duration / 2, 1), tmp / "web-worker.txt", keep=is_ours
+        )
+        if found is None:
+            print(
+                "# py-spy could not sample a web worker (missing, or ptrace refused)",
+                file=sys.stderr,
+            )
+            return
+        print(f"web_profile_samples: {found.samples} samples")
+        for rank, (frame, share) in enumerate(found.own, 1):
+            print(f"web_profile_own_{rank}: {share:.1f} % {frame}")
+        for rank, (frame, share) in enumerate(found.inclusive, 1):
+            print(f"web_profile_ours_{rank}: {share:.1f} % {frame}")
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    return thread
+
+
+def is_ours(frame: str) -> bool:
+    """A frame in the project's code (py-spy names frames "function (path:line)")."""
+    return "support/" in frame and "site-packages" not in frame
 
 
 BAR = {
