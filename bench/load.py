@@ -19,6 +19,12 @@ Run from the repo root: .venv/bin/python bench/load.py  (about 3 minutes)
 A shorter run, to check the script itself: LOAD_DURATION=10 .venv/bin/python bench/load.py
 (or --duration 10).
 
+By default every user sends its next request as soon as the last one is answered:
+that measures the ceiling, and at the ceiling every request waits in line (50
+users at 155 req/s wait 50/155 = 320 ms on average, Little's law, however fast a
+page is). `--rate R` spaces each user's requests at random so that all of them
+together aim at R requests per second: the latency at that rate.
+
 It also prints the CPU seconds each kind of process spent during the load
 (bench/cpu.py: web workers, RQ workers, PostgreSQL, Redis, the load generator),
 and with --profile the busiest functions of one web worker, sampled by py-spy.
@@ -114,6 +120,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"seconds of load (default: LOAD_DURATION or {DURATION})",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="requests per second all users together aim at (default: as fast as answered)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="also sample one gunicorn worker with py-spy and print its busiest functions",
@@ -143,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
 
             embedded = EmbeddedRedis()
             redis_url = embedded.start()
-        missed = run(duration, database_url, redis_url, smtp.port, mailbox, tmp, args.profile)
+        missed = run(
+            duration, database_url, redis_url, smtp.port, mailbox, tmp, args.rate, args.profile
+        )
         ceiling()
     finally:
         smtp.stop()
@@ -166,6 +180,7 @@ def run(
     smtp_port: int,
     mailbox: Mailbox,
     tmp: Path,
+    rate: float | None = None,
     profile: bool = False,
 ) -> list[str]:
     """The deployment under load, then the checks: what of the bar was missed."""
@@ -219,15 +234,17 @@ def run(
 
         stats, ledger = Stats(), Ledger()
         until = time.monotonic() + duration
+        pace = (CUSTOMERS + AGENTS) / rate if rate else None
         users = [
             threading.Thread(
-                target=customer, args=(base, f"c{i}@example.com", stats, ledger, until)
+                target=customer, args=(base, f"c{i}@example.com", stats, ledger, until, pace)
             )
             for i in range(CUSTOMERS)
         ]
         users += [
             threading.Thread(
-                target=agent, args=(base, f"agent{i}@example.com", stats, ledger, until)
+                target=agent,
+                args=(base, f"agent{i}@example.com", stats, ledger, until, pace),
             )
             for i in range(AGENTS)
         ]

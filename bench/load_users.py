@@ -31,13 +31,28 @@ SEARCHES = [
 class Client:
     """A browser-ish HTTP client: cookies, CSRF tokens from pages, timings per route."""
 
-    def __init__(self, base: str, stats: Stats) -> None:
+    def __init__(self, base: str, stats: Stats, pace: float | None = None) -> None:
         self.host, self.port = urlsplit(base).hostname, urlsplit(base).port
         self.cookies: dict[str, str] = {}
         self.stats = stats
         self.email = ""  # who signed in
+        # Mean seconds between the starts of two requests (None: no pause at all).
+        self.pace = pace
+        self._next = time.monotonic()
+        self._rng = random.Random()
+
+    def wait_turn(self) -> None:
+        """With a pace, start requests at random (Poisson) moments: arrivals that do not
+        wait for the server, so latency is measured at a rate, not at saturation."""
+        if self.pace is None:
+            return
+        now = time.monotonic()
+        if self._next > now:
+            time.sleep(self._next - now)
+        self._next = max(self._next, now) + self._rng.expovariate(1 / self.pace)
 
     def request(self, method: str, path: str, route: str, form: dict | None = None):
+        self.wait_turn()
         body = urlencode(form) if form is not None else None
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
@@ -129,9 +144,16 @@ def simulated(user):
     """A simulated user, signed in first: one that cannot sign in or that fails is
     counted and its traceback kept, never lost silently."""
 
-    def run(base: str, email: str, stats: Stats, ledger: Ledger, until: float) -> None:
+    def run(
+        base: str,
+        email: str,
+        stats: Stats,
+        ledger: Ledger,
+        until: float,
+        pace: float | None = None,
+    ) -> None:
         try:
-            client = Client(base, stats)
+            client = Client(base, stats, pace)
             if not client.login(email):
                 stats.died(f"{email}: could not sign in")
                 return
