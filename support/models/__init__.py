@@ -9,6 +9,7 @@ from support.models.api import (
     WebhookEvent,
 )
 from support.models.canned import CannedResponse
+from support.models.imap import ImapMailboxState
 from support.models.kb import ArticleFeedback, Deflection
 from support.models.notify import (
     EmailKind,
@@ -46,6 +47,7 @@ __all__ = [
     "DeliveryStatus",
     "EmailKind",
     "EventKind",
+    "ImapMailboxState",
     "Impact",
     "Notification",
     "OutboxMessage",
