@@ -10,6 +10,15 @@ from support.models.api import (
 )
 from support.models.canned import CannedResponse
 from support.models.kb import ArticleFeedback, Deflection
+from support.models.mail import (
+    BouncingAddress,
+    InboundMessage,
+    InboundSource,
+    InboundStatus,
+    MailSettings,
+    Outcome,
+    TicketFollower,
+)
 from support.models.notify import (
     EmailKind,
     Notification,
@@ -39,6 +48,7 @@ __all__ = [
     "ApiToken",
     "ArticleFeedback",
     "Attachment",
+    "BouncingAddress",
     "CannedResponse",
     "Category",
     "CategoryCorrection",
@@ -47,9 +57,14 @@ __all__ = [
     "EmailKind",
     "EventKind",
     "Impact",
+    "InboundMessage",
+    "InboundSource",
+    "InboundStatus",
+    "MailSettings",
     "Notification",
     "OutboxMessage",
     "OutboxStatus",
+    "Outcome",
     "Priority",
     "PriorityRule",
     "Rating",
@@ -63,6 +78,7 @@ __all__ = [
     "Team",
     "Ticket",
     "TicketEvent",
+    "TicketFollower",
     "TokenScope",
     "User",
     "Webhook",
