@@ -11,6 +11,15 @@ from support.models.api import (
 from support.models.canned import CannedResponse
 from support.models.imap import ImapMailboxState
 from support.models.kb import ArticleFeedback, Deflection
+from support.models.mail import (
+    BouncingAddress,
+    InboundMessage,
+    InboundSource,
+    InboundStatus,
+    MailSettings,
+    Outcome,
+    TicketFollower,
+)
 from support.models.notify import (
     EmailKind,
     Notification,
@@ -40,6 +49,7 @@ __all__ = [
     "ApiToken",
     "ArticleFeedback",
     "Attachment",
+    "BouncingAddress",
     "CannedResponse",
     "Category",
     "CategoryCorrection",
@@ -49,9 +59,14 @@ __all__ = [
     "EventKind",
     "ImapMailboxState",
     "Impact",
+    "InboundMessage",
+    "InboundSource",
+    "InboundStatus",
+    "MailSettings",
     "Notification",
     "OutboxMessage",
     "OutboxStatus",
+    "Outcome",
     "Priority",
     "PriorityRule",
     "Rating",
@@ -65,6 +80,7 @@ __all__ = [
     "Team",
     "Ticket",
     "TicketEvent",
+    "TicketFollower",
     "TokenScope",
     "User",
     "Webhook",

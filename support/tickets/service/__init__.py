@@ -29,7 +29,13 @@ from support.tickets.service.change import (
     TicketClosed,
     TicketError,
 )
-from support.tickets.service.conversation import customer_reply, offer_workaround, rate, reply
+from support.tickets.service.conversation import (
+    customer_reply,
+    offer_workaround,
+    rate,
+    reply,
+    system_note,
+)
 from support.tickets.service.filing import open_follow_up, open_ticket
 from support.tickets.service.merge import merge
 from support.tickets.service.status import (
@@ -68,5 +74,6 @@ __all__ = [
     "route_waiting",
     "send_follow_up",
     "set_tags",
+    "system_note",
     "update_fields",
 ]
