@@ -117,6 +117,8 @@ def test_an_unreachable_server_is_tried_again_next_run(
     assert poll_mailbox().startswith("unreachable:")
 
 
-def test_without_imap_host_the_job_does_nothing(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_imap_host_the_job_does_nothing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("IMAP_HOST", raising=False)
     assert poll_mailbox() == "IMAP is not configured (IMAP_HOST is empty)"
