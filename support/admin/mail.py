@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, make_response, request, url_for
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -81,10 +82,12 @@ def _page(
     error: str | None = None,
     typed_ref: str = "",
 ) -> Response:
+    page = review.waiting(_before())
     return render(
         PAGE,
         status=status,
-        page=review.waiting(_before()),
+        page=page,
+        waiting_total=page.total,
         before=_before(),
         handled=review.recently_handled(),
         settings_form=settings_form or _settings_form(),
@@ -97,17 +100,22 @@ def _page(
 
 
 def _row(message: InboundMessage, *, status: int = 200, **context: object) -> Response:
-    """The message's own row, after an action (htmx) — its result or its error."""
-    return render(
+    """The message's own row after an action (htmx): its result or its error, with the
+    count and the "recently handled" list swapped out of band so the page stays true."""
+    row = render_block(
         PAGE,
-        block="message_row",
-        status=status,
+        "message_row",
         message=message,
         button=EmptyForm(formdata=None),
         outcome_text=OUTCOME_TEXT,
         before=_before(),
         **{"error_for": None, "error": None, "typed_ref": "", "done": None, **context},
     )
+    count = render_block(PAGE, "waiting_count", waiting_total=review.waiting_count(), oob=True)
+    handled = render_block(PAGE, "handled_list", handled=review.recently_handled(), oob=True)
+    response = make_response(row + count + handled, status)
+    response.vary.add("HX-Request")
+    return response
 
 
 def _back() -> str:
