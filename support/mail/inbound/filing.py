@@ -28,6 +28,7 @@ from support.mail.inbound import automatic, parse, quotes, settings, threads
 from support.mail.inbound.parse import Mail
 from support.models import (
     BouncingAddress,
+    EventKind,
     InboundMessage,
     Outcome,
     Role,
@@ -287,10 +288,16 @@ def _customer_reply(
 
 
 def _event_of(ticket: Ticket, message: InboundMessage) -> int | None:
+    """The event the message became: its reply, or the "created" event of its ticket."""
     return db.session.scalar(
-        select(TicketEvent.id).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.client_token == _token(message)
+        select(TicketEvent.id)
+        .where(
+            TicketEvent.ticket_id == ticket.id,
+            (TicketEvent.client_token == _token(message))
+            | (TicketEvent.kind == EventKind.CREATED),
         )
+        .order_by(TicketEvent.client_token.is_(None), TicketEvent.id)
+        .limit(1)
     )
 
 

@@ -15,7 +15,6 @@ import logging
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -52,7 +51,8 @@ def summary(raw: bytes) -> tuple[str | None, str | None, str | None]:
     """(Message-ID, From address, Subject) read from the headers alone, cheaply."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(_header_block(raw))
     message_id = _decoded(headers.get("Message-ID", "")).strip() or None
-    sender = parseaddr(_decoded(headers.get("From", "")))[1].strip().lower() or None
+    senders = parse.address_list(headers, "From")
+    sender = senders[0][1] if senders else None
     subject = _decoded(headers.get("Subject", "")) or None
     return (
         message_id[:500] if message_id else None,
