@@ -79,7 +79,13 @@ def test_inline_answers_between_quotes_are_not_cut() -> None:
 
 
 def test_garbage_never_raises() -> None:
-    for raw in (b"", b"\x00\xff\xfe", b"From:\r\n\r\n", b"Subject: =?x?q?broken\n\nbody", b"\n" * 5):
+    for raw in (
+        b"",
+        b"\x00\xff\xfe",
+        b"From:\r\n\r\n",
+        b"Subject: =?x?q?broken\n\nbody",
+        b"\n" * 5,
+    ):
         mail = parse.parse(raw)
         assert mail.from_address is None
 

@@ -293,8 +293,7 @@ def _event_of(ticket: Ticket, message: InboundMessage) -> int | None:
         select(TicketEvent.id)
         .where(
             TicketEvent.ticket_id == ticket.id,
-            (TicketEvent.client_token == _token(message))
-            | (TicketEvent.kind == EventKind.CREATED),
+            (TicketEvent.client_token == _token(message)) | (TicketEvent.kind == EventKind.CREATED),
         )
         .order_by(TicketEvent.client_token.is_(None), TicketEvent.id)
         .limit(1)

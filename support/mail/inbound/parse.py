@@ -115,9 +115,7 @@ def address_list(message: Message, name: str) -> list[tuple[str, str]]:
         pairs = getaddresses([one_line(v) for v in raw])
     except Exception:  # an address list nobody can read
         return []
-    return [
-        (one_line(decode_words(n)).strip(), a.strip().lower()) for n, a in pairs if "@" in a
-    ]
+    return [(one_line(decode_words(n)).strip(), a.strip().lower()) for n, a in pairs if "@" in a]
 
 
 def message_ids(value: str) -> list[str]:

@@ -48,9 +48,7 @@ def reply(
         _check_reply(ticket, author, body, public)
         now = clock.now()
         kind = EventKind.REPLY if public else EventKind.NOTE
-        event = change.record(
-            kind, public=public, body=body, client_token=client_token, data=data
-        )
+        event = change.record(kind, public=public, body=body, client_token=client_token, data=data)
         change.attach(event, files)
         if author.is_agent and public:
             sla.record_agent_response(ticket, now)
