@@ -38,6 +38,7 @@ from support.models import (
     User,
 )
 from support.models.ticket import Channel
+from support.notify import outbox
 from support.text import one_line
 from support.tickets import attachments, service
 from support.tickets.attachments import StoredFile
@@ -343,7 +344,7 @@ def _over(sender: str, cap: int, *, acknowledged: bool) -> bool:
 
 
 def _why_not_acknowledged(sender: str, rules: settings.Rules) -> str | None:
-    if db.session.scalar(select(BouncingAddress.id).where(BouncingAddress.address == sender)):
+    if outbox.is_bouncing(sender):
         return "the address is bouncing"
     if _over(sender, rules.max_acknowledgements_per_hour, acknowledged=True):
         return f"over the cap of {rules.max_acknowledgements_per_hour} acknowledgements per hour"
