@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.auth.views import bp as auth_bp
     from support.board.views import bp as board_bp
     from support.kb.views import bp as kb_bp
+    from support.mailhook.views import bp as mailhook_bp
     from support.main.views import bp as main_bp
     from support.notify import views as notifications
     from support.portal.views import bp as portal_bp
@@ -105,4 +106,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_admin_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(webhooks_admin_bp)
+    app.register_blueprint(mailhook_bp)
     notifications.init_app(app)

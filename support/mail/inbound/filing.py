@@ -105,7 +105,7 @@ def attach_to(message: InboundMessage, ticket: Ticket, actor: User) -> Result:
     event = service.system_note(
         ticket, body=body, data=data, files=files, client_token=_token(message)
     )
-    return Result(Outcome.NOTE, f"attached by {actor.name}", ticket.id, event.id)
+    return Result(Outcome.NOTE, f"{ticket.ref} attached by {actor.name}", ticket.id, event.id)
 
 
 # --- who the sender is ---------------------------------------------------------------
@@ -232,7 +232,7 @@ def _automatic(
         data=data,
         client_token=_token(message),
     )
-    return Result(Outcome.NOTE, f"{label} ({why})", match.ticket.id, event.id)
+    return Result(Outcome.NOTE, f"{match.ticket.ref} {label} ({why})", match.ticket.id, event.id)
 
 
 def _from_agent(
