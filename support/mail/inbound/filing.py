@@ -126,11 +126,10 @@ def _may_see(user: User | None, ticket: Ticket) -> bool:
     return db.session.scalar(follower) is not None
 
 
-def _unverified_customer(mail: Mail) -> User:
+def _unverified_customer(address: str, name: str = "") -> User:
     """An account for an unknown sender: a customer nobody can sign in as until its
     owner sets a password ("forgot password" claims it)."""
-    address = mail.from_address or ""
-    name = mail.from_name or address.split("@")[0]
+    name = name or address.split("@")[0]
     user = User(email=address, name=one_line(name)[:120] or address, role=Role.CUSTOMER)
     user.password_hash = UNCLAIMED  # matches no password
     db.session.add(user)
@@ -280,6 +279,7 @@ def _customer_reply(
         client_token=_token(message),
         data=data,
     )
+    _follow_cc(mail, landed, settings.current())
     # A follow-up is a ticket this message opened (a reply to a closed ticket).
     opened = landed.id != ticket.id and landed.client_token == _token(message)
     outcome = Outcome.FOLLOW_UP if opened else Outcome.REPLY
@@ -312,7 +312,7 @@ def _new_ticket(
         cap = rules.max_new_tickets_per_hour
         return Result(Outcome.QUARANTINED, f"over the cap of {cap} new tickets per hour")
     not_acked = _why_not_acknowledged(sender, rules)
-    customer = user or _unverified_customer(mail)
+    customer = user or _unverified_customer(sender, mail.from_name)
     body, data = _body(mail, message, verified=False)
     data["email"]["verified"] = None  # nothing to verify on a first message
     ticket = service.open_ticket(
@@ -325,8 +325,25 @@ def _new_ticket(
         data=data,
         acknowledge=not_acked is None,
     )
+    _follow_cc(mail, ticket, rules)
     detail = "acknowledged" if not_acked is None else f"not acknowledged: {not_acked}"
     return Result(Outcome.NEW, f"{ticket.ref} {detail}", ticket.id, _event_of(ticket, message))
+
+
+def _follow_cc(mail: Mail, ticket: Ticket, rules: settings.Rules) -> None:
+    """People in Cc follow the ticket (an unverified account for an unknown address,
+    unless only known customers may write); never our own addresses."""
+    ours = addresses.mailbox_domain()
+    people = []
+    for address in mail.cc:
+        if address == mail.from_address or address.rpartition("@")[2] == ours:
+            continue
+        user = _user(address)
+        if user is None and not rules.only_known_customers:
+            user = _unverified_customer(address)
+        if user is not None:
+            people.append(user)
+    service.add_followers(ticket, people)
 
 
 def _over(sender: str, cap: int, *, acknowledged: bool) -> bool:
