@@ -28,6 +28,7 @@ from support.mail.inbound import automatic, parse, quotes, settings, threads
 from support.mail.inbound.parse import Mail
 from support.models import (
     BouncingAddress,
+    EventKind,
     InboundMessage,
     Outcome,
     Role,
@@ -37,6 +38,7 @@ from support.models import (
     User,
 )
 from support.models.ticket import Channel
+from support.notify import outbox
 from support.text import one_line
 from support.tickets import attachments, service
 from support.tickets.attachments import StoredFile
@@ -103,7 +105,7 @@ def attach_to(message: InboundMessage, ticket: Ticket, actor: User) -> Result:
     event = service.system_note(
         ticket, body=body, data=data, files=files, client_token=_token(message)
     )
-    return Result(Outcome.NOTE, f"attached by {actor.name}", ticket.id, event.id)
+    return Result(Outcome.NOTE, f"{ticket.ref} attached by {actor.name}", ticket.id, event.id)
 
 
 # --- who the sender is ---------------------------------------------------------------
@@ -124,11 +126,10 @@ def _may_see(user: User | None, ticket: Ticket) -> bool:
     return db.session.scalar(follower) is not None
 
 
-def _unverified_customer(mail: Mail) -> User:
+def _unverified_customer(address: str, name: str = "") -> User:
     """An account for an unknown sender: a customer nobody can sign in as until its
     owner sets a password ("forgot password" claims it)."""
-    address = mail.from_address or ""
-    name = mail.from_name or address.split("@")[0]
+    name = name or address.split("@")[0]
     user = User(email=address, name=one_line(name)[:120] or address, role=Role.CUSTOMER)
     user.password_hash = UNCLAIMED  # matches no password
     db.session.add(user)
@@ -230,7 +231,7 @@ def _automatic(
         data=data,
         client_token=_token(message),
     )
-    return Result(Outcome.NOTE, f"{label} ({why})", match.ticket.id, event.id)
+    return Result(Outcome.NOTE, f"{match.ticket.ref} {label} ({why})", match.ticket.id, event.id)
 
 
 def _from_agent(
@@ -278,6 +279,7 @@ def _customer_reply(
         client_token=_token(message),
         data=data,
     )
+    _follow_cc(mail, landed, settings.current())
     # A follow-up is a ticket this message opened (a reply to a closed ticket).
     opened = landed.id != ticket.id and landed.client_token == _token(message)
     outcome = Outcome.FOLLOW_UP if opened else Outcome.REPLY
@@ -287,10 +289,15 @@ def _customer_reply(
 
 
 def _event_of(ticket: Ticket, message: InboundMessage) -> int | None:
+    """The event the message became: its reply, or the "created" event of its ticket."""
     return db.session.scalar(
-        select(TicketEvent.id).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.client_token == _token(message)
+        select(TicketEvent.id)
+        .where(
+            TicketEvent.ticket_id == ticket.id,
+            (TicketEvent.client_token == _token(message)) | (TicketEvent.kind == EventKind.CREATED),
         )
+        .order_by(TicketEvent.client_token.is_(None), TicketEvent.id)
+        .limit(1)
     )
 
 
@@ -305,7 +312,7 @@ def _new_ticket(
         cap = rules.max_new_tickets_per_hour
         return Result(Outcome.QUARANTINED, f"over the cap of {cap} new tickets per hour")
     not_acked = _why_not_acknowledged(sender, rules)
-    customer = user or _unverified_customer(mail)
+    customer = user or _unverified_customer(sender, mail.from_name)
     body, data = _body(mail, message, verified=False)
     data["email"]["verified"] = None  # nothing to verify on a first message
     ticket = service.open_ticket(
@@ -318,8 +325,25 @@ def _new_ticket(
         data=data,
         acknowledge=not_acked is None,
     )
+    _follow_cc(mail, ticket, rules)
     detail = "acknowledged" if not_acked is None else f"not acknowledged: {not_acked}"
     return Result(Outcome.NEW, f"{ticket.ref} {detail}", ticket.id, _event_of(ticket, message))
+
+
+def _follow_cc(mail: Mail, ticket: Ticket, rules: settings.Rules) -> None:
+    """People in Cc follow the ticket (an unverified account for an unknown address,
+    unless only known customers may write); never our own addresses."""
+    ours = addresses.mailbox_domain()
+    people = []
+    for address in mail.cc:
+        if address == mail.from_address or address.rpartition("@")[2] == ours:
+            continue
+        user = _user(address)
+        if user is None and not rules.only_known_customers:
+            user = _unverified_customer(address)
+        if user is not None:
+            people.append(user)
+    service.add_followers(ticket, people)
 
 
 def _over(sender: str, cap: int, *, acknowledged: bool) -> bool:
@@ -337,7 +361,7 @@ def _over(sender: str, cap: int, *, acknowledged: bool) -> bool:
 
 
 def _why_not_acknowledged(sender: str, rules: settings.Rules) -> str | None:
-    if db.session.scalar(select(BouncingAddress.id).where(BouncingAddress.address == sender)):
+    if outbox.is_bouncing(sender):
         return "the address is bouncing"
     if _over(sender, rules.max_acknowledgements_per_hour, acknowledged=True):
         return f"over the cap of {rules.max_acknowledgements_per_hour} acknowledgements per hour"

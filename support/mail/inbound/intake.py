@@ -15,7 +15,6 @@ import logging
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -52,7 +51,8 @@ def summary(raw: bytes) -> tuple[str | None, str | None, str | None]:
     """(Message-ID, From address, Subject) read from the headers alone, cheaply."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(_header_block(raw))
     message_id = _decoded(headers.get("Message-ID", "")).strip() or None
-    sender = parseaddr(_decoded(headers.get("From", "")))[1].strip().lower() or None
+    senders = parse.address_list(headers, "From")
+    sender = senders[0][1] if senders else None
     subject = _decoded(headers.get("Subject", "")) or None
     return (
         message_id[:500] if message_id else None,
@@ -68,10 +68,11 @@ def _existing(message_id: str | None, sha256: str) -> InboundMessage | None:
     return db.session.scalars(select(InboundMessage).where(condition).limit(1)).first()
 
 
-def store(raw: bytes, source: str) -> InboundMessage:
+def store(raw: bytes, source: str, *, enqueue: bool = True) -> InboundMessage:
     """Commit the raw message (once) and queue its filing; returns its row.
 
-    A message over MAIL_MAX_BYTES is kept and quarantined at once, unparsed.
+    A message over MAIL_MAX_BYTES is kept and quarantined at once, unparsed. `enqueue`
+    off: the caller files it itself (the CLI, which needs no worker).
     """
     source_enum = InboundSource(source)
     sha256 = hashlib.sha256(raw).hexdigest()
@@ -80,7 +81,7 @@ def store(raw: bytes, source: str) -> InboundMessage:
     except Exception:
         message_id, sender, subject = None, None, None
     if (found := _existing(message_id, sha256)) is not None:
-        return _requeue_if_waiting(found)
+        return _requeue_if_waiting(found) if enqueue else found
     message = InboundMessage(
         message_id=message_id,
         sha256=sha256,
@@ -103,8 +104,8 @@ def store(raw: bytes, source: str) -> InboundMessage:
         found = _existing(message_id, sha256)
         if found is None:
             raise
-        return _requeue_if_waiting(found)
-    return _requeue_if_waiting(message)
+        message = found
+    return _requeue_if_waiting(message) if enqueue else message
 
 
 def _requeue_if_waiting(message: InboundMessage) -> InboundMessage:

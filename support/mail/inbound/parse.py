@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import binascii
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 import nh3
 from charset_normalizer import from_bytes
@@ -89,12 +90,32 @@ def all_headers(message: Message, name: str) -> list[str]:
     for key, value in message.raw_items():
         if key.lower() == wanted:
             text = value if isinstance(value, str) else str(value)
-            # 8-bit bytes in a header arrive as surrogates: read them as UTF-8 (or latin-1).
-            if any("\udc80" <= ch <= "\udcff" for ch in text):
-                raw = text.encode("utf-8", "surrogateescape")
-                text = _text(raw, None)
-            values.append(one_line(decode_words(text)))
+            values.append(one_line(decode_words(_unescape(text))))
     return values
+
+
+def _unescape(text: str) -> str:
+    """8-bit bytes in a header arrive as surrogates: UTF-8 (what senders use), else cp1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = raw.decode("utf-8", errors="replace")
+        return decoded if decoded.count("\ufffd") <= 2 else raw.decode("cp1252", "replace")
+
+
+def address_list(message: Message, name: str) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs, split before encoded words are decoded
+    (a decoded name may hold a comma: "Foo, Bar")."""
+    wanted = name.lower()
+    raw = [_unescape(str(v)) for k, v in message.raw_items() if k.lower() == wanted]
+    try:
+        pairs = getaddresses([one_line(v) for v in raw])
+    except Exception:  # an address list nobody can read
+        return []
+    return [(one_line(decode_words(n)).strip(), a.strip().lower()) for n, a in pairs if "@" in a]
 
 
 def message_ids(value: str) -> list[str]:
@@ -130,12 +151,13 @@ def _text(data: bytes, declared: str | None) -> str:
     except UnicodeDecodeError:
         pass
     best = from_bytes(data[:200_000]).best()
-    if best is not None:
+    # UTF-16/32 without a byte order mark is a guess that turns text into noise.
+    if best is not None and not best.encoding.startswith(("utf_16", "utf_32")):
         try:
             return data.decode(best.encoding, errors="replace")
         except LookupError:
             pass
-    return data.decode("latin-1")
+    return data.decode("cp1252", errors="replace")
 
 
 def _payload(part: Message) -> bytes:
@@ -158,7 +180,8 @@ def _filename(part: Message) -> str | None:
         ctype = part.get("Content-Type", "")
         match = re.search(r'name="?([^";]+)"?', str(ctype))
         name = match.group(1) if match else None
-    return one_line(decode_words(name)) if name else None
+    # NFC: macOS sends "é" as "e" + a combining accent; people search for "é".
+    return unicodedata.normalize("NFC", one_line(decode_words(name))) if name else None
 
 
 def _content_type(part: Message) -> str:
@@ -217,9 +240,9 @@ def parse(raw: bytes) -> Mail:
     ids = message_ids(header(message, "Message-ID"))
     mail.message_id = ids[0] if ids else (header(message, "Message-ID") or None)
     mail.subject = header(message, "Subject")
-    name, address = parseaddr(header(message, "From"))
-    mail.from_name = name.strip()
-    mail.from_address = address.strip().lower() if "@" in address else None
+    senders = address_list(message, "From")
+    if senders:
+        mail.from_name, mail.from_address = senders[0]
     mail.to = _addresses(message, "To")
     mail.cc = _addresses(message, "Cc")
     extra = _addresses(message, "Delivered-To") + _addresses(message, "X-Original-To")

@@ -21,7 +21,7 @@ _QUOTE_STARTS = [
     re.compile(r"^\s*_{20,}\s*$"),  # Outlook's rule above "From: …"
     re.compile(r"^\s*From:\s.+$", re.I),  # Outlook's header block (after a blank line)
 ]
-# Our own emails: the text a reply quotes starts with our greeting.
+SIGNATURE_LINES = 12
 _SIGNATURE_STARTS = [
     re.compile(r"^-- ?$"),  # the RFC 3676 delimiter
     re.compile(r"^\s*Sent from my \w+", re.I),
@@ -58,8 +58,9 @@ def _rest_is_quote(lines: list[str]) -> bool:
 
 
 def _signature_line(lines: list[str]) -> int:
-    for number in range(len(lines) - 1, -1, -1):
-        # A signature is short and at the end: a "--" high up is probably text.
-        if len(lines) - number <= 12 and any(p.match(lines[number]) for p in _SIGNATURE_STARTS):
+    """The first signature line among the last few: a signature is short and at the end
+    (a "--" high up is probably text)."""
+    for number in range(max(0, len(lines) - SIGNATURE_LINES), len(lines)):
+        if any(p.match(lines[number]) for p in _SIGNATURE_STARTS):
             return number
     return len(lines)

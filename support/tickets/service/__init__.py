@@ -37,6 +37,7 @@ from support.tickets.service.conversation import (
     system_note,
 )
 from support.tickets.service.filing import open_follow_up, open_ticket
+from support.tickets.service.followers import add_followers, follower_ids
 from support.tickets.service.merge import merge
 from support.tickets.service.status import (
     change_status,
@@ -56,12 +57,14 @@ __all__ = [
     "TicketClosed",
     "TicketError",
     "acknowledged",
+    "add_followers",
     "assign",
     "auto_close",
     "change_status",
     "check_sla",
     "customer_reply",
     "escalate",
+    "follower_ids",
     "merge",
     "move",
     "offer_workaround",

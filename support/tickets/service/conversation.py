@@ -20,6 +20,7 @@ from support.tickets.service.change import (
     check_text,
 )
 from support.tickets.service.filing import open_follow_up
+from support.tickets.service.followers import is_follower
 
 RATING_COMMENT_MAX = 5000
 
@@ -48,9 +49,7 @@ def reply(
         _check_reply(ticket, author, body, public)
         now = clock.now()
         kind = EventKind.REPLY if public else EventKind.NOTE
-        event = change.record(
-            kind, public=public, body=body, client_token=client_token, data=data
-        )
+        event = change.record(kind, public=public, body=body, client_token=client_token, data=data)
         change.attach(event, files)
         if author.is_agent and public:
             sla.record_agent_response(ticket, now)
@@ -67,7 +66,9 @@ def reply(
 
 def _check_reply(ticket: Ticket, author: User, body: str, public: bool) -> None:
     check_text(None, body)
-    if not author.is_agent and (not public or ticket.customer_id != author.id):
+    if not author.is_agent and not public:
+        raise TicketError("Only the support team can add internal notes.")
+    if not author.is_agent and ticket.customer_id != author.id and not is_follower(ticket, author):
         raise TicketError("Only the support team can add internal notes.")
     if ticket.status == Status.CLOSED:
         raise TicketClosed(f"{ticket.ref} is closed; a reply starts a follow-up ticket.")
