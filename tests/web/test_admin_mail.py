@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from support.extensions import db
 from support.mail.inbound import quarantine
 from support.mail.inbound.settings import Rules
-from support.models import InboundMessage, InboundStatus, Outcome, Ticket, TicketEvent
+from support.models import InboundMessage, InboundStatus, Outcome, Role, Ticket, TicketEvent, User
 from tests.mail.conftest import email, ingest
 
 HTMX = {"HX-Request": "true"}
@@ -24,7 +24,7 @@ def admin(make, auth):
 
 def held(n: int = 1, **fields) -> list[InboundMessage]:
     """Messages from strangers while "only known customers" is on: quarantined."""
-    actor = db.session.scalar(select(quarantine.User).limit(1))
+    actor = db.session.scalar(select(User).where(User.role == Role.ADMIN).limit(1))
     quarantine.save_settings(Rules(only_known_customers=True), actor)
     rows = [
         ingest(
