@@ -74,7 +74,14 @@ def test_admin_attaches_and_discards_held_mail(
     expect(page.locator("#mail-settings")).to_contain_text("Saved.")
     shot(page, "admin-mail-after.png", tmp_path)
 
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f"#inbound-{ids[2]}").get_by_role("button", name="Discard").click()
+    expect(page.locator("#waiting-count")).to_be_hidden()
+    page.reload()
+    expect(page.get_by_role("heading", name="Nothing is waiting")).to_be_visible()
+    shot(page, "admin-mail-empty.png", tmp_path)
+
     with live_server.app.app_context():
         statuses = [db.session.get(InboundMessage, i).status for i in ids]
-        assert statuses == [InboundStatus.FILED, InboundStatus.DISCARDED, InboundStatus.QUARANTINED]
+        assert statuses == [InboundStatus.FILED, InboundStatus.DISCARDED, InboundStatus.DISCARDED]
         assert quarantine.current_settings().max_new_tickets_per_hour == 4
