@@ -24,17 +24,7 @@ from support.models import (
     Ticket,
     TicketEvent,
 )
-from tests.jobs.conftest import (  # noqa: F401 - fixtures
-    app,
-    children,
-    free_port,
-    kill,
-    run_jobs,
-    smtp,
-    text_part,
-    wait_gone,
-    worker_process,
-)
+from tests.jobs.conftest import children, free_port, kill, text_part, wait_gone
 from tests.mail.conftest import email
 
 
