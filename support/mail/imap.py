@@ -244,7 +244,13 @@ def _batches(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
 
 def _mark_done(client: IMAPClient, uid: int, settings: ImapSettings, use_keyword: bool) -> None:
     if settings.done_folder:
-        client.move([uid], settings.done_folder)
+        if client.has_capability("MOVE"):
+            client.move([uid], settings.done_folder)
+        else:  # RFC 6851's fallback: copy, then remove just this one (UIDPLUS) or flag it
+            client.copy([uid], settings.done_folder)
+            client.add_flags([uid], [SEEN, b"\\Deleted"])
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge([uid])
         return
     client.add_flags([uid], [SEEN, FILED_KEYWORD] if use_keyword else [SEEN])
 
