@@ -14,12 +14,14 @@ from sqlalchemy.exc import OperationalError
 
 from support import create_app
 from support.extensions import db
+from support.jobs import mailbox as mailbox_job
 from support.jobs import queue
 from support.jobs.mailbox import poll_mailbox
 from support.jobs.redis import connection
+from support.mail import imap
 from support.mail.imap import FILED_KEYWORD, ImapSettings
 from support.models import ImapMailboxState, InboundMessage, InboundSource, Ticket
-from tests.imap.conftest import message
+from tests.imap.conftest import CuttingProxy, message
 
 
 @pytest.fixture
@@ -122,3 +124,32 @@ def test_without_imap_host_the_job_does_nothing(
 ) -> None:
     monkeypatch.delenv("IMAP_HOST", raising=False)
     assert poll_mailbox() == "IMAP is not configured (IMAP_HOST is empty)"
+
+
+def test_connection_dropped_mid_fetch_files_every_message_once(
+    app: Flask,
+    mailbox: IMAPClient,
+    imap_env: ImapSettings,
+    cutting_proxy: CuttingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imap, "BATCH_MESSAGES", 2)
+    monkeypatch.setenv("IMAP_PORT", str(cutting_proxy.port))
+    for n in range(1, 8):
+        mailbox.append(imap_env.folder, message(n))
+    real_store = mailbox_job.store_from_imap
+
+    def store_then_cut(raw: bytes) -> None:
+        real_store(raw)
+        if db.session.scalar(select(func.count(InboundMessage.id))) == 3:
+            cutting_proxy.cut_after(30)  # the answer after the third message is cut short
+
+    monkeypatch.setattr(mailbox_job, "store_from_imap", store_then_cut)
+    assert poll_mailbox().startswith("unreachable:")
+    assert cutting_proxy.cuts == 1
+    assert count(InboundMessage) == 3
+
+    assert poll_mailbox().endswith("0 failed")
+    run_jobs(app)
+    assert (count(InboundMessage), count(Ticket)) == (7, 7)
+    assert unfiled(mailbox, imap_env) == []
