@@ -77,6 +77,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from support.account.views import bp as account_bp
+    from support.admin.mail import bp as mail_admin_bp
     from support.admin.operations import bp as operations_bp
     from support.admin.people import bp as people_admin_bp
     from support.admin.routing import bp as routing_admin_bp
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.auth.views import bp as auth_bp
     from support.board.views import bp as board_bp
     from support.kb.views import bp as kb_bp
+    from support.mailhook.views import bp as mailhook_bp
     from support.main.views import bp as main_bp
     from support.notify import views as notifications
     from support.portal.views import bp as portal_bp
@@ -105,4 +107,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_admin_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(webhooks_admin_bp)
+    app.register_blueprint(mailhook_bp)
+    app.register_blueprint(mail_admin_bp)
     notifications.init_app(app)

@@ -15,6 +15,7 @@ from support.api import tokens
 from support.auth import accounts
 from support.auth.passwords import password_problem
 from support.kb.cli import build_index, kb_cli
+from support.mail.cli import mail_cli
 from support.models import Role, TokenScope
 from support.tickets.categories import ensure_default_categories
 
@@ -147,3 +148,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(setup)
     app.cli.add_command(devserver)
     app.cli.add_command(worker)
+    app.cli.add_command(mail_cli)

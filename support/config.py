@@ -76,6 +76,10 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        # Inbound mail: bigger messages are kept in quarantine, not filed; the webhook
+        # (POST /inbound/email) answers only requests signed with this secret.
+        "MAIL_MAX_BYTES": _env_int("MAIL_MAX_BYTES", 40 * 1024 * 1024),
+        "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET", ""),
         "SITE_NAME": os.environ.get("SITE_NAME", "Support Desk"),
         # The address customers reach us at: links in emails point here.
         "BASE_URL": os.environ.get("BASE_URL")

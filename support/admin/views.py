@@ -66,6 +66,12 @@ SECTIONS = [
         "assigned or rated, with a delivery log and “send again”.",
     ),
     Section(
+        "Incoming mail",
+        "mail_admin.inbox",
+        "Email that could not be filed, with the reason and the original: retry it, file it, "
+        "add it to a ticket or discard it; and who may open tickets by email.",
+    ),
+    Section(
         "Jobs and mail",
         "operations.jobs",
         "Background jobs that failed and emails waiting to go out, with a retry button.",

@@ -22,6 +22,7 @@ from support.board.queries import COLUMN_LABELS
 from support.extensions import db
 from support.kb import index as kb_index
 from support.models import CannedResponse, Category, Role, Status, Team, Ticket, User
+from support.notify import outbox
 from support.tickets import canned, refs, timeline
 from support.tickets.service import TRANSITIONS
 
@@ -170,6 +171,7 @@ def context(
         # The drawer fetches them after it opens (GET .../articles): it stays quick.
         "kb_suggestions": kb_suggestions(ticket) if is_page else [],
         "category_suggestion": triage.latest_suggestion(ticket),
+        "customer_bouncing": outbox.is_bouncing(ticket.customer.email),
         "error": None,
         "notice": None,
         "open_section": None,

@@ -8,7 +8,9 @@ import os
 
 from rq import cron
 
+from support.jobs.mailbox import poll_mailbox
 from support.jobs.tasks import rebuild_kb_index, sweep
+from support.mail.imap import ImapSettings
 
 QUEUE = os.environ.get("RQ_QUEUE", "support")
 
@@ -16,3 +18,8 @@ cron.register(sweep, queue_name=QUEUE, interval=int(os.environ.get("SWEEP_INTERV
 # Pages notice changed article files within seconds; this hourly rebuild is the backstop
 # for a deploy that replaced kb_articles/ while no one was reading.
 cron.register(rebuild_kb_index, queue_name=QUEUE, cron="7 * * * *")
+# The support mailbox, when IMAP_HOST is set (README, Configuration).
+if ImapSettings.from_env() is not None:
+    cron.register(
+        poll_mailbox, queue_name=QUEUE, interval=int(os.environ.get("IMAP_POLL_SECONDS", "60"))
+    )

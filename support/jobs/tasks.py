@@ -19,6 +19,7 @@ from sqlalchemy import select
 from support import clock
 from support.extensions import db
 from support.jobs import queue
+from support.mail.inbound import intake
 from support.models import EmailKind, OutboxStatus, Status, SurveyInvite, Ticket
 from support.notify import outbox
 from support.tickets import automation, service, sla
@@ -98,6 +99,13 @@ def auto_close(ticket_id: int) -> bool:
 
 
 @job
+def file_inbound(inbound_id: int) -> str:
+    """File one stored email (support/mail/inbound/intake.py): never raises for a bad
+    message (it is quarantined), only for the database (RQ retries, the sweep too)."""
+    return intake.file_message(inbound_id).value
+
+
+@job
 def rebuild_kb_index() -> str:
     """Re-index the knowledge base (one writer at a time: the index holds a file lock)."""
     from support.kb import index
@@ -123,6 +131,7 @@ def sweep() -> dict[str, int]:
     for delivery_id in deliveries:
         if not queue.enqueue(webhooks.DELIVER, delivery_id, job_id=webhooks.job_id(delivery_id)):
             break
+    mail_in = _requeue_inbound()
     checked = sum(len(service.check_sla(t)) for t in _tickets_near_sla())
     followed = sum(bool(service.send_follow_up(t)) for t in _resolved_due_follow_up())
     closed = sum(bool(service.auto_close(t)) for t in _resolved_due_close())
@@ -134,9 +143,19 @@ def sweep() -> dict[str, int]:
         "follow_ups": followed,
         "closed": closed,
         "routed": routed,
+        "inbound_mail": mail_in,
     }
     log.info("sweep: %s", counts)
     return counts
+
+
+def _requeue_inbound() -> int:
+    """Stored emails whose filing job Redis lost (or a worker dropped), queued again."""
+    waiting = intake.waiting()
+    for inbound_id in waiting:
+        if not queue.enqueue(intake.FILE_JOB, inbound_id, job_id=intake.job_id(inbound_id)):
+            break
+    return len(waiting)
 
 
 def _route_waiting() -> int:

@@ -60,6 +60,11 @@ def _mailbox() -> tuple[str, str]:
     return (local or "support"), (domain or "localhost")
 
 
+def mailbox_domain() -> str:
+    """The support mailbox's domain (MAIL_FROM's), lower-cased."""
+    return _mailbox()[1].lower()
+
+
 def reply_address(ticket_ref: str, recipient: str) -> str:
     """`support+SUP-XXXXXX.<sig>@<domain of MAIL_FROM>`, signed for `recipient`."""
     local, domain = _mailbox()

@@ -9,7 +9,17 @@ from support.models.api import (
     WebhookEvent,
 )
 from support.models.canned import CannedResponse
+from support.models.imap import ImapMailboxState
 from support.models.kb import ArticleFeedback, Deflection
+from support.models.mail import (
+    BouncingAddress,
+    InboundMessage,
+    InboundSource,
+    InboundStatus,
+    MailSettings,
+    Outcome,
+    TicketFollower,
+)
 from support.models.notify import (
     EmailKind,
     Notification,
@@ -39,6 +49,7 @@ __all__ = [
     "ApiToken",
     "ArticleFeedback",
     "Attachment",
+    "BouncingAddress",
     "CannedResponse",
     "Category",
     "CategoryCorrection",
@@ -46,10 +57,16 @@ __all__ = [
     "DeliveryStatus",
     "EmailKind",
     "EventKind",
+    "ImapMailboxState",
     "Impact",
+    "InboundMessage",
+    "InboundSource",
+    "InboundStatus",
+    "MailSettings",
     "Notification",
     "OutboxMessage",
     "OutboxStatus",
+    "Outcome",
     "Priority",
     "PriorityRule",
     "Rating",
@@ -63,6 +80,7 @@ __all__ = [
     "Team",
     "Ticket",
     "TicketEvent",
+    "TicketFollower",
     "TokenScope",
     "User",
     "Webhook",

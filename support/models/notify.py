@@ -66,7 +66,8 @@ class OutboxMessage(db.Model):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
-    message_id: Mapped[str] = mapped_column(String(200))
+    # Indexed: an inbound reply finds its ticket by the Message-IDs it references.
+    message_id: Mapped[str] = mapped_column(String(200), index=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(200), default=None)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), default=None)
     status: Mapped[OutboxStatus] = mapped_column(

@@ -27,6 +27,7 @@ from support.models import (
     Team,
     Ticket,
     TicketEvent,
+    TicketFollower,
     User,
 )
 from support.notify import outbox
@@ -99,6 +100,7 @@ def dispatch(events: list[TicketEvent]) -> list[OutboxMessage]:
             _notify(ticket.assignee_id, ticket, event, headline_for_team(event))
     for grouped in for_customer.values():
         emails.append(_tell_customer(grouped[0].ticket, grouped))
+        emails += _tell_followers(grouped[0].ticket, grouped)
     return [email for email in emails if email is not None]
 
 
@@ -141,6 +143,42 @@ def _tell_customer(ticket: Ticket, events: list[TicketEvent]) -> OutboxMessage |
         headline=headline,
         promise=sla.promise(ticket),
     )
+
+
+def _tell_followers(ticket: Ticket, events: list[TicketEvent]) -> list[OutboxMessage | None]:
+    """People copied on the ticket's email hear of the same public updates by email
+    (not of what they wrote themselves)."""
+    authors = {event.actor_id for event in events}
+    query = (
+        select(User)
+        .join(TicketFollower, TicketFollower.user_id == User.id)
+        .where(TicketFollower.ticket_id == ticket.id, User.is_active)
+    )
+    emails = []
+    for follower in db.session.scalars(query):
+        if follower.id in authors:
+            continue
+        body = render_template(
+            "emails/event.txt",
+            ticket=ticket,
+            reader=follower,
+            url=ticket_url(ticket),
+            site_name=current_app.config["SITE_NAME"],
+            events=events,
+            headline=headline,
+            promise=sla.promise(ticket),
+        )
+        emails.append(
+            outbox.queue_email(
+                key=f"event:{events[0].id}:follower:{follower.id}",
+                kind=email_kind(events),
+                to=follower.email,
+                subject=f"[{ticket.ref}] {ticket.subject}",
+                body=body,
+                ticket=ticket,
+            )
+        )
+    return emails
 
 
 def email_kind(events: list[TicketEvent]) -> EmailKind:

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from support import clock
 from support.extensions import db
 from support.jobs import queue
-from support.models import EmailKind, OutboxMessage, OutboxStatus, Ticket
+from support.models import BouncingAddress, EmailKind, OutboxMessage, OutboxStatus, Ticket
 from support.notify import mailer
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,19 @@ def queue_email(
         next_attempt_at=clock.now(),
     )
     db.session.add(message)
+    if is_bouncing(to):
+        # Mail to it bounced: written (seen at /admin/jobs, with "retry") but not sent,
+        # until the address writes to us again (support/mail/inbound/filing.py).
+        message.status = OutboxStatus.FAILED
+        message.last_error = "not sent: mail to this address bounces"
+        return None
     return message
+
+
+def is_bouncing(address: str) -> bool:
+    normal = parseaddr(address)[1].strip().lower()
+    found = select(BouncingAddress.id).where(BouncingAddress.address == normal)
+    return db.session.scalar(found) is not None
 
 
 def delivery(message: OutboxMessage) -> queue.Job:

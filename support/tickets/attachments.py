@@ -161,3 +161,16 @@ def discard(files: list[StoredFile]) -> None:
     """Remove stored files whose database rows were never written."""
     for stored in files:
         path_of(stored.storage_key).unlink(missing_ok=True)
+
+
+def store_bytes(filename: str, data: bytes) -> StoredFile:
+    """Store bytes received by email: any type is kept (an email's attachments are the
+    sender's, not a form's choice), declared as octet-stream unless we know the type;
+    downloads are never rendered inline, so no type can run."""
+    name = _clean_name(filename)
+    key = secrets.token_hex(16)
+    path = upload_folder() / key[:2] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    content_type = ALLOWED_TYPES.get(_extension(name), "application/octet-stream")
+    return StoredFile(name, content_type, len(data), hashlib.sha256(data).hexdigest(), key)

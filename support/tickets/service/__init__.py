@@ -29,8 +29,15 @@ from support.tickets.service.change import (
     TicketClosed,
     TicketError,
 )
-from support.tickets.service.conversation import customer_reply, offer_workaround, rate, reply
+from support.tickets.service.conversation import (
+    customer_reply,
+    offer_workaround,
+    rate,
+    reply,
+    system_note,
+)
 from support.tickets.service.filing import open_follow_up, open_ticket
+from support.tickets.service.followers import add_followers, follower_ids
 from support.tickets.service.merge import merge
 from support.tickets.service.status import (
     change_status,
@@ -50,12 +57,14 @@ __all__ = [
     "TicketClosed",
     "TicketError",
     "acknowledged",
+    "add_followers",
     "assign",
     "auto_close",
     "change_status",
     "check_sla",
     "customer_reply",
     "escalate",
+    "follower_ids",
     "merge",
     "move",
     "offer_workaround",
@@ -68,5 +77,6 @@ __all__ = [
     "route_waiting",
     "send_follow_up",
     "set_tags",
+    "system_note",
     "update_fields",
 ]

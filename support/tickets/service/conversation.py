@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from support.tickets.service.change import (
     check_text,
 )
 from support.tickets.service.filing import open_follow_up
+from support.tickets.service.followers import is_follower
 
 RATING_COMMENT_MAX = 5000
 
@@ -31,6 +33,7 @@ def reply(
     public: bool = True,
     files: Sequence[StoredFile] = (),
     client_token: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> TicketEvent:
     """A public reply or (agents only) an internal note; the same client_token adds it once.
 
@@ -46,7 +49,7 @@ def reply(
         _check_reply(ticket, author, body, public)
         now = clock.now()
         kind = EventKind.REPLY if public else EventKind.NOTE
-        event = change.record(kind, public=public, body=body, client_token=client_token)
+        event = change.record(kind, public=public, body=body, client_token=client_token, data=data)
         change.attach(event, files)
         if author.is_agent and public:
             sla.record_agent_response(ticket, now)
@@ -63,7 +66,9 @@ def reply(
 
 def _check_reply(ticket: Ticket, author: User, body: str, public: bool) -> None:
     check_text(None, body)
-    if not author.is_agent and (not public or ticket.customer_id != author.id):
+    if not author.is_agent and not public:
+        raise TicketError("Only the support team can add internal notes.")
+    if not author.is_agent and ticket.customer_id != author.id and not is_follower(ticket, author):
         raise TicketError("Only the support team can add internal notes.")
     if ticket.status == Status.CLOSED:
         raise TicketClosed(f"{ticket.ref} is closed; a reply starts a follow-up ticket.")
@@ -84,6 +89,7 @@ def customer_reply(
     body: str,
     files: Sequence[StoredFile] = (),
     client_token: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Ticket:
     """The customer writes on their ticket; returns the ticket the reply landed on.
 
@@ -94,10 +100,32 @@ def customer_reply(
         ticket = ticket.merged_into
     if ticket.status == Status.CLOSED:
         return open_follow_up(
-            ticket, customer=customer, body=body, files=files, client_token=client_token
+            ticket, customer=customer, body=body, files=files, client_token=client_token, data=data
         )
-    reply(ticket, author=customer, body=body, files=files, client_token=client_token)
+    reply(ticket, author=customer, body=body, files=files, client_token=client_token, data=data)
     return ticket
+
+
+def system_note(
+    ticket: Ticket,
+    *,
+    body: str,
+    data: dict[str, Any] | None = None,
+    files: Sequence[StoredFile] = (),
+    client_token: str | None = None,
+) -> TicketEvent:
+    """An internal note nobody on the team wrote (an out-of-office reply, an email from
+    an unverified sender): it changes no status, SLA time or notification."""
+    if client_token and (existing := _event_by_token(ticket, client_token)):
+        attachments.discard(list(files))
+        return existing
+    with TicketChange(ticket, None, files=files) as change:
+        check_text(None, body)
+        event = change.record(
+            EventKind.NOTE, public=False, body=body, data=data, client_token=client_token
+        )
+        change.attach(event, files)
+    return event
 
 
 def offer_workaround(

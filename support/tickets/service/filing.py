@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,12 +30,16 @@ def open_ticket(
     files: Sequence[StoredFile] = (),
     client_token: str | None = None,
     parent: Ticket | None = None,
+    data: dict[str, Any] | None = None,
+    acknowledge: bool = True,
 ) -> Ticket:
     """File a ticket for `customer`; the same client_token files it only once.
 
     Triage decides its category (when the customer was not sure), priority, team and
     agent; each decision is an internal event with its reason, and notify tells the
-    agent (or the team it waits in). The customer gets the acknowledgement email.
+    agent (or the team it waits in). The customer gets the acknowledgement email unless
+    `acknowledge` is off (inbound mail over its sender's cap). `data` goes on the
+    "created" event (an email's quoted history, its sender's verification).
     """
     if client_token and (existing := _ticket_by_token(customer, client_token)):
         attachments.discard(list(files))
@@ -49,10 +54,11 @@ def open_ticket(
             ticket = change.open(
                 _new_ticket(customer, subject, description, decision, channel, client_token, parent)
             )
-            created = change.record(EventKind.CREATED, body=description)
+            created = change.record(EventKind.CREATED, body=description, data=data)
             change.attach(created, files)
             _record_decision(change, decision)
-            change.email(notify.acknowledge(ticket))
+            if acknowledge:
+                change.email(notify.acknowledge(ticket))
             if parent is not None:
                 change.record(EventKind.LINKED, ticket=parent, data={"follow_up": ticket.ref})
     except IntegrityError:
@@ -127,6 +133,7 @@ def open_follow_up(
     body: str,
     files: Sequence[StoredFile] = (),
     client_token: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Ticket:
     """A reply to a closed ticket becomes a new ticket linked to it."""
     return open_ticket(
@@ -139,4 +146,5 @@ def open_follow_up(
         files=files,
         client_token=client_token,
         parent=closed,
+        data=data,
     )

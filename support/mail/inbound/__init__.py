@@ -1,0 +1,1 @@
+"""Inbound email: intake (store raw, then file), parsing, threading, quarantine."""

@@ -1,0 +1,1 @@
+"""`POST /inbound/email`: raw MIME from an email provider's inbound webhook."""
