@@ -34,8 +34,16 @@ def test_the_table_shows_every_column(client, as_agent, make, colleague) -> None
     ticket = make.ticket(customer=customer, subject="Parcel never arrived")
     service.assign(ticket, actor=as_agent, assignee=colleague)
     text = words(client.get("/queue"))
-    for expected in (ticket.ref, "Parcel never arrived", "Casey Customer", "casey@example.com",
-                     "Sam Senior", "Payments", "Due in", "just now"):
+    for expected in (
+        ticket.ref,
+        "Parcel never arrived",
+        "Casey Customer",
+        "casey@example.com",
+        "Sam Senior",
+        "Payments",
+        "Due in",
+        "just now",
+    ):
         assert expected in text
 
 
@@ -153,7 +161,9 @@ def test_queries_per_page_stay_the_same_however_many_tickets(
 
 
 def test_saving_sharing_and_removing_views(client, auth, as_agent, make, colleague) -> None:
-    response = client.post("/queue/views?priority=high&sort=due&page=3", data={"name": " Hot  ones "})
+    response = client.post(
+        "/queue/views?priority=high&sort=due&page=3", data={"name": " Hot  ones "}
+    )
     assert response.status_code == 303
     view = db.session.query(SavedView).one()
     assert view.name == "Hot ones" and view.query == "priority=high&sort=due" and not view.is_shared
