@@ -111,7 +111,10 @@ def _documents_sql(dialect: str, where: str) -> str:
             f"FROM ticket_events e WHERE e.ticket_id = t.id AND e.kind IN ({kinds}) "
             f"AND e.body_text IS NOT NULL), ''), {BODY_MAX})"
         )
-    title = "t.ref || ' ' || t.subject || ' ' || u.name || ' ' || u.email"
+    # The email as typed and in pieces: PostgreSQL reads "ann@shop.example" as one token,
+    # and the search reads what people type as words.
+    email = "u.email || ' ' || replace(replace(u.email, '@', ' '), '.', ' ')"
+    title = f"t.ref || ' ' || t.subject || ' ' || u.name || ' ' || {email}"
     return (
         f"SELECT t.id, {title}, {body} FROM tickets t "
         f"JOIN users u ON u.id = t.customer_id WHERE {where}"
