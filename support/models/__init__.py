@@ -29,6 +29,7 @@ from support.models.notify import (
     SlaPolicy,
     SurveyInvite,
 )
+from support.models.saved_view import SavedView
 from support.models.ticket import (
     Attachment,
     Category,
@@ -71,6 +72,7 @@ __all__ = [
     "PriorityRule",
     "Rating",
     "Role",
+    "SavedView",
     "Skill",
     "SlaMark",
     "SlaPolicy",

@@ -163,6 +163,8 @@ class Ticket(db.Model):
         UniqueConstraint("customer_id", "client_token", name="uq_tickets_customer_client_token"),
         Index("ix_tickets_customer_updated", "customer_id", "updated_at"),
         Index("ix_tickets_status_priority", "status", "priority"),
+        # The queue's default order, latest activity first (support/queue/queries.py).
+        Index("ix_tickets_updated", "updated_at", "id"),
         # The board's columns read this index and never the table: first cards in
         # sort key order, overdue counts, the usual filters (support/tickets/due.py).
         Index(

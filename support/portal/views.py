@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, current_app, flash, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -76,6 +76,9 @@ MY_TICKETS_PAGE = 50
 
 @bp.get("/")
 def my_tickets() -> Response:
+    if current_user.is_agent:
+        # An agent's tickets are the team's: the queue lists, sorts and searches them.
+        return redirect(url_for("queue.index"))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     query = (
         permissions.visible_tickets(current_user)

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from support.extensions import db
+from support.tickets import search
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,9 @@ def _differences(database: Path | str) -> list[str]:
     engine = create_engine(_url(database))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            # As the app's Migrate does: the search table is made by its own SQL.
+            opts = {"compare_type": True, "include_name": search.outside_models}
+            context = MigrationContext.configure(connection, opts=opts)
             return [_describe(diff) for diff in compare_metadata(context, db.metadata)]
     finally:
         engine.dispose()

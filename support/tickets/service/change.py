@@ -15,7 +15,8 @@ can read here, top to bottom.
       (support/notify/events.py decides who hears what);
    c. webhooks: one delivery per event and subscribed webhook, its JSON fixed now
       (support/webhooks/outbox.py);
-   d. the stored due time and board sort key of each ticket written (tickets/due.py);
+   d. the stored due time and board sort key of each ticket written (tickets/due.py),
+      and its search document (tickets/search.py);
    e. the SLA checker's wake-ups for each ticket's next warning and due times;
    f. commit;
    g. enqueue the jobs (email and webhook deliveries, SLA checks, follow-ups, auto-close).
@@ -44,7 +45,7 @@ from support.models import Attachment, EventKind, OutboxMessage, Status, Ticket,
 from support.notify import events as notify
 from support.notify import outbox
 from support.text import plain_to_html
-from support.tickets import attachments, automation, due, sla
+from support.tickets import attachments, automation, due, search, sla
 from support.tickets.attachments import StoredFile
 from support.webhooks import outbox as webhooks
 
@@ -264,6 +265,7 @@ class TicketChange:
             self.email(message)
         self.jobs += webhooks.record(self.events)  # c.
         due.refresh(db.session.connection(), (t.id for t in written))  # d.
+        search.refresh(db.session.connection(), (t.id for t in written))  # d'.
         for ticket in written:
             db.session.expire(ticket, ["next_due_at", "board_sort_key"])
             self.jobs += automation.sla_wake_ups(ticket)  # e.

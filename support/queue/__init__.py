@@ -1,0 +1,2 @@
+"""The agents' ticket queue (`/queue`): a sortable, filterable table, search, saved views
+and bulk actions."""
