@@ -29,7 +29,14 @@ from support.tickets.service.change import (
     TicketClosed,
     TicketError,
 )
-from support.tickets.service.conversation import customer_reply, offer_workaround, rate, reply
+from support.tickets.service.conversation import (
+    Then,
+    customer_reply,
+    offer_workaround,
+    rate,
+    reply,
+    respond,
+)
 from support.tickets.service.filing import open_follow_up, open_ticket
 from support.tickets.service.merge import merge
 from support.tickets.service.status import (
@@ -46,6 +53,7 @@ __all__ = [
     "TRANSITIONS",
     "UNCHANGED",
     "StaleTicket",
+    "Then",
     "TicketChange",
     "TicketClosed",
     "TicketError",
@@ -65,6 +73,7 @@ __all__ = [
     "reopen",
     "reply",
     "resolve_by_customer",
+    "respond",
     "route_waiting",
     "send_follow_up",
     "set_tags",
