@@ -7,14 +7,18 @@ another's forms.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, TextAreaField
+from werkzeug.datastructures import FileStorage
+from wtforms import HiddenField, MultipleFileField, RadioField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from support.tickets import attachments
 
 CLIENT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe makes
 
@@ -38,6 +42,26 @@ def _token_or_none(value: Any) -> str | None:
 def ClientTokenField() -> HiddenField:
     """A fresh token per rendered form: a double-clicked submit makes one change, not two."""
     return HiddenField(default=lambda: secrets.token_urlsafe(16), filters=[_token_or_none])
+
+
+def _size(upload: FileStorage) -> int:
+    upload.stream.seek(0, os.SEEK_END)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    return size
+
+
+def chosen_files(field: MultipleFileField) -> list[FileStorage]:
+    return [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
+
+
+def check_files(form: BaseForm, field: MultipleFileField) -> None:
+    """The attachment limits (support/tickets/attachments.py), next to the file field."""
+    files = chosen_files(field)
+    try:
+        attachments.check([(f.filename or "", _size(f)) for f in files])
+    except attachments.AttachmentRejected as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class EmptyForm(BaseForm):

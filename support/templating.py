@@ -60,7 +60,9 @@ def _nl_count(value: int) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(when=_when, day=_day, ago=_ago, thousands=_nl_count)
+    app.jinja_env.filters.update(
+        when=_when, day=_day, ago=_ago, thousands=_nl_count, filesize=attachments.human_size
+    )
     app.jinja_env.globals.update(
         waiting_for=_waiting_for,
         attachment_rules=attachments.rules,

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, current_app, flash, request, url_for
 from flask_login import current_user
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from support.admin import access
 from support.extensions import db
 from support.forms import BaseForm, EmptyForm
-from support.models import CannedResponse
-from support.tickets import canned
+from support.models import CannedResponse, Priority, Status, User
+from support.tickets import canned, permissions
+from support.tickets import tags as tag_names
+from support.tickets.service import Then
 from support.web import redirect_after_post, render
 
 bp = access.admins_only(Blueprint("admin", __name__, url_prefix="/admin"))
@@ -89,6 +92,55 @@ class CannedForm(BaseForm):
         "Text",
         validators=[DataRequired("Write the response."), Length(max=canned.BODY_MAX)],
     )
+    # The macro's actions, applied when the reply is sent; "" leaves the field alone.
+    then_status = SelectField(
+        "Then set the status to",
+        default="",
+        choices=[SelectChoice("", "Leave it as it is")]
+        + [SelectChoice(s.value, canned.MACRO_STATUS_LABELS[s]) for s in canned.MACRO_STATUSES],
+    )
+    then_priority = SelectField(
+        "Then set the priority to",
+        default="",
+        choices=[SelectChoice("", "Leave it as it is")]
+        + [SelectChoice(p.value, p.label) for p in Priority],
+    )
+    add_tags = StringField(
+        "Then add the tags",
+        description="Separate tags with commas; the ticket's own tags stay.",
+        validators=[Length(max=1000, message="Keep the tags under 1,000 characters.")],
+    )
+    assignee = SelectField("Then assign it to", choices=[], default="")
+
+    def set_agents(self, agents: list[User]) -> None:
+        self.assignee.choices = [SelectChoice("", "Leave it as it is")] + [
+            SelectChoice(str(a.id), a.name) for a in agents
+        ]
+
+    def validate_add_tags(self, field: StringField) -> None:
+        try:
+            tag_names.parse(tag_names.split(field.data or ""))
+        except tag_names.BadTag as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def then(self, agents: list[User]) -> Then:
+        by_id = {str(a.id): a for a in agents}
+        return Then(
+            status=Status(self.then_status.data) if self.then_status.data else None,
+            priority=Priority(self.then_priority.data) if self.then_priority.data else None,
+            add_tags=tuple(tag_names.split(self.add_tags.data or "")),
+            assignee=by_id.get(self.assignee.data or ""),
+        )
+
+
+def _canned_form(response: CannedResponse | None, agents: list[User]) -> CannedForm:
+    form = CannedForm(obj=response)
+    form.set_agents(agents)
+    if response is not None and request.method == "GET":
+        form.assignee.data = str(response.set_assignee_id or "")
+        form.then_status.data = response.set_status.value if response.set_status else ""
+        form.then_priority.data = response.set_priority.value if response.set_priority else ""
+    return form
 
 
 @bp.get("/")
@@ -99,7 +151,11 @@ def index() -> Response:
 
 @bp.get("/canned/")
 def canned_list() -> Response:
-    return render("admin/canned_list.html", responses=canned.all_responses())
+    return render(
+        "admin/canned_list.html",
+        responses=canned.all_responses(),
+        macro_actions=lambda r: canned.describe(canned.then_of(r)),
+    )
 
 
 def _canned_or_404(canned_id: int) -> CannedResponse:
@@ -122,13 +178,14 @@ def _form_page(form: CannedForm, response: CannedResponse | None, status: int = 
     )
 
 
-def _save(form: CannedForm, response: CannedResponse | None) -> Response:
+def _save(form: CannedForm, response: CannedResponse | None, agents: list[User]) -> Response:
     """Create or update from a valid form; a duplicate title goes back to the form."""
+    then = form.then(agents)
     try:
         if response is None:
-            canned.create(title=form.title.data, body=form.body.data, by=current_user)
+            canned.create(title=form.title.data, body=form.body.data, by=current_user, then=then)
         else:
-            canned.update(response, title=form.title.data, body=form.body.data)
+            canned.update(response, title=form.title.data, body=form.body.data, then=then)
     except canned.CannedError as exc:
         form.title.errors = [*form.title.errors, str(exc)]
         return _form_page(form, response, status=422)
@@ -138,22 +195,24 @@ def _save(form: CannedForm, response: CannedResponse | None) -> Response:
 
 @bp.route("/canned/new", methods=["GET", "POST"])
 def canned_new() -> Response:
-    form = CannedForm()
+    agents = permissions.assignable_agents()
+    form = _canned_form(None, agents)
     if request.form.get("action") == "preview":
         return _form_page(form, None)
     if form.validate_on_submit():
-        return _save(form, None)
+        return _save(form, None, agents)
     return _form_page(form, None, status=422 if form.errors else 200)
 
 
 @bp.route("/canned/<int:canned_id>/edit", methods=["GET", "POST"])
 def canned_edit(canned_id: int) -> Response:
     response = _canned_or_404(canned_id)
-    form = CannedForm(obj=response)
+    agents = permissions.assignable_agents()
+    form = _canned_form(response, agents)
     if request.form.get("action") == "preview":
         return _form_page(form, response)
     if form.validate_on_submit():
-        return _save(form, response)
+        return _save(form, response, agents)
     return _form_page(form, response, status=422 if form.errors else 200)
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
+    MultipleFileField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,18 +23,28 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from support.forms import BaseForm, ClientTokenField
+from support.forms import BaseForm, ClientTokenField, check_files, chosen_files
 from support.models import CannedResponse, Category, Priority, Status, Team, User
 from support.tickets import tags as tag_names
 from support.tickets.service import BODY_MAX
 
 NONE = ""  # the choice meaning "no category / no team / nobody"
-REPLY_ACTIONS = {
-    "reply": "Reply sent to the customer.",
-    "note": "Internal note added.",
-    "workaround": "Workaround sent to the customer.",
+REPLY, NOTE = "reply", "note"  # the composer's two modes
+# The composer's submit buttons: send in the chosen mode, maybe setting a status with it.
+# "reply" and "note" send in that mode whatever the radio says (the API of older pages).
+SEND_ACTIONS: dict[str, Status | None] = {
+    "send": None,
+    "send_pending": Status.PENDING,
+    "send_resolved": Status.RESOLVED,
 }
+WORKAROUND = "workaround"
 INSERT = "insert"  # the canned-response button: fills the text in, sends nothing
+DROP_MACRO = "drop_macro"  # "don't apply the macro's changes": keeps the text
+SENT = {
+    REPLY: "Reply sent to the customer.",
+    NOTE: "Internal note added.",
+    WORKAROUND: "Workaround sent to the customer.",
+}
 
 
 class VersionedForm(BaseForm):
@@ -46,12 +60,24 @@ class MoveForm(VersionedForm):
 
 
 class AgentReplyForm(BaseForm):
+    mode = RadioField(
+        "Write",
+        choices=[SelectChoice(REPLY, "Reply to the customer"), SelectChoice(NOTE, "Internal note")],
+        default=REPLY,
+        validators=[InputRequired("Choose a reply to the customer or an internal note.")],
+    )
     body = TextAreaField(
         "Message", validators=[Length(max=BODY_MAX, message="This message is too long.")]
     )
+    files = MultipleFileField("Attach files", validators=[check_files])
     canned = SelectField("Canned response", choices=[], validators=[Optional()])
+    # The macro whose changes go with this message (set by "Insert", kept until sent).
+    macro = HiddenField(validators=[Optional()])
     send_as_written = BooleanField("Send it with these placeholders as written")
     client_token = ClientTokenField()
+
+    def chosen_files(self) -> list[FileStorage]:
+        return chosen_files(self.files)
 
     def set_canned(self, responses: Iterable[CannedResponse]) -> None:
         self.canned.choices = [SelectChoice(NONE, "Choose a canned response…")] + [

@@ -23,7 +23,7 @@ from support.extensions import db
 from support.kb import index as kb_index
 from support.models import CannedResponse, Category, Role, Status, Team, Ticket, User
 from support.notify import outbox
-from support.tickets import canned, refs, timeline
+from support.tickets import canned, permissions, refs, timeline
 from support.tickets.service import TRANSITIONS
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,7 @@ def teams() -> list[Team]:
 
 
 def agents() -> list[User]:
-    query = (
-        select(User)
-        .where(User.role.in_((Role.AGENT, Role.ADMIN)), User.is_active.is_(True))
-        .order_by(User.name)
-    )
-    return list(db.session.scalars(query))
+    return permissions.assignable_agents()
 
 
 def choices(ticket: Ticket) -> Choices:
@@ -133,6 +128,11 @@ def _fill_choices(ticket: Ticket, options: Choices, all_forms: dict[str, Any]) -
     all_forms["status_form"].set_statuses(next_statuses(ticket), STATUS_LABELS)
 
 
+def _macro(chosen: str | None, responses: list[CannedResponse]) -> CannedResponse | None:
+    """The macro the composer carries, from the responses already loaded (no query)."""
+    return next((r for r in responses if chosen and str(r.id) == chosen and r.is_macro), None)
+
+
 def kb_suggestions(ticket: Ticket) -> list[Any]:
     """Knowledge-base articles an agent may link into the reply."""
     try:
@@ -161,6 +161,7 @@ def context(
     _fill_choices(ticket, options, all_forms)
     page = timeline.latest(ticket, viewer, limit=current_app.config["TIMELINE_PAGE_SIZE"])
     body = all_forms["reply_form"].body.data or ""
+    macro = _macro(all_forms["reply_form"].macro.data, options.canned)
     return {
         "ticket": ticket,
         "page": page,
@@ -168,6 +169,7 @@ def context(
         "status_labels": STATUS_LABELS,
         "unknown_placeholders": canned.unknown_in(body),
         "placeholders": canned.PLACEHOLDERS,
+        "macro_changes": canned.describe(canned.then_of(macro)) if macro else [],
         # The drawer fetches them after it opens (GET .../articles): it stays quick.
         "kb_suggestions": kb_suggestions(ticket) if is_page else [],
         "category_suggestion": triage.latest_suggestion(ticket),

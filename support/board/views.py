@@ -7,6 +7,7 @@ board refreshes itself), and a plain form with a redirect to the panel page.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from support.board import forms, panel, queries
 from support.extensions import db
 from support.models import CannedResponse, Priority, Status, Ticket
 from support.params import plain_int
-from support.tickets import canned, permissions, service
+from support.tickets import attachments, canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
 from support.web import redirect_after_post, render, sent_by_htmx, updated, wants_fragment
 
@@ -191,39 +192,104 @@ def articles(ref: str) -> Response:
 
 @bp.post("/tickets/<ref>/reply")
 def reply(ref: str) -> Response:
-    """Reply, internal note or workaround; or fill a canned response into the text."""
+    """The composer: a reply or an internal note (maybe with files, a status to set and a
+    macro's changes), a workaround; or a canned response filled into the text."""
     ticket = _editable_or_404(ref)
     form = forms.AgentReplyForm()
     form.set_canned(canned.all_responses())
-    action = request.form.get("action", "reply")
+    action = request.form.get("action", "send")
+    if action in (forms.REPLY, forms.NOTE, forms.WORKAROUND):  # buttons that name their mode
+        mode = forms.NOTE if action == forms.NOTE else forms.REPLY
+        form.mode.data, form.mode.raw_data = mode, [mode]
+        action = "send" if action != forms.WORKAROUND else action
     if action == forms.INSERT:
         return _insert_canned(ticket, form)
-    if action not in forms.REPLY_ACTIONS:
+    if action == forms.DROP_MACRO:
+        form.macro.data = ""
+        return _composer_again(ticket, form, status=200)
+    if action not in forms.SEND_ACTIONS and action != forms.WORKAROUND:
         abort(400)
     valid = form.validate_on_submit()
     if valid and not (form.body.data or "").strip():
         form.body.errors = ["Write a message first."]
         valid = False
-    if not valid:
-        return _panel(ticket, status=422, bound_forms={"reply_form": form})
+    macro = _macro_of(form)
+    if not valid or macro is False:
+        return _composer_again(ticket, form)
     filled = canned.fill(form.body.data, canned.values_for(ticket, current_user))
     if filled.unknown and not form.send_as_written.data:
         form.body.data = filled.text  # known ones filled in; the unknown ones are flagged
-        return _panel(ticket, status=422, bound_forms={"reply_form": form})
+        return _composer_again(ticket, form)
+    then = _then(macro, forms.SEND_ACTIONS.get(action))
+    stored = [attachments.store(f.filename or "", f.stream) for f in form.chosen_files()]
     try:
-        _send(ticket, action, filled.text, form.client_token.data or None)
+        sent = _send(ticket, action, form, filled.text, then, stored)
     except TicketError as exc:
+        _files_again(form)
         return _refused(ticket, exc, "reply", bound_forms={"reply_form": form})
-    return _done(ticket, forms.REPLY_ACTIONS[action])
+    return _done(ticket, _sent_message(sent, then))
 
 
-def _send(ticket: Ticket, action: str, body: str, token: str | None) -> None:
-    if action == "workaround":
-        service.offer_workaround(ticket, actor=current_user, body=body)
-    else:
-        service.reply(
-            ticket, author=current_user, body=body, public=action == "reply", client_token=token
-        )
+def _macro_of(form: forms.AgentReplyForm) -> CannedResponse | bool | None:
+    """The macro the composer carries: None when there is none, False (and an error on the
+    form) when it was deleted meanwhile or the field was tampered with."""
+    if not form.macro.data:
+        return None
+    macro_id = plain_int(form.macro.data)
+    macro = db.session.get(CannedResponse, macro_id) if macro_id is not None else None
+    if macro is None:
+        form.macro.data = ""
+        form.canned.errors = ["That macro no longer exists: its changes were not applied."]
+        return False
+    return macro
+
+
+def _then(macro: CannedResponse | None, status: Status | None) -> service.Then:
+    """The macro's changes, with the status of the button pressed (it wins: it was clicked)."""
+    then = canned.then_of(macro) if macro is not None else canned.NOTHING
+    return dataclasses.replace(then, status=status) if status is not None else then
+
+
+def _send(
+    ticket: Ticket,
+    action: str,
+    form: forms.AgentReplyForm,
+    body: str,
+    then: service.Then,
+    files: list[attachments.StoredFile],
+) -> str:
+    """Hand the message to the ticket service; what was sent ("reply", "note", ...)."""
+    if action == forms.WORKAROUND:
+        service.offer_workaround(ticket, actor=current_user, body=body, files=files, then=then)
+        return forms.WORKAROUND
+    service.respond(
+        ticket,
+        agent=current_user,
+        body=body,
+        public=form.mode.data == forms.REPLY,
+        then=then,
+        files=files,
+        client_token=form.client_token.data or None,
+    )
+    return form.mode.data
+
+
+def _sent_message(sent: str, then: service.Then) -> str:
+    done = forms.SENT[sent]
+    if changes := canned.describe(then):
+        return f"{done} Also: {'; '.join(changes)}."
+    return done
+
+
+def _files_again(form: forms.AgentReplyForm) -> None:
+    if form.chosen_files():
+        form.files.errors = [*form.files.errors, "Please choose your files again."]
+
+
+def _composer_again(ticket: Ticket, form: forms.AgentReplyForm, status: int = 422) -> Response:
+    """The panel with the composer as it was posted: text, mode and macro kept."""
+    _files_again(form)
+    return _panel(ticket, status=status, bound_forms={"reply_form": form})
 
 
 def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
@@ -232,12 +298,14 @@ def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
     chosen = db.session.get(CannedResponse, canned_id) if canned_id is not None else None
     if chosen is None:
         form.canned.errors = ["Choose a canned response to insert."]
-        return _panel(ticket, status=422, bound_forms={"reply_form": form})
+        return _composer_again(ticket, form)
     filled = canned.fill(chosen.body, canned.values_for(ticket, current_user))
     typed = (form.body.data or "").rstrip()
     form.body.data = f"{typed}\n\n{filled.text}" if typed else filled.text
     form.canned.data = forms.NONE
-    return _panel(ticket, bound_forms={"reply_form": form})
+    if chosen.is_macro:
+        form.macro.data = str(chosen.id)
+    return _composer_again(ticket, form, status=200)
 
 
 @bp.post("/tickets/<ref>/fields")

@@ -1,4 +1,9 @@
-"""Canned responses: reply templates agents insert into a reply (admins manage them)."""
+"""Canned responses: reply templates agents insert into a reply (admins manage them).
+
+A canned response may also be a macro: when the reply it filled is sent, the
+ticket's status, priority, tags and/or assignee change with it, in the same
+change (support/tickets/service/conversation.py `respond`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support import clock
 from support.extensions import db
+from support.models.ticket import Priority, Status, str_enum
 from support.models.user import User
 
 
@@ -23,8 +29,20 @@ class CannedResponse(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # The macro's actions; None leaves that field alone.
+    set_status: Mapped[Status | None] = mapped_column(str_enum(Status), default=None)
+    set_priority: Mapped[Priority | None] = mapped_column(str_enum(Priority), default=None)
+    add_tags: Mapped[str | None] = mapped_column(String(1000), default=None)  # comma-separated
+    set_assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
 
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    set_assignee: Mapped[User | None] = relationship(foreign_keys=[set_assignee_id])
+
+    @property
+    def is_macro(self) -> bool:
+        return bool(self.set_status or self.set_priority or self.add_tags or self.set_assignee_id)
 
     def __repr__(self) -> str:
         return f"<CannedResponse {self.title!r}>"

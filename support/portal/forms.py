@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import os
-
-from werkzeug.datastructures import FileStorage
 from wtforms import (
     MultipleFileField,
     RadioField,
@@ -13,31 +10,13 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from support.forms import BaseForm, ClientTokenField
+__all__ = ["ReplyForm", "TicketForm", "chosen_files"]
+
+from support.forms import BaseForm, ClientTokenField, check_files, chosen_files
 from support.models import Impact
-from support.tickets import attachments
 from support.tickets.service import BODY_MAX, SUBJECT_MAX
 
 NOT_SURE = ""
-
-
-def _size(upload: FileStorage) -> int:
-    upload.stream.seek(0, os.SEEK_END)
-    size = upload.stream.tell()
-    upload.stream.seek(0)
-    return size
-
-
-def chosen_files(field: MultipleFileField) -> list[FileStorage]:
-    return [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
-
-
-def _check_files(form: BaseForm, field: MultipleFileField) -> None:
-    files = chosen_files(field)
-    try:
-        attachments.check([(f.filename or "", _size(f)) for f in files])
-    except attachments.AttachmentRejected as exc:
-        raise ValidationError(str(exc)) from exc
 
 
 def _body_length(form: BaseForm, field: TextAreaField) -> None:
@@ -70,7 +49,7 @@ class TicketForm(BaseForm):
         default=Impact.JUST_ME.value,
         validators=[DataRequired("Tell us who is affected.")],
     )
-    files = MultipleFileField("Attachments (optional)", validators=[_check_files])
+    files = MultipleFileField("Attachments (optional)", validators=[check_files])
     client_token = ClientTokenField()
 
     def set_categories(self, categories: list) -> None:
@@ -84,5 +63,5 @@ class ReplyForm(BaseForm):
         "Your reply",
         validators=[DataRequired("Write a message before sending."), _body_length],
     )
-    files = MultipleFileField("Attach files (optional)", validators=[_check_files])
+    files = MultipleFileField("Attach files (optional)", validators=[check_files])
     client_token = ClientTokenField()

@@ -49,6 +49,8 @@ class StoredFile:
 
 def human_size(size: int) -> str:
     # Rounded up, so a file just over the limit never reads as exactly the limit.
+    if size < 1024:  # "64 bytes", not "0 KB" or "1 KB"
+        return "1 byte" if size == 1 else f"{size} bytes"
     if size < 1024 * 1024:
         return f"{math.ceil(size / 1024)} KB"
     return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MB"

@@ -15,13 +15,27 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from support import clock
 from support.extensions import db
-from support.models import CannedResponse, Ticket, User
+from support.models import CannedResponse, Status, Ticket, User
+from support.tickets import tags as tag_names
+from support.tickets.service import Then
 
 TITLE_MAX = 120
 BODY_MAX = 20_000
+
+NOTHING = Then()  # a canned response that is only text
+
+# Where a macro may move a ticket: not escalated (it needs a reason), nor new or closed.
+MACRO_STATUSES = (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.RESOLVED)
+MACRO_STATUS_LABELS = {
+    Status.OPEN: "Open",
+    Status.PENDING: "Waiting on customer",
+    Status.ON_HOLD: "On hold",
+    Status.RESOLVED: "Resolved",
+}
 
 # What each placeholder becomes; the admin page lists them as help.
 PLACEHOLDERS: dict[str, str] = {
@@ -95,19 +109,61 @@ def unknown_in(text: str) -> list[str]:
 
 
 def all_responses() -> list[CannedResponse]:
-    return list(
-        db.session.scalars(select(CannedResponse).order_by(func.lower(CannedResponse.title)))
+    query = (
+        select(CannedResponse)
+        .options(selectinload(CannedResponse.set_assignee))
+        .order_by(func.lower(CannedResponse.title))
+    )
+    return list(db.session.scalars(query))
+
+
+def then_of(canned: CannedResponse) -> Then:
+    """A macro's actions, as the ticket service takes them with a reply."""
+    return Then(
+        status=canned.set_status,
+        priority=canned.set_priority,
+        add_tags=tuple(tag_names.split(canned.add_tags or "")),
+        assignee=canned.set_assignee,
     )
 
 
-def create(*, title: str, body: str, by: User) -> CannedResponse:
+def describe(then: Then) -> list[str]:
+    """A macro's actions in words: ["set the status to Resolved", "add the tag refund"]."""
+    said = []
+    if then.status is not None:
+        said.append(f"set the status to {MACRO_STATUS_LABELS.get(then.status, then.status.label)}")
+    if then.priority is not None:
+        said.append(f"set the priority to {then.priority.label}")
+    if then.add_tags:
+        noun = "tag" if len(then.add_tags) == 1 else "tags"
+        said.append(f"add the {noun} {', '.join(then.add_tags)}")
+    if then.assignee is not None:
+        said.append(f"assign it to {then.assignee.name}")
+    return said
+
+
+def create(*, title: str, body: str, by: User, then: Then = NOTHING) -> CannedResponse:
     canned = CannedResponse(created_by=by, created_at=clock.now())
-    _save(canned, title, body)
+    _save(canned, title, body, then)
     return canned
 
 
-def update(canned: CannedResponse, *, title: str, body: str) -> None:
-    _save(canned, title, body)
+def update(canned: CannedResponse, *, title: str, body: str, then: Then = NOTHING) -> None:
+    _save(canned, title, body, then)
+
+
+def _set_actions(canned: CannedResponse, then: Then) -> None:
+    if then.status is not None and then.status not in MACRO_STATUSES:
+        raise CannedError(f"A macro can't set the status to {then.status.label.lower()}.")
+    if then.assignee is not None and not (then.assignee.is_agent and then.assignee.is_active):
+        raise CannedError(f"{then.assignee.name} can't take tickets: only active agents can.")
+    try:
+        tags = tag_names.parse(list(then.add_tags))
+    except tag_names.BadTag as exc:
+        raise CannedError(str(exc)) from exc
+    canned.set_status, canned.set_priority = then.status, then.priority
+    canned.add_tags = ", ".join(tags) or None
+    canned.set_assignee = then.assignee
 
 
 def delete(canned: CannedResponse) -> None:
@@ -115,7 +171,7 @@ def delete(canned: CannedResponse) -> None:
     db.session.commit()
 
 
-def _save(canned: CannedResponse, title: str, body: str) -> None:
+def _save(canned: CannedResponse, title: str, body: str, then: Then) -> None:
     title, body = title.strip(), body.strip()
     if not title or not body:
         raise CannedError("Give the response a title and some text.")
@@ -123,6 +179,7 @@ def _save(canned: CannedResponse, title: str, body: str) -> None:
         raise CannedError(
             f"Keep the title under {TITLE_MAX} and the text under {BODY_MAX:,} characters."
         )
+    _set_actions(canned, then)
     canned.title, canned.body, canned.updated_at = title, body, clock.now()
     db.session.add(canned)
     try:

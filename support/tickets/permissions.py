@@ -9,8 +9,18 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from support.extensions import db
-from support.models import Attachment, Ticket, TicketEvent, User
+from support.models import Attachment, Role, Ticket, TicketEvent, User
 from support.tickets import refs
+
+
+def assignable_agents() -> list[User]:
+    """Everyone a ticket may be given to: active agents and admins, by name."""
+    query = (
+        select(User)
+        .where(User.role.in_((Role.AGENT, Role.ADMIN)), User.is_active.is_(True))
+        .order_by(User.name)
+    )
+    return list(db.session.scalars(query))
 
 
 def can_view(user: User, ticket: Ticket) -> bool:

@@ -30,10 +30,12 @@ from support.tickets.service.change import (
     TicketError,
 )
 from support.tickets.service.conversation import (
+    Then,
     customer_reply,
     offer_workaround,
     rate,
     reply,
+    respond,
     system_note,
 )
 from support.tickets.service.filing import open_follow_up, open_ticket
@@ -53,6 +55,7 @@ __all__ = [
     "TRANSITIONS",
     "UNCHANGED",
     "StaleTicket",
+    "Then",
     "TicketChange",
     "TicketClosed",
     "TicketError",
@@ -74,6 +77,7 @@ __all__ = [
     "reopen",
     "reply",
     "resolve_by_customer",
+    "respond",
     "route_waiting",
     "send_follow_up",
     "set_tags",

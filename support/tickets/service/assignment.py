@@ -51,14 +51,20 @@ def assign(
     with TicketChange(ticket, actor, expected_version=expected_version) as change:
         check_agent(actor, "assign tickets")
         _check_not_closed(ticket)
-        if assignee is not None and not (assignee.is_agent and assignee.is_active):
-            raise TicketError(f"{assignee.name} can't take tickets: only active agents can.")
-        if (assignee.id if assignee else None) == ticket.assignee_id:
-            return None
-        previous = ticket.assignee
-        ticket.assignee = assignee
-        ticket.updated_at = clock.now()
-        return _field_event(change, EventKind.ASSIGNED, previous, assignee)
+        return assign_in(change, assignee)
+
+
+def assign_in(change: TicketChange, assignee: User | None) -> TicketEvent | None:
+    """`assign`'s change, inside a change the caller holds (a macro sent with a reply)."""
+    ticket = change.ticket
+    if assignee is not None and not (assignee.is_agent and assignee.is_active):
+        raise TicketError(f"{assignee.name} can't take tickets: only active agents can.")
+    if (assignee.id if assignee else None) == ticket.assignee_id:
+        return None
+    previous = ticket.assignee
+    ticket.assignee = assignee
+    ticket.updated_at = clock.now()
+    return _field_event(change, EventKind.ASSIGNED, previous, assignee)
 
 
 def update_fields(
@@ -81,12 +87,8 @@ def update_fields(
         check_agent(actor, "change a ticket's details")
         _check_not_closed(ticket)
         events: list[TicketEvent] = []
-        if priority is not UNCHANGED and priority != ticket.priority:
-            events.append(
-                _field_event(change, EventKind.PRIORITY_CHANGED, ticket.priority, priority)
-            )
-            ticket.priority = priority
-            _retarget_sla(ticket)
+        if priority is not UNCHANGED and (event := prioritise_in(change, priority)):
+            events.append(event)
         if category is not UNCHANGED and category is not ticket.category:
             events.append(
                 _field_event(change, EventKind.CATEGORY_CHANGED, ticket.category, category)
@@ -99,6 +101,18 @@ def update_fields(
         if events:
             ticket.updated_at = clock.now()
     return events
+
+
+def prioritise_in(change: TicketChange, priority: Priority) -> TicketEvent | None:
+    """A new priority (and its SLA targets) inside a change the caller holds."""
+    ticket = change.ticket
+    if priority == ticket.priority:
+        return None
+    event = _field_event(change, EventKind.PRIORITY_CHANGED, ticket.priority, priority)
+    ticket.priority = priority
+    _retarget_sla(ticket)
+    ticket.updated_at = clock.now()
+    return event
 
 
 def set_tags(
@@ -116,24 +130,30 @@ def set_tags(
     with TicketChange(ticket, actor, expected_version=expected_version) as change:
         check_agent(actor, "tag tickets")
         _check_not_closed(ticket)
-        try:
-            wanted = tag_names.parse(names)
-        except tag_names.BadTag as exc:
-            raise TicketError(str(exc)) from exc
-        before = [tag.name for tag in ticket.tags]
-        if sorted(before) == sorted(wanted):
-            return None
-        # By name, as Ticket.tags loads them, so the ticket reads the same before a reload.
-        ticket.tags = sorted(tag_names.find_or_create(wanted), key=lambda tag: tag.name)
-        ticket.updated_at = clock.now()
-        # Tags live in another table: without a changed column (the same instant, a
-        # stopped clock) the versioned UPDATE would be skipped and the version not move.
-        flag_modified(ticket, "updated_at")
-        data = {
-            "added": [name for name in wanted if name not in before],
-            "removed": [name for name in before if name not in wanted],
-        }
-        return change.record(EventKind.TAGS_CHANGED, public=False, data=data)
+        return tag_in(change, names)
+
+
+def tag_in(change: TicketChange, names: Iterable[str]) -> TicketEvent | None:
+    """`set_tags`'s change, inside a change the caller holds."""
+    ticket = change.ticket
+    try:
+        wanted = tag_names.parse(names)
+    except tag_names.BadTag as exc:
+        raise TicketError(str(exc)) from exc
+    before = [tag.name for tag in ticket.tags]
+    if sorted(before) == sorted(wanted):
+        return None
+    # By name, as Ticket.tags loads them, so the ticket reads the same before a reload.
+    ticket.tags = sorted(tag_names.find_or_create(wanted), key=lambda tag: tag.name)
+    ticket.updated_at = clock.now()
+    # Tags live in another table: without a changed column (the same instant, a
+    # stopped clock) the versioned UPDATE would be skipped and the version not move.
+    flag_modified(ticket, "updated_at")
+    data = {
+        "added": [name for name in wanted if name not in before],
+        "removed": [name for name in before if name not in wanted],
+    }
+    return change.record(EventKind.TAGS_CHANGED, public=False, data=data)
 
 
 def _field_event(

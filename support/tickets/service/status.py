@@ -36,10 +36,11 @@ def change_status(
     with TicketChange(ticket, actor, expected_version=expected_version) as change:
         if ticket.status == to:
             return None
-        return _set_status(change, to, note)
+        return set_status_in(change, to, note)
 
 
-def _set_status(change: TicketChange, to: Status, note: str | None) -> TicketEvent:
+def set_status_in(change: TicketChange, to: Status, note: str | None = None) -> TicketEvent:
+    """A status change (TRANSITIONS checked) inside a change the caller holds."""
     ticket = change.ticket
     check_transition(ticket, to)
     reopening = ticket.status == Status.RESOLVED and to == Status.OPEN
@@ -98,13 +99,13 @@ def move(
             )
         if note is not None:
             check_text(None, note)
-        elif to_status == Status.RESOLVED and not _has_public_answer(ticket):
+        elif to_status == Status.RESOLVED and not has_public_answer(ticket):
             raise TicketError(
                 f"{ticket.ref} can't be resolved yet: reply to the customer "
                 "or add a resolution note first."
             )
         ticket.board_position = position
-        return _set_status(change, to_status, note)
+        return set_status_in(change, to_status, note)
 
 
 def _reposition(ticket: Ticket, position: float) -> None:
@@ -116,7 +117,7 @@ def _reposition(ticket: Ticket, position: float) -> None:
     due.refresh(db.session.connection(), [ticket.id])
 
 
-def _has_public_answer(ticket: Ticket) -> bool:
+def has_public_answer(ticket: Ticket) -> bool:
     """Has someone on the team told the customer something (a reply or a workaround)?"""
     query = (
         select(TicketEvent.id)
