@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.main.views import bp as main_bp
     from support.notify import views as notifications
     from support.portal.views import bp as portal_bp
+    from support.reports.views import bp as reports_bp
     from support.survey.views import bp as survey_bp
 
     app.register_blueprint(main_bp)
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(survey_bp)
     app.register_blueprint(operations_bp)
     app.register_blueprint(board_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(triage_admin_bp)
     app.register_blueprint(routing_admin_bp)

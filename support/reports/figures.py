@@ -26,6 +26,7 @@ Definitions (a ticket is counted when it passes the viewer's scope and the filte
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -168,7 +169,7 @@ def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
     )
 
 
-def _target_counts(answered: Any, due: Any, now: datetime) -> tuple[ColumnElement, ...]:
+def target_counts(answered: Any, due: Any, now: datetime) -> tuple[ColumnElement, ...]:
     """(counted, met) for one SLA target: answered, or due and passed with the clock
     running; met when answered by the due time."""
     counted = and_(
@@ -292,9 +293,12 @@ class Report:
         return not (self.created or self.resolved or self.backlog_end or self.rating_count)
 
 
-def build(filters: ReportFilters, viewer: User, now: datetime) -> Report:
-    """Every figure for `filters` as `viewer` may see them, in a fixed number of queries."""
-    where = conditions(filters, viewer, now)
+def build(
+    filters: ReportFilters, viewer: User, now: datetime, shared: Sequence[Any] = ()
+) -> Report:
+    """Every figure for `filters` as `viewer` may see them, in a fixed number of queries
+    (`shared`: the board's team, category and priority conditions, see filters.conditions)."""
+    where = conditions(filters, viewer, shared)
     clock = Clock.current()
     days = _days(filters, where, now)
     weeks = _weeks(days)
@@ -341,8 +345,8 @@ def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
     """
     created_day = sql.day_number(Ticket.created_at)
     created_s = sql.seconds(Ticket.created_at)
-    fr_counted, fr_met = _target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
-    res_counted, res_met = _target_counts(done_at(), Ticket.resolution_due, now)
+    fr_counted, fr_met = target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
+    res_counted, res_met = target_counts(done_at(), Ticket.resolution_due, now)
     filed = (
         select(
             created_day.label("day"),

@@ -3,7 +3,7 @@ tickets a viewer may count."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.sql.elements import ColumnElement
 
-from support.board import queries as board
 from support.models import Priority, Ticket, User
 from support.models.ticket import Channel
 from support.params import plain_int
@@ -113,14 +112,16 @@ class ReportFilters:
         return {name: value for name, value in params.items() if value is not None}
 
 
-def conditions(filters: ReportFilters, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
-    """WHERE conditions on tickets: who the viewer may count, then the chosen filters
-    (team, category and priority as the board reads them)."""
-    where = scope(viewer)
-    shared = board.BoardFilters(
-        team=filters.team, category=filters.category, priority=filters.priority
-    )
-    where += board.conditions(shared, viewer, now)
+def conditions(
+    filters: ReportFilters, viewer: User, shared: Sequence[ColumnElement[bool]] = ()
+) -> list[ColumnElement[bool]]:
+    """WHERE conditions on tickets: who the viewer may count, then the chosen filters.
+
+    `shared` are the team, category and priority conditions as the board builds them
+    (support/board/queries.py): the screen that reads the filters passes them in, so
+    the two pages can never disagree about what "this team" means.
+    """
+    where = [*scope(viewer), *shared]
     if filters.channel:
         where.append(Ticket.channel == filters.channel)
     if filters.agent is not None:

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from support.board import queries as board
 from support.models import User
 from support.reports import figures
 from support.reports.filters import BadRange, ReportFilters
@@ -19,7 +20,12 @@ H = 3600
 
 def report(viewer: User, **args: str) -> figures.Report:
     args = {"from": "2031-03-03", "to": "2031-03-09", **args}
-    return figures.build(ReportFilters.from_args(args, date(2031, 3, 20)), viewer, NOW)
+    filters = ReportFilters.from_args(args, date(2031, 3, 20))
+    # The board's own team, category and priority conditions, as the page passes them.
+    chosen = board.BoardFilters(
+        team=filters.team, category=filters.category, priority=filters.priority
+    )
+    return figures.build(filters, viewer, NOW, board.conditions(chosen, viewer, NOW))
 
 
 @pytest.fixture
