@@ -108,6 +108,7 @@ def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
     event; the part of it before the moment measured is taken off.
     """
     cohort = [*where, _in_range(Ticket.created_at, filters)]
+    # The cohort's status events, found through the ticket index (never a scan of all events).
     changes = (
         select(
             TicketEvent.ticket_id,
@@ -120,8 +121,10 @@ def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
             )
             .label("stop"),
         )
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(*cohort, TicketEvent.kind.in_(STATUS_EVENTS))
+        .where(
+            TicketEvent.ticket_id.in_(select(Ticket.id).where(*cohort)),
+            TicketEvent.kind.in_(STATUS_EVENTS),
+        )
         .subquery("changes")
     )
 
@@ -165,7 +168,7 @@ def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
         )
         .outerjoin(pauses, pauses.c.ticket_id == Ticket.id)
         .where(*cohort)
-        .subquery("times")
+        .cte("times")  # read by several parts of one statement: worked out once
     )
 
 
@@ -303,8 +306,7 @@ def build(
     days = _days(filters, where, now)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
-    times = clock_times(filters, where, clock)
-    fr, res, per_agent_fr, per_channel_fr = _percentiles(times)
+    times = _times(clock_times(filters, where, clock))
     events = _events(filters, where)
     ratings = _ratings(filters, where)
     _attach_ratings(days, weeks, ratings)
@@ -316,17 +318,17 @@ def build(
         resolved=totals.resolved,
         backlog_end=days[-1].backlog if days else 0,
         backlog_ages=_backlog_ages(filters, where),
-        fr_p50=fr[0],
-        fr_p90=fr[1],
-        res_p50=res[0],
-        res_p90=res[1],
-        fr_buckets=_response_buckets(times),
+        fr_p50=times.fr[0],
+        fr_p90=times.fr[1],
+        res_p50=times.res[0],
+        res_p90=times.res[1],
+        fr_buckets=times.buckets,
         escalations=sum(n for (kind, _), n in events.items() if kind == EventKind.ESCALATED),
         reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
         ratings=_distribution(ratings),
         comments=_comments(filters, where),
-        agents=_agents(filters, where, events, per_agent_fr, ratings),
-        channels=_channels(filters, where, per_channel_fr, ratings),
+        agents=_agents(filters, where, events, times.agents, ratings),
+        channels=_channels(filters, where, times.channels, ratings),
         totals=totals,
     )
     return report
@@ -334,6 +336,14 @@ def build(
 
 def _in_range(column: Any, filters: ReportFilters) -> ColumnElement[bool]:
     return and_(column >= filters.since, column < filters.until)
+
+
+def _done_in_range(filters: ReportFilters) -> ColumnElement[bool]:
+    """done_at() in the range, written so the resolved_at and closed_at indexes serve it."""
+    return or_(
+        _in_range(Ticket.resolved_at, filters),
+        and_(Ticket.resolved_at.is_(None), _in_range(Ticket.closed_at, filters)),
+    )
 
 
 def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
@@ -367,7 +377,7 @@ def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
             func.count().label("n"),
             func.coalesce(func.sum(created_s), 0).label("s"),
         )
-        .where(*where, _in_range(done_at(), filters))
+        .where(*where, _done_in_range(filters))
         .group_by(done_day)
     )
     before = select(func.count(), func.coalesce(func.sum(created_s), 0)).where(
@@ -414,43 +424,53 @@ def _weeks(days: list[Period]) -> list[Period]:
     return [_sum(group, monday) for monday, group in by_week.items()]
 
 
-def _percentiles(times: Any) -> tuple[tuple, tuple, dict[int, float], dict[str, float]]:
-    """Median and 90th percentile of first-response and resolution clock times, and the
-    first-response median per agent and per channel: one statement."""
+@dataclass(frozen=True)
+class Times:
+    """What one statement over the clock times finds."""
+
+    fr: tuple[float | None, float | None]  # median, 90th percentile
+    res: tuple[float | None, float | None]
+    agents: dict[int, float]  # first-response median per assignee
+    channels: dict[str, float]  # … and per channel
+    buckets: list[tuple[str, int]]  # tickets by time to first response
+
+
+def _times(times: Any) -> Times:
+    """Median and 90th percentile of first-response and resolution clock times, the
+    first-response median per agent and per channel, and the first-response
+    distribution: one statement, so the clock times are worked out once."""
 
     def values(key: Any, value: Any, *extra: Any) -> Any:
         return select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
 
+    bucket = case(
+        *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
+        else_=literal(f"b:{len(RESPONSE_BUCKETS)}"),
+    )
     values_of = union_all(
         values(literal("fr", String), times.c.fr),
         values(literal("res", String), times.c.res),
         values(_tagged("a:", times.c.assignee_id), times.c.fr, times.c.assignee_id.is_not(None)),
         values(_tagged("c:", times.c.channel), times.c.fr),
+        values(bucket, times.c.fr),
     ).subquery("v")
     statement = sql.percentiles(
         select(values_of.c.key, values_of.c.value), [0.5, 0.9], db.engine.dialect.name
     )
-    found = {row[0]: (row[1], row[2]) for row in db.session.execute(statement)}
-    agents = {int(k[2:]): v[0] for k, v in found.items() if k.startswith("a:")}
-    channels = {k[2:]: v[0] for k, v in found.items() if k.startswith("c:")}
-    return found.get("fr", (None, None)), found.get("res", (None, None)), agents, channels
+    found = {row[0]: (row[1], row[2], row[3]) for row in db.session.execute(statement)}
+    labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
+    return Times(
+        fr=found.get("fr", (0, None, None))[1:],
+        res=found.get("res", (0, None, None))[1:],
+        agents={int(k[2:]): v[1] for k, v in found.items() if k.startswith("a:")},
+        channels={k[2:]: v[1] for k, v in found.items() if k.startswith("c:")},
+        buckets=[(label, found.get(f"b:{i}", (0,))[0]) for i, label in enumerate(labels)],
+    )
 
 
 def _tagged(prefix: str, column: Any) -> ColumnElement[str]:
     """`prefix` and the column's value as text: keys of one percentile statement."""
     return literal(prefix, String).concat(cast(column, String))
-
-
-def _response_buckets(times: Any) -> list[tuple[str, int]]:
-    taken = times.c.fr
-    bucket = case(
-        *[(taken < hours * 3600, literal(i)) for i, (hours, _) in enumerate(RESPONSE_BUCKETS)],
-        else_=literal(len(RESPONSE_BUCKETS)),
-    )
-    statement = select(bucket, func.count()).where(taken.is_not(None)).group_by(bucket)
-    counts = dict(db.session.execute(statement).all())
-    labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
-    return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
 
 
 def _backlog_ages(filters: ReportFilters, where: list) -> list[tuple[str, int]]:
@@ -567,7 +587,7 @@ def _agents(
     resolved = dict(
         db.session.execute(
             select(Ticket.assignee_id, func.count())
-            .where(*where, _in_range(done_at(), filters), Ticket.assignee_id.is_not(None))
+            .where(*where, _done_in_range(filters), Ticket.assignee_id.is_not(None))
             .group_by(Ticket.assignee_id)
         ).all()
     )
@@ -612,7 +632,7 @@ def _channels(
     resolved = dict(
         db.session.execute(
             select(Ticket.channel, func.count())
-            .where(*where, _in_range(done_at(), filters))
+            .where(*where, _done_in_range(filters))
             .group_by(Ticket.channel)
         ).all()
     )

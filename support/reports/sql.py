@@ -103,7 +103,7 @@ def business_seconds(ts: Any, days: Sequence[int], hours: tuple[int, int]) -> Co
 
 def percentiles(values: Select, ps: Sequence[float], dialect: str) -> Select:
     """One row per `key` of `values` (a select of `key` and non-null `value`):
-    key, then each percentile in `ps` in order."""
+    key, how many values, then each percentile in `ps` in order."""
     if dialect == "postgresql":
         return percentiles_builtin(values, ps)
     return percentiles_window(values, ps)
@@ -114,6 +114,7 @@ def percentiles_builtin(values: Select, ps: Sequence[float]) -> Select:
     rows = values.subquery("pv")
     return select(
         rows.c.key,
+        func.count().label("n"),
         *[
             func.percentile_cont(p).within_group(rows.c.value).label(f"p{i}")
             for i, p in enumerate(ps)
@@ -138,4 +139,4 @@ def percentiles_window(values: Select, ps: Sequence[float]) -> Select:
         high = func.max(case((ranked.c.rn == below + 1, ranked.c.value)))
         share = func.max(position - below)
         columns.append((low + share * (func.coalesce(high, low) - low)).label(f"p{i}"))
-    return select(ranked.c.key, *columns).group_by(ranked.c.key)
+    return select(ranked.c.key, func.max(ranked.c.n).label("n"), *columns).group_by(ranked.c.key)
