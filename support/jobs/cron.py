@@ -8,7 +8,7 @@ import os
 
 from rq import cron
 
-from support.jobs.tasks import rebuild_kb_index, sweep
+from support.jobs.tasks import rebuild_kb_index, sweep, weekly_report
 
 QUEUE = os.environ.get("RQ_QUEUE", "support")
 
@@ -16,3 +16,5 @@ cron.register(sweep, queue_name=QUEUE, interval=int(os.environ.get("SWEEP_INTERV
 # Pages notice changed article files within seconds; this hourly rebuild is the backstop
 # for a deploy that replaced kb_articles/ while no one was reading.
 cron.register(rebuild_kb_index, queue_name=QUEUE, cron="7 * * * *")
+# Monday 07:00 UTC: last week's support figures to the admins (support/reports/summary.py).
+cron.register(weekly_report, queue_name=QUEUE, cron="0 7 * * 1")
