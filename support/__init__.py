@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.notify import views as notifications
     from support.portal.views import bp as portal_bp
     from support.queue.views import bp as queue_bp
+    from support.reports.views import bp as reports_bp
     from support.survey.views import bp as survey_bp
 
     app.register_blueprint(main_bp)
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(operations_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(queue_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(triage_admin_bp)
     app.register_blueprint(routing_admin_bp)

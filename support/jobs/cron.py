@@ -9,7 +9,7 @@ import os
 from rq import cron
 
 from support.jobs.mailbox import poll_mailbox
-from support.jobs.tasks import rebuild_kb_index, sweep
+from support.jobs.tasks import rebuild_kb_index, sweep, weekly_report
 from support.mail.imap import ImapSettings
 
 QUEUE = os.environ.get("RQ_QUEUE", "support")
@@ -23,3 +23,5 @@ if ImapSettings.from_env() is not None:
     cron.register(
         poll_mailbox, queue_name=QUEUE, interval=int(os.environ.get("IMAP_POLL_SECONDS", "60"))
     )
+# Monday 07:00 UTC: last week's support figures to the admins (support/reports/summary.py).
+cron.register(weekly_report, queue_name=QUEUE, cron="0 7 * * 1")

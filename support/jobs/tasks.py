@@ -115,6 +115,14 @@ def rebuild_kb_index() -> str:
 
 
 @job
+def weekly_report() -> int:
+    """Last week's figures to every admin (Mondays, from `rq cron`); once per week."""
+    from support.reports import summary
+
+    return summary.send_weekly(clock.now())
+
+
+@job
 def sweep() -> dict[str, int]:
     """The database is the truth: do (or re-enqueue) whatever is due and not yet done.
 

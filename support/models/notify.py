@@ -31,6 +31,7 @@ class EmailKind(StrEnum):
     FOLLOW_UP = "follow_up"  # after resolution: did the fix hold? (with the survey)
     ESCALATION = "escalation"  # to the agents of the tier a ticket was escalated to
     ACCOUNT = "account"  # about the reader's account (a password reset link), no ticket
+    REPORT = "report"  # the weekly summary of the support figures, to admins
 
     @property
     def auto_submitted(self) -> str | None:

@@ -179,6 +179,10 @@ class Ticket(db.Model):
             "priority",
             "category_id",
         ),
+        # Reports (support/reports): tickets filed, resolved or closed in a date range.
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -248,6 +252,8 @@ class TicketEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("ticket_id", "client_token", name="uq_ticket_events_ticket_client_token"),
         Index("ix_ticket_events_ticket_public_id", "ticket_id", "is_public", "id"),
+        # Reports: escalations, reopens and replies in a date range.
+        Index("ix_ticket_events_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

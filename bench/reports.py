@@ -1,0 +1,304 @@
+"""The reports page and its CSV export at 200,000 tickets and 2,000,000 events.
+
+Run from the repo root: .venv/bin/python bench/reports.py
+                   or: .venv/bin/python bench/reports.py --database postgresql
+                   a small run: .venv/bin/python bench/reports.py --tickets 20000
+Budget (SPEC §9): /reports for a 90-day range p95 under 300 ms; a year's CSV export
+streamed in constant memory (its peak is printed next to a 90-day export's).
+
+SQLite in a temporary directory by default; `--database postgresql` recreates the
+database `support_bench_reports` on 127.0.0.1:5432 (trust auth, user postgres) and
+drops it afterwards. Tickets span the 400 days before now, ten events each (filing,
+answers, a wait for the customer, notes, resolution, now and then an escalation or
+a reopen), a rating on a third of the resolved ones; "high" runs on business hours.
+The data is bulk-inserted with SQLAlchemy Core: its shape matters here, not the
+service path that tests cover.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import tracemalloc
+from datetime import datetime, timedelta
+
+import psycopg
+from common import QueryCounter, bench_app, report, timed
+from sqlalchemy import insert, select, text
+
+from support import clock
+from support.auth import accounts
+from support.extensions import db
+from support.models import (
+    Category,
+    EventKind,
+    Priority,
+    Rating,
+    Role,
+    SlaPolicy,
+    Status,
+    Team,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from support.models.ticket import Channel
+from support.tickets import due, sla
+
+PASSWORD = "bench-password-1"
+AGENTS = 20
+CUSTOMERS = 2_000
+DAYS = 400
+BATCH = 5_000  # tickets per insert batch (their events: ten times as many)
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_DATABASE = "support_bench_reports"
+CHANNELS = [Channel.PORTAL] * 5 + [Channel.EMAIL] * 3 + [Channel.PHONE, Channel.CHAT, Channel.API]
+COMMENTS = ["Quick and clear, thank you", "Took a while but solved", "Still not happy", None, None]
+
+
+def _people() -> tuple[str, list[int], list[int]]:
+    teams = [Team(name=name) for name in ("Customer Care", "Payments & Trust", "Logistics")]
+    db.session.add_all(teams)
+    db.session.add(
+        SlaPolicy(
+            priority="high",
+            first_response_minutes=240,
+            update_minutes=480,
+            resolution_minutes=960,
+            business_hours=True,
+        )
+    )
+    db.session.commit()
+    admin = accounts.create_user(
+        email="admin@example.com", name="Ada Admin", password=PASSWORD, role=Role.ADMIN, tier=3
+    )
+    agents = [
+        accounts.create_user(
+            email=f"agent{i}@example.com",
+            name=f"Agent {i:02d}",
+            password=PASSWORD,
+            role=Role.AGENT,
+            tier=1 + i % 3,
+            team_id=teams[i % len(teams)].id,
+        )
+        for i in range(AGENTS)
+    ]
+    rows = [
+        {
+            "email": f"c{i}@example.com",
+            "name": f"Customer {i}",
+            "password_hash": admin.password_hash,
+        }
+        for i in range(CUSTOMERS)
+    ]
+    db.session.execute(insert(User), rows)
+    db.session.commit()
+    customers = list(db.session.scalars(select(User.id).where(User.role == Role.CUSTOMER)))
+    return admin.email, [a.id for a in agents], customers
+
+
+def _ticket(rng: random.Random, i: int, now: datetime, people: dict) -> tuple[dict, list, dict]:
+    """One ticket's row, its ten events and perhaps its rating, as the service would
+    have left them (due times moved on by the wait for the customer)."""
+    opened = now - timedelta(minutes=rng.randint(10, DAYS * 24 * 60))
+    priority = rng.choices(list(Priority), weights=[2, 6, 3, 1])[0]
+    targets = people["targets"][priority]
+    bh = targets.business_hours
+    agent = rng.choice(people["agents"]) if rng.random() < 0.85 else None
+    customer = rng.choice(people["customers"])
+    answered = opened + timedelta(minutes=int(rng.expovariate(1 / 240)) + 5)
+    waited = timedelta(minutes=int(rng.expovariate(1 / 600)) + 10)
+    back = answered + waited
+    done = back + timedelta(minutes=int(rng.expovariate(1 / 900)) + 10)
+    if answered > now:
+        answered = None
+    finished = done < now and rng.random() < 0.92
+    fr_due = sla.add_time(opened, targets.first_response, bh)
+    res_due = sla.add_time(opened, targets.resolution, bh)
+    if answered and back < now and res_due > answered:  # the wait moved the due on
+        res_due = sla.add_time(back, sla.time_between(answered, res_due, bh), bh)
+    status = Status.RESOLVED if finished else (Status.OPEN if answered else Status.NEW)
+    row = {
+        "id": i,
+        "ref": f"SUP-B{i:07d}",
+        "subject": f"Bench ticket {i}",
+        "description": "Loaded in bulk for the reports benchmark.",
+        "customer_id": customer,
+        "channel": rng.choice(CHANNELS),
+        "category_id": rng.choice(people["categories"]),
+        "priority": priority,
+        "status": status,
+        "assignee_id": agent,
+        "team_id": rng.choice(people["teams"]),
+        "created_at": opened,
+        "updated_at": done if finished else opened,
+        "first_response_due": fr_due,
+        "next_update_due": fr_due,
+        "resolution_due": res_due,
+        "first_responded_at": answered,
+        "resolved_at": done if finished else None,
+        "sla_paused_at": done if finished else None,
+        "tier": 1,
+    }
+    events = [(EventKind.CREATED, opened, customer, None)]
+    if answered:
+        events += [
+            (EventKind.REPLY, answered, agent or people["agents"][0], None),
+            (EventKind.STATUS_CHANGED, answered, agent, {"from": "open", "to": "pending"}),
+        ]
+        if back < now:
+            events += [
+                (EventKind.REPLY, back, customer, None),
+                (EventKind.STATUS_CHANGED, back, None, {"from": "pending", "to": "open"}),
+            ]
+    if rng.random() < 0.05:
+        events.append(
+            (
+                EventKind.ESCALATED,
+                opened + timedelta(hours=2),
+                None,
+                {"from": "open", "to": "escalated"},
+            )
+        )
+    if finished:
+        events.append((EventKind.STATUS_CHANGED, done, agent, {"from": "open", "to": "resolved"}))
+    while len(events) < 10:
+        events.append((EventKind.NOTE, opened + timedelta(minutes=len(events)), agent, None))
+    event_rows = [
+        {
+            "ticket_id": i,
+            "kind": kind,
+            "actor_id": actor,
+            "is_public": kind != EventKind.NOTE,
+            "body_text": "Bench event.",
+            "data": data,
+            "created_at": at,
+        }
+        for kind, at, actor, data in events[:10]
+    ]
+    rating = None
+    if finished and rng.random() < 0.33 and done + timedelta(days=1) < now:
+        rating = {
+            "ticket_id": i,
+            "score": rng.choices([1, 2, 3, 4, 5], [1, 1, 2, 4, 6])[0],
+            "comment": rng.choice(COMMENTS),
+            "created_at": done + timedelta(days=1),
+            "updated_at": done + timedelta(days=1),
+        }
+    return row, event_rows, rating
+
+
+def seed(tickets: int, seed_value: int = 15) -> str:
+    """Bulk-load `tickets` tickets (and ten events each); returns the admin's email."""
+    rng = random.Random(seed_value)
+    admin, agents, customers = _people()
+    people = {
+        "agents": agents,
+        "customers": customers,
+        "teams": list(db.session.scalars(select(Team.id))),
+        "categories": list(db.session.scalars(select(Category.id))),
+        "targets": {p: sla.targets_for(p) for p in Priority},
+    }
+    now = clock.now()
+    for start in range(1, tickets + 1, BATCH):
+        rows, events, ratings = [], [], []
+        for i in range(start, min(start + BATCH, tickets + 1)):
+            row, event_rows, rating = _ticket(rng, i, now, people)
+            rows.append(row)
+            events += event_rows
+            if rating:
+                ratings.append(rating)
+        db.session.execute(insert(Ticket), rows)
+        db.session.execute(insert(TicketEvent), events)
+        if ratings:
+            db.session.execute(insert(Rating), ratings)
+        db.session.commit()
+    due.refresh(db.session.connection())
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT setval('tickets_id_seq', (SELECT max(id) FROM tickets))"))
+        db.session.execute(text("ANALYZE"))
+    else:
+        db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return admin
+
+
+def recreate_postgres() -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DATABASE}"
+
+
+def drop_postgres() -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+
+
+def _export_peak(client, url: str) -> tuple[int, float, float]:
+    """Lines, seconds and the peak Python memory (MiB) while streaming `url`."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get(url, buffered=False)
+    lines = 0
+    for chunk in response.response:
+        lines += chunk.count("\n") if isinstance(chunk, str) else chunk.count(b"\n")
+    response.close()
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return lines, seconds, peak / 2**20
+
+
+def measure(app, email: str, requests: int) -> None:
+    client = app.test_client()
+    client.post("/login", data={"email": email, "password": PASSWORD})
+    today = clock.now().date()
+    quarter = f"from={today - timedelta(days=89)}&to={today}"
+    year = f"from={today - timedelta(days=365)}&to={today}"
+    page = f"/reports?{quarter}"
+    assert client.get(page).status_code == 200
+    report("reports_90d", timed(lambda: client.get(page), requests, warmup=3))
+    weekly = f"/reports?{quarter}&group=week&channel=email"
+    report("reports_90d_filtered", timed(lambda: client.get(weekly), requests, warmup=3))
+    with app.app_context():
+        with QueryCounter() as counter:
+            client.get(page)
+        print(f"reports_queries: {counter.count} queries")
+        db.session.remove()
+    for name, span in (("90d", quarter), ("year", year)):
+        lines, seconds, peak = _export_peak(client, f"/reports/export/tickets.csv?{span}")
+        print(f"csv_tickets_{name}_rows: {lines - 1} rows")
+        print(f"csv_tickets_{name}_seconds: {seconds:.2f} s")
+        print(f"csv_tickets_{name}_peak_memory: {peak:.1f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--tickets", type=int, default=200_000)
+    parser.add_argument("--requests", type=int, default=40)
+    args = parser.parse_args()
+    overrides = {}
+    if args.database == "postgresql":
+        overrides["SQLALCHEMY_DATABASE_URI"] = recreate_postgres()
+    try:
+        app, _tmp = bench_app(**overrides)
+        with app.app_context():
+            started = time.perf_counter()
+            email = seed(args.tickets)
+            print(f"seed_tickets: {args.tickets} tickets")
+            print(f"seed_events: {db.session.scalar(select(db.func.count(TicketEvent.id)))} events")
+            print(f"seed_seconds: {time.perf_counter() - started:.1f} s")
+            db.session.remove()
+        measure(app, email, args.requests)
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        if args.database == "postgresql":
+            drop_postgres()
+
+
+if __name__ == "__main__":
+    main()

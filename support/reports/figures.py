@@ -1,0 +1,666 @@
+"""Every figure of the reports, each defined once, as SQL.
+
+Definitions (a ticket is counted when it passes the viewer's scope and the filters):
+
+- created: tickets whose created_at is in the range. done (resolved): tickets whose
+  resolved_at (or, closed without resolving, closed_at) is in the range.
+- backlog at the end of a day: created before the day ended, not done by then; its
+  age: the average time since those tickets were filed.
+- clock time: time on the SLA clock, as the SLA machinery ran it. Business hours
+  count where the ticket's priority's policy has them, and the time we waited for
+  the customer (the clock paused) does not count. The clock moves due times on
+  when it resumes (support/tickets/sla.py), so the time a target took is the
+  policy's span less what was left on the clock:
+      span − clock(due) + clock(answered)
+  where clock(t) is plain or business seconds (support/reports/sql.py).
+- first-response time: clock time to the first public answer; resolution time:
+  clock time to done. Median and 90th percentile (percentile_cont's interpolation).
+- SLA attainment, by the week a ticket was filed: of the tickets with a target
+  that has been answered or has passed (not while paused), the share answered by
+  the due time.
+- escalations, reopens and replies: timeline events in the range.
+- reopen rate: reopens in the range per ticket done in the range.
+- satisfaction: ratings given in the range; satisfied means 4 or 5 out of 5.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from support.extensions import db
+from support.models import (
+    EventKind,
+    Priority,
+    Rating,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from support.models.ticket import Channel
+from support.reports import sql
+from support.reports.filters import Grouping, ReportFilters, conditions
+from support.tickets import sla
+
+EPOCH = date(1970, 1, 1)
+SATISFIED = 4  # a score of 4 or 5 out of 5
+LATEST_COMMENTS = 5
+# Time-to-first-response distribution: upper bounds in hours, the last one open.
+RESPONSE_BUCKETS = [(1, "Under 1 h"), (4, "1–4 h"), (8, "4–8 h"), (24, "8–24 h"), (72, "1–3 days")]
+RESPONSE_LAST = "Over 3 days"
+AGE_BUCKETS = [(1, "Under 1 day"), (3, "1–3 days"), (7, "3–7 days"), (30, "7–30 days")]
+AGE_LAST = "Over 30 days"
+
+
+def day_of(number: int) -> date:
+    return EPOCH + timedelta(days=int(number))
+
+
+# --- the SLA clock as SQL ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The policies in force, turned into SQL over a ticket's columns."""
+
+    spans: dict[Priority, sla.Targets]
+
+    @classmethod
+    def current(cls) -> Clock:
+        return cls({priority: sla.targets_for(priority) for priority in Priority})
+
+    def at(self, ts: Any) -> ColumnElement[int]:
+        """Seconds on the clock at `ts`: business seconds where the policy says so."""
+        business = [p for p, t in self.spans.items() if t.business_hours]
+        if not business:
+            return sql.seconds(ts)
+        counted = sql.business_seconds(
+            ts, current_app.config["BUSINESS_DAYS"], current_app.config["BUSINESS_HOURS"]
+        )
+        if len(business) == len(self.spans):
+            return counted
+        return case((Ticket.priority.in_(business), counted), else_=sql.seconds(ts))
+
+
+def done_at() -> ColumnElement[datetime]:
+    """When the ticket was resolved (or closed without being resolved first)."""
+    return func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+
+
+# Status changes that start or end a pause of the SLA clock (support/tickets/service/change.py:
+# waiting on the customer, or resolved until they confirm, stops it).
+STATUS_EVENTS = [EventKind.STATUS_CHANGED, EventKind.REOPENED, EventKind.ESCALATED]
+PAUSED_STATUSES = ["pending", "resolved"]
+
+
+def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
+    """A subquery: for each ticket filed in the range, `fr` and `res`, the clock seconds
+    to the first response and to done (None while not there).
+
+    A pause runs from a status event into a paused status to the ticket's next status
+    event; the part of it before the moment measured is taken off.
+    """
+    cohort = [*where, _in_range(Ticket.created_at, filters)]
+    # The cohort's status events, found through the ticket index (never a scan of all events).
+    changes = (
+        select(
+            TicketEvent.ticket_id,
+            TicketEvent.created_at.label("start"),
+            TicketEvent.data["to"].as_string().label("to"),
+            func.lead(TicketEvent.created_at)
+            .over(
+                partition_by=TicketEvent.ticket_id,
+                order_by=(TicketEvent.created_at, TicketEvent.id),
+            )
+            .label("stop"),
+        )
+        .where(
+            TicketEvent.ticket_id.in_(select(Ticket.id).where(*cohort)),
+            TicketEvent.kind.in_(STATUS_EVENTS),
+        )
+        .subquery("changes")
+    )
+
+    def paused_before(moment: Any) -> Any:
+        end = case((changes.c.stop < moment, changes.c.stop), else_=moment)
+        return func.sum(
+            case(
+                (
+                    and_(moment.is_not(None), changes.c.start < moment),
+                    clock.at(end) - clock.at(changes.c.start),
+                ),
+                else_=0,
+            )
+        )
+
+    pauses = (
+        select(
+            changes.c.ticket_id,
+            paused_before(Ticket.first_responded_at).label("fr"),
+            paused_before(done_at()).label("res"),
+        )
+        .join(Ticket, Ticket.id == changes.c.ticket_id)
+        .where(changes.c.to.in_(PAUSED_STATUSES), changes.c.stop.is_not(None))
+        .group_by(changes.c.ticket_id)
+        .subquery("pauses")
+    )
+
+    def taken(moment: Any, paused: Any) -> Any:
+        return case(
+            (moment.is_(None), None),
+            else_=clock.at(moment) - clock.at(Ticket.created_at) - func.coalesce(paused, 0),
+        )
+
+    return (
+        select(
+            Ticket.id,
+            Ticket.assignee_id,
+            Ticket.channel,
+            taken(Ticket.first_responded_at, pauses.c.fr).label("fr"),
+            taken(done_at(), pauses.c.res).label("res"),
+        )
+        .outerjoin(pauses, pauses.c.ticket_id == Ticket.id)
+        .where(*cohort)
+        .cte("times")  # read by several parts of one statement: worked out once
+    )
+
+
+def target_counts(answered: Any, due: Any, now: datetime) -> tuple[ColumnElement, ...]:
+    """(counted, met) for one SLA target: answered, or due and passed with the clock
+    running; met when answered by the due time."""
+    counted = and_(
+        due.is_not(None),
+        or_(
+            answered.is_not(None),
+            and_(due < now, or_(Ticket.sla_paused_at.is_(None), due <= Ticket.sla_paused_at)),
+        ),
+    )
+    met = and_(counted, answered.is_not(None), answered <= due)
+    return counted, met
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+@dataclass
+class Period:
+    start: date
+    created: int = 0
+    resolved: int = 0
+    fr_counted: int = 0
+    fr_met: int = 0
+    res_counted: int = 0
+    res_met: int = 0
+    backlog: int = 0  # at the end of the period
+    backlog_age_hours: float | None = None
+    ratings: int = 0
+    rating_sum: int = 0
+    satisfied: int = 0
+
+    @property
+    def fr_attainment(self) -> float | None:
+        return share(self.fr_met, self.fr_counted)
+
+    @property
+    def res_attainment(self) -> float | None:
+        return share(self.res_met, self.res_counted)
+
+    @property
+    def satisfaction(self) -> float | None:
+        return self.rating_sum / self.ratings if self.ratings else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return share(self.satisfied, self.ratings)
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class Row:
+    """One line of the per-agent or per-channel table."""
+
+    key: Any
+    label: str
+    assigned: int = 0
+    created: int = 0
+    replies: int = 0
+    resolved: int = 0
+    fr_median: float | None = None
+    ratings: int = 0
+    rating_sum: int = 0
+
+    @property
+    def satisfaction(self) -> float | None:
+        return self.rating_sum / self.ratings if self.ratings else None
+
+
+@dataclass
+class Report:
+    filters: ReportFilters
+    days: list[Period]
+    weeks: list[Period]
+    created: int
+    resolved: int
+    backlog_end: int
+    backlog_ages: list[tuple[str, int]]
+    fr_p50: float | None
+    fr_p90: float | None
+    res_p50: float | None
+    res_p90: float | None
+    fr_buckets: list[tuple[str, int]]
+    escalations: int
+    reopens: int
+    ratings: dict[int, int]  # score -> count
+    comments: list[dict[str, Any]]
+    agents: list[Row]
+    channels: list[Row]
+    totals: Period = field(default_factory=lambda: Period(EPOCH))
+
+    @property
+    def periods(self) -> list[Period]:
+        return self.weeks if self.filters.group == Grouping.WEEK else self.days
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return share(self.reopens, self.resolved)
+
+    @property
+    def rating_count(self) -> int:
+        return sum(self.ratings.values())
+
+    @property
+    def satisfaction(self) -> float | None:
+        count = self.rating_count
+        return sum(s * n for s, n in self.ratings.items()) / count if count else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return share(sum(n for s, n in self.ratings.items() if s >= SATISFIED), self.rating_count)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.created or self.resolved or self.backlog_end or self.rating_count)
+
+
+def build(
+    filters: ReportFilters, viewer: User, now: datetime, shared: Sequence[Any] = ()
+) -> Report:
+    """Every figure for `filters` as `viewer` may see them, in a fixed number of queries
+    (`shared`: the board's team, category and priority conditions, see filters.conditions)."""
+    where = conditions(filters, viewer, shared)
+    clock = Clock.current()
+    days = _days(filters, where, now)
+    weeks = _weeks(days)
+    totals = _sum(days, EPOCH)
+    times = _times(clock_times(filters, where, clock))
+    events = _events(filters, where)
+    ratings = _ratings(filters, where)
+    _attach_ratings(days, weeks, ratings)
+    report = Report(
+        filters=filters,
+        days=days,
+        weeks=weeks,
+        created=totals.created,
+        resolved=totals.resolved,
+        backlog_end=days[-1].backlog if days else 0,
+        backlog_ages=_backlog_ages(filters, where),
+        fr_p50=times.fr[0],
+        fr_p90=times.fr[1],
+        res_p50=times.res[0],
+        res_p90=times.res[1],
+        fr_buckets=times.buckets,
+        escalations=sum(n for (kind, _), n in events.items() if kind == EventKind.ESCALATED),
+        reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
+        ratings=_distribution(ratings),
+        comments=_comments(filters, where),
+        agents=_agents(filters, where, events, times.agents, ratings),
+        channels=_channels(filters, where, times.channels, ratings),
+        totals=totals,
+    )
+    return report
+
+
+def _in_range(column: Any, filters: ReportFilters) -> ColumnElement[bool]:
+    return and_(column >= filters.since, column < filters.until)
+
+
+def _done_in_range(filters: ReportFilters) -> ColumnElement[bool]:
+    """done_at() in the range, written so the resolved_at and closed_at indexes serve it."""
+    return or_(
+        _in_range(Ticket.resolved_at, filters),
+        and_(Ticket.resolved_at.is_(None), _in_range(Ticket.closed_at, filters)),
+    )
+
+
+def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
+    """Created, done, SLA counts and the backlog for each day of the range.
+
+    The backlog at the end of a day is the backlog before the range plus the tickets
+    filed minus those done since; its average age comes the same way from the sum of
+    the filing times of the tickets in it (added when filed, taken off when done).
+    """
+    created_day = sql.day_number(Ticket.created_at)
+    created_s = sql.seconds(Ticket.created_at)
+    fr_counted, fr_met = target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
+    res_counted, res_met = target_counts(done_at(), Ticket.resolution_due, now)
+    filed = (
+        select(
+            created_day.label("day"),
+            func.count().label("n"),
+            func.coalesce(func.sum(created_s), 0).label("s"),
+            _count(fr_counted).label("frc"),
+            _count(fr_met).label("frm"),
+            _count(res_counted).label("rc"),
+            _count(res_met).label("rm"),
+        )
+        .where(*where, _in_range(Ticket.created_at, filters))
+        .group_by(created_day)
+    )
+    done_day = sql.day_number(done_at())
+    done = (
+        select(
+            done_day.label("day"),
+            func.count().label("n"),
+            func.coalesce(func.sum(created_s), 0).label("s"),
+        )
+        .where(*where, _done_in_range(filters))
+        .group_by(done_day)
+    )
+    before = select(func.count(), func.coalesce(func.sum(created_s), 0)).where(
+        *where,
+        Ticket.created_at < filters.since,
+        or_(done_at().is_(None), done_at() >= filters.since),
+    )
+    backlog, age_sum = db.session.execute(before).one()
+    filed_by_day = {row.day: row for row in db.session.execute(filed)}
+    done_by_day = {row.day: row for row in db.session.execute(done)}
+    periods = []
+    first = (filters.start - EPOCH).days
+    for number in range(first, first + filters.days):
+        period = Period(day_of(number))
+        if (row := filed_by_day.get(number)) is not None:
+            period.created, period.fr_counted, period.fr_met = row.n, row.frc, row.frm
+            period.res_counted, period.res_met = row.rc, row.rm
+            backlog, age_sum = backlog + row.n, age_sum + row.s
+        if (row := done_by_day.get(number)) is not None:
+            period.resolved = row.n
+            backlog, age_sum = backlog - row.n, age_sum - row.s
+        period.backlog = backlog
+        end_s = (number + 1) * sql.DAY
+        period.backlog_age_hours = (end_s - age_sum / backlog) / 3600 if backlog else None
+        periods.append(period)
+    return periods
+
+
+def _sum(periods: list[Period], start: date) -> Period:
+    total = Period(start)
+    for name in ("created", "resolved", "fr_counted", "fr_met", "res_counted", "res_met"):
+        setattr(total, name, sum(getattr(p, name) for p in periods))
+    if periods:
+        total.backlog = periods[-1].backlog
+        total.backlog_age_hours = periods[-1].backlog_age_hours
+    return total
+
+
+def _weeks(days: list[Period]) -> list[Period]:
+    """Days added up by the week (Monday) they fall in; a week's backlog is its last day's."""
+    by_week: dict[date, list[Period]] = defaultdict(list)
+    for day in days:
+        by_week[day.start - timedelta(days=day.start.weekday())].append(day)
+    return [_sum(group, monday) for monday, group in by_week.items()]
+
+
+@dataclass(frozen=True)
+class Times:
+    """What one statement over the clock times finds."""
+
+    fr: tuple[float | None, float | None]  # median, 90th percentile
+    res: tuple[float | None, float | None]
+    agents: dict[int, float]  # first-response median per assignee
+    channels: dict[str, float]  # … and per channel
+    buckets: list[tuple[str, int]]  # tickets by time to first response
+
+
+def _times(times: Any) -> Times:
+    """Median and 90th percentile of first-response and resolution clock times, the
+    first-response median per agent and per channel, and the first-response
+    distribution: one statement, so the clock times are worked out once."""
+
+    def values(key: Any, value: Any, *extra: Any) -> Any:
+        return select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
+
+    bucket = case(
+        *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
+        else_=literal(f"b:{len(RESPONSE_BUCKETS)}"),
+    )
+    values_of = union_all(
+        values(literal("fr", String), times.c.fr),
+        values(literal("res", String), times.c.res),
+        values(_tagged("a:", times.c.assignee_id), times.c.fr, times.c.assignee_id.is_not(None)),
+        values(_tagged("c:", times.c.channel), times.c.fr),
+        values(bucket, times.c.fr),
+    ).subquery("v")
+    statement = sql.percentiles(
+        select(values_of.c.key, values_of.c.value), [0.5, 0.9], db.engine.dialect.name
+    )
+    found = {row[0]: (row[1], row[2], row[3]) for row in db.session.execute(statement)}
+    labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
+    return Times(
+        fr=found.get("fr", (0, None, None))[1:],
+        res=found.get("res", (0, None, None))[1:],
+        agents={int(k[2:]): v[1] for k, v in found.items() if k.startswith("a:")},
+        channels={k[2:]: v[1] for k, v in found.items() if k.startswith("c:")},
+        buckets=[(label, found.get(f"b:{i}", (0,))[0]) for i, label in enumerate(labels)],
+    )
+
+
+def _tagged(prefix: str, column: Any) -> ColumnElement[str]:
+    """`prefix` and the column's value as text: keys of one percentile statement."""
+    return literal(prefix, String).concat(cast(column, String))
+
+
+def _backlog_ages(filters: ReportFilters, where: list) -> list[tuple[str, int]]:
+    """The backlog at the end of the range by how long it has waited."""
+    waited = sql.seconds(literal(filters.until)) - sql.seconds(Ticket.created_at)
+    bucket = case(
+        *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
+        else_=literal(len(AGE_BUCKETS)),
+    )
+    statement = (
+        select(bucket, func.count())
+        .where(
+            *where,
+            Ticket.created_at < filters.until,
+            or_(done_at().is_(None), done_at() >= filters.until),
+        )
+        .group_by(bucket)
+    )
+    counts = dict(db.session.execute(statement).all())
+    labels = [label for _, label in AGE_BUCKETS] + [AGE_LAST]
+    return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
+
+
+def _events(filters: ReportFilters, where: list) -> dict[tuple[EventKind, int | None], int]:
+    """Escalations, reopens and the team's public replies in the range, by kind and actor."""
+    kinds = [EventKind.ESCALATED, EventKind.REOPENED, EventKind.REPLY]
+    statement = (
+        select(TicketEvent.kind, TicketEvent.actor_id, func.count())
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            *where,
+            TicketEvent.kind.in_(kinds),
+            _in_range(TicketEvent.created_at, filters),
+            # Replies count the team's; the customer's own are theirs.
+            or_(TicketEvent.kind != EventKind.REPLY, TicketEvent.actor_id != Ticket.customer_id),
+        )
+        .group_by(TicketEvent.kind, TicketEvent.actor_id)
+    )
+    return {(EventKind(kind), actor): n for kind, actor, n in db.session.execute(statement)}
+
+
+@dataclass(frozen=True)
+class RatingCount:
+    day: int
+    score: int
+    assignee_id: int | None
+    channel: str
+    count: int
+
+
+def _ratings(filters: ReportFilters, where: list) -> list[RatingCount]:
+    """Ratings given in the range, counted by day, score, assignee and channel."""
+    day = sql.day_number(Rating.created_at)
+    statement = (
+        select(day, Rating.score, Ticket.assignee_id, Ticket.channel, func.count())
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(*where, _in_range(Rating.created_at, filters))
+        .group_by(day, Rating.score, Ticket.assignee_id, Ticket.channel)
+    )
+    return [RatingCount(d, s, a, str(c), n) for d, s, a, c, n in db.session.execute(statement)]
+
+
+def _attach_ratings(days: list[Period], weeks: list[Period], ratings: list[RatingCount]) -> None:
+    by_date = {p.start: p for p in days}
+    by_week = {p.start: p for p in weeks}
+    for rating in ratings:
+        day = day_of(rating.day)
+        for period in (by_date.get(day), by_week.get(day - timedelta(days=day.weekday()))):
+            if period is not None:
+                period.ratings += rating.count
+                period.rating_sum += rating.score * rating.count
+                period.satisfied += rating.count if rating.score >= SATISFIED else 0
+
+
+def _distribution(ratings: list[RatingCount]) -> dict[int, int]:
+    counts = dict.fromkeys(range(1, 6), 0)
+    for rating in ratings:
+        counts[rating.score] = counts.get(rating.score, 0) + rating.count
+    return counts
+
+
+def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
+    statement = (
+        select(Ticket.ref, Ticket.subject, Rating.score, Rating.comment, Rating.created_at)
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(
+            *where,
+            _in_range(Rating.created_at, filters),
+            Rating.comment.is_not(None),
+            Rating.comment != "",
+        )
+        .order_by(Rating.created_at.desc(), Rating.id.desc())
+        .limit(LATEST_COMMENTS)
+    )
+    return [row._asdict() for row in db.session.execute(statement)]
+
+
+def _agents(
+    filters: ReportFilters,
+    where: list,
+    events: dict[tuple[EventKind, int | None], int],
+    fr_medians: dict[int, float],
+    ratings: list[RatingCount],
+) -> list[Row]:
+    """Per agent: tickets filed in the range now assigned to them, their public replies,
+    tickets they resolved, their first-response median and their tickets' ratings."""
+    assigned = dict(
+        db.session.execute(
+            select(Ticket.assignee_id, func.count())
+            .where(*where, _in_range(Ticket.created_at, filters), Ticket.assignee_id.is_not(None))
+            .group_by(Ticket.assignee_id)
+        ).all()
+    )
+    resolved = dict(
+        db.session.execute(
+            select(Ticket.assignee_id, func.count())
+            .where(*where, _done_in_range(filters), Ticket.assignee_id.is_not(None))
+            .group_by(Ticket.assignee_id)
+        ).all()
+    )
+    replies = {actor: n for (kind, actor), n in events.items() if kind == EventKind.REPLY and actor}
+    ids = set(assigned) | set(resolved) | set(replies)
+    agents = (
+        db.session.execute(
+            select(User.id, User.name).where(User.id.in_(ids), User.role != "customer")
+        ).all()
+        if ids
+        else []
+    )
+    rows = {
+        agent_id: Row(
+            agent_id,
+            name,
+            assigned=assigned.get(agent_id, 0),
+            replies=replies.get(agent_id, 0),
+            resolved=resolved.get(agent_id, 0),
+            fr_median=fr_medians.get(agent_id),
+        )
+        for agent_id, name in agents
+    }
+    for rating in ratings:
+        if (row := rows.get(rating.assignee_id)) is not None:
+            row.ratings += rating.count
+            row.rating_sum += rating.score * rating.count
+    return sorted(rows.values(), key=lambda row: (-row.resolved, -row.assigned, row.label))
+
+
+def _channels(
+    filters: ReportFilters, where: list, fr_medians: dict[str, float], ratings: list[RatingCount]
+) -> list[Row]:
+    """Per channel: tickets filed and done in the range, first-response median, ratings."""
+    created = dict(
+        db.session.execute(
+            select(Ticket.channel, func.count())
+            .where(*where, _in_range(Ticket.created_at, filters))
+            .group_by(Ticket.channel)
+        ).all()
+    )
+    resolved = dict(
+        db.session.execute(
+            select(Ticket.channel, func.count())
+            .where(*where, _done_in_range(filters))
+            .group_by(Ticket.channel)
+        ).all()
+    )
+    rows = {
+        channel.value: Row(
+            channel.value,
+            CHANNEL_LABELS[channel],
+            created=created.get(channel, 0),
+            resolved=resolved.get(channel, 0),
+            fr_median=fr_medians.get(channel.value),
+        )
+        for channel in Channel
+    }
+    for rating in ratings:
+        row = rows[Channel(rating.channel).value]
+        row.ratings += rating.count
+        row.rating_sum += rating.score * rating.count
+    return [row for row in rows.values() if row.created or row.resolved or row.ratings]
+
+
+CHANNEL_LABELS = {
+    Channel.PORTAL: "Web portal",
+    Channel.EMAIL: "Email",
+    Channel.PHONE: "Phone",
+    Channel.CHAT: "Chat",
+    Channel.API: "API",
+}
+
+
+def hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600
