@@ -9,7 +9,7 @@ from support.models.api import (
     WebhookEvent,
 )
 from support.models.canned import CannedResponse
-from support.models.kb import ArticleFeedback, Deflection
+from support.models.kb import ArticleFeedback, ArticleView, Deflection, KbSearch, SuggestionShown
 from support.models.notify import (
     EmailKind,
     Notification,
@@ -38,6 +38,7 @@ from support.models.user import Role, Skill, Team, User, agent_skills
 __all__ = [
     "ApiToken",
     "ArticleFeedback",
+    "ArticleView",
     "Attachment",
     "CannedResponse",
     "Category",
@@ -47,6 +48,7 @@ __all__ = [
     "EmailKind",
     "EventKind",
     "Impact",
+    "KbSearch",
     "Notification",
     "OutboxMessage",
     "OutboxStatus",
@@ -58,6 +60,7 @@ __all__ = [
     "SlaMark",
     "SlaPolicy",
     "Status",
+    "SuggestionShown",
     "SurveyInvite",
     "Tag",
     "Team",
