@@ -38,7 +38,7 @@ def count(model: type) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def rows_of(response) -> list[list[str]]:  # noqa: ANN001 - a test response
+def rows_of(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.text)))
 
 
@@ -256,7 +256,10 @@ def test_recurring_topics_become_content_gaps_with_a_draft_that_validates(
     for subject, description in OTHERS:
         make.ticket(customer, subject=subject, description=description)
     service.reply(tickets[0], author=agent, body="Thanks, checking.")
-    best = "Voucher codes work once per account and only before their end date. Enter it in the basket."
+    best = (
+        "Voucher codes work once per account and only before their end date. "
+        "Enter it in the basket."
+    )
     service.reply(tickets[1], author=agent, body=best)
     service.reply(tickets[2], author=agent, body="Internal: known bug", public=False)
 
