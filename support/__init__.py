@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.admin.webhooks import bp as webhooks_admin_bp
     from support.auth.views import bp as auth_bp
     from support.board.views import bp as board_bp
+    from support.kb.insights_views import bp as kb_insights_bp
     from support.kb.views import bp as kb_bp
     from support.mailhook.views import bp as mailhook_bp
     from support.main.views import bp as main_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(kb_bp)
+    app.register_blueprint(kb_insights_bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(operations_bp)

@@ -8,6 +8,7 @@ figures it prints go up.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 # What people write around their problem ("hi, I need help, please...") plus
 # the pieces "can't" and "didn't" split into: none of it says what the
@@ -79,3 +80,23 @@ def corrected_text(text: str, corrections: dict[str, str]) -> str | None:
     if not corrections:
         return None
     return re.sub(r"\w+", lambda m: corrections.get(m.group(0).lower(), m.group(0)), text)
+
+
+# Words after these prepositions usually say where or with what something happened
+# ("isn't showing ON MY CREDIT CARD", "different FROM THE LISTING"), not what went
+# wrong; they name features, which are other articles' titles and tags. "to" and
+# "about" are left out: "sent TO MY OLD ADDRESS" is the problem itself.
+_CIRCUMSTANCE = re.compile(
+    r"\b(?:on|in|from|with|at|for|via|using)\s+"
+    r"(?:(?:my|the|a|an|your|our|their|his|her|this|that|one)\s+)?"
+    r"((?:[a-z][a-z'-]*)(?:\s+[a-z][a-z'-]*)?)"
+)
+
+
+def circumstance_words(text: str) -> set[str]:
+    """The lowercase words of `text` used only inside prepositional phrases: the
+    circumstances (a word also used elsewhere is part of the problem)."""
+    lowered = text.lower()
+    inside = Counter(w for m in _CIRCUMSTANCE.finditer(lowered) for w in m.group(1).split())
+    everywhere = Counter(re.findall(r"[a-z][a-z'-]*", lowered))
+    return {word for word, count in inside.items() if everywhere[word] == count}

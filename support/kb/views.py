@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, make_response, redirect, re
 from flask_login import current_user
 
 from support import ratelimit
-from support.kb import feedback, index
+from support.kb import activity, feedback, index
 from support.kb.articles import Article, Library
 from support.kb.forms import DeflectForm, FeedbackForm
 from support.kb.library import library
@@ -19,6 +19,12 @@ from support.models import User
 from support.web import render, wants_fragment
 
 bp = Blueprint("kb", __name__, url_prefix="/kb")
+
+
+# Every rendered search box gets its own token (see support.kb.activity); a global,
+# so the search_box macro sees it wherever it is imported.
+bp.add_app_template_global(activity.new_search_token, "new_search_token")
+
 
 ARTICLE = "kb/article.html"
 SEARCH_LIMIT = 10
@@ -69,8 +75,17 @@ def search() -> Response:
     q = request.args.get("q", "").strip()
     preview = request.args.get("preview") == "1"
     results = index.search(q, limit=PREVIEW_LIMIT if preview else SEARCH_LIMIT) if q else None
+    token = request.args.get("st")
+    if results is not None:
+        activity.record_search(q, results.total, token)
     return render(
-        "kb/search.html", block="results", q=q, results=results, preview=preview, lib=library()
+        "kb/search.html",
+        block="results",
+        q=q,
+        results=results,
+        preview=preview,
+        lib=library(),
+        search_token=token,
     )
 
 
@@ -82,6 +97,7 @@ def suggest() -> Response:
     parts = (request.args.get("q", ""), request.args.get("description", ""))
     text = "\n".join(part.strip() for part in parts if part.strip())
     hits = index.suggest(text, subject=subject)
+    activity.record_suggestions(request.args.get("client_token"), [hit.slug for hit in hits])
     if not hits:
         response = make_response("", 200)
         response.vary.add("HX-Request")
@@ -112,6 +128,8 @@ def article(slug: str) -> Response:
     if found is None:
         guesses = index.suggest(slug.replace("-", " "), limit=3)
         return render("kb/not_found.html", status=404, slug=slug, guesses=guesses)
+    activity.record_view(found.slug)
+    activity.record_click(request.args.get("st"))
     return render(ARTICLE, **_article_context(lib, found))
 
 

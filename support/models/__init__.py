@@ -10,7 +10,6 @@ from support.models.api import (
 )
 from support.models.canned import CannedResponse
 from support.models.imap import ImapMailboxState
-from support.models.kb import ArticleFeedback, Deflection
 from support.models.mail import (
     BouncingAddress,
     InboundMessage,
@@ -20,6 +19,7 @@ from support.models.mail import (
     Outcome,
     TicketFollower,
 )
+from support.models.kb import ArticleFeedback, ArticleView, Deflection, KbSearch, SuggestionShown
 from support.models.notify import (
     EmailKind,
     Notification,
@@ -49,6 +49,7 @@ from support.models.user import Role, Skill, Team, User, agent_skills
 __all__ = [
     "ApiToken",
     "ArticleFeedback",
+    "ArticleView",
     "Attachment",
     "BouncingAddress",
     "CannedResponse",
@@ -64,6 +65,7 @@ __all__ = [
     "InboundSource",
     "InboundStatus",
     "MailSettings",
+    "KbSearch",
     "Notification",
     "OutboxMessage",
     "OutboxStatus",
@@ -77,6 +79,7 @@ __all__ = [
     "SlaMark",
     "SlaPolicy",
     "Status",
+    "SuggestionShown",
     "SurveyInvite",
     "Tag",
     "Team",

@@ -35,8 +35,17 @@ def test_the_cases_are_many_varied_and_point_at_real_articles(app: Flask) -> Non
 
 def figures(name: str, cases: list[dict], rank: Callable[[str], list[str]]) -> tuple[float, float]:
     """(MRR, hit@3) of `rank` over `cases`, printed as `name: value` lines with the misses."""
+    mrr, _hit_at_1, hit_at_3 = all_figures(name, cases, rank)
+    return mrr, hit_at_3
+
+
+def all_figures(
+    name: str, cases: list[dict], rank: Callable[[str], list[str]]
+) -> tuple[float, float, float]:
+    """(MRR, hit@1, hit@3) of `rank` over `cases`, printed with the misses."""
     ranks = [rank_of(case["expect"], rank(case["text"])) for case in cases]
     mrr = sum(1 / r for r in ranks if r) / len(ranks)
+    hit_at_1 = sum(1 for r in ranks if r == 1) / len(ranks)
     hit_at_3 = sum(1 for r in ranks if r and r <= 3) / len(ranks)
     misses = [
         f"  {r or '-'}  {case['expect']}: {case['text'][:70]!r}"
@@ -45,9 +54,10 @@ def figures(name: str, cases: list[dict], rank: Callable[[str], list[str]]) -> t
     ]
     print(f"\n{name}_cases: {len(ranks)}")
     print(f"{name}_mrr: {mrr:.3f}")
+    print(f"{name}_hit_at_1: {hit_at_1:.3f}")
     print(f"{name}_hit_at_3: {hit_at_3:.3f}")
     print("not ranked first:\n" + "\n".join(misses))
-    return mrr, hit_at_3
+    return mrr, hit_at_1, hit_at_3
 
 
 def suggested(text: str) -> list[str]:
@@ -84,3 +94,28 @@ def test_held_out_phrasings_mostly_find_their_article(app: Flask) -> None:
     assert hit_at_3 >= 0.8
     _mrr, hit_at_3 = figures("kb_heldout_search", HELD_OUT, searched)
     assert hit_at_3 >= 0.8
+
+
+def test_held_out_set_has_incidental_feature_words() -> None:
+    # Issue 15: the misses shared a pattern (a word naming a feature, "credit card",
+    # "listing", "review", matches another article's title or tags); the set keeps
+    # enough phrasings of that kind to measure it.
+    assert len(HELD_OUT) >= 55
+
+
+def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
+    # Measured with bench/kb_relevance.py: 0.564 before the circumstance weighting,
+    # 0.600 after, on 55 phrasings (hit@3 0.800 both). The floor stops a regression.
+    for name, rank in (("kb_heldout_suggest", suggested), ("kb_heldout_search", searched)):
+        _mrr, hit_at_1, hit_at_3 = all_figures(name, HELD_OUT, rank)
+        assert hit_at_1 >= 0.6, name
+        assert hit_at_3 >= 0.8, name
+
+
+def test_words_after_a_preposition_are_circumstances() -> None:
+    from support.kb.language import circumstance_words
+
+    assert circumstance_words("my refund isnt showing on my credit card") == {"credit", "card"}
+    # A word also used outside the phrase is part of the problem.
+    assert circumstance_words("my card was declined on my card") == set()
+    assert circumstance_words("seller sent the parcel to my old address") == set()

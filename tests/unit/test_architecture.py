@@ -34,6 +34,7 @@ WEB = (
     "support.portal",
     "support.web",
     "support.kb.views",
+    "support.kb.insights_views",
     "support.notify.views",
     "support.survey.views",
     "support.reports.views",

@@ -34,6 +34,9 @@ COORDINATION = 0.9
 SUGGEST_TERMS = 6
 SEARCH_TERMS = 12
 SYNONYM_WEIGHT = 0.7
+# A word only ever used for the circumstances ("on my credit card") counts this much:
+# it names a feature, the problem is in the other words (see language.circumstance_words).
+CIRCUMSTANCE_WEIGHT = 0.5
 # A phrase reads word positions in every article that has both its words, so
 # only the strongest pairs get one: more than three changed no test case.
 PHRASE_PAIRS = 3
@@ -146,12 +149,15 @@ def _key_terms(
     """The `limit` most telling stemmed terms of `text`, the subject `emphasis` first."""
     words = words_of(f"{emphasis}\n{text}")
     emphasised = set(words_of(emphasis))
+    circumstances = language.circumstance_words(text)
     weigher = _Weigher(searcher, generation.corrections)
     weights: dict[str, float] = {}
     for word, count in Counter(words).items():
         if found := weigher.term(word):
             term, idf = found
             weight = idf * (1 + math.log(count)) * (1.5 if word in emphasised else 1.0)
+            if word in circumstances:
+                weight *= CIRCUMSTANCE_WEIGHT
             weights[term] = max(weights.get(term, 0.0), weight)
     for word in words_of(language.synonym_text(f"{emphasis}\n{text}")):
         if (found := weigher.term(word)) and found[0] not in weights:

@@ -1,0 +1,104 @@
+"""Knowledge-base relevance and speed on the real articles: hit@1, hit@3, MRR and latency.
+
+Builds a Whoosh index of `kb_articles/` in a temporary folder, then ranks every
+phrasing of `tests/kb/relevance_heldout.yaml` (never tuned on) and
+`tests/kb/relevance_cases.yaml` (tuned on) with suggestions (`index.suggest`, the
+ticket form) and search (`index.search`, the search box, its result cache bypassed
+so every query is really run). Prints `name: value unit` lines, then the phrasings
+not ranked first with what was ranked above them (`--misses`).
+
+    .venv/bin/python bench/kb_relevance.py [--misses] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from flask import current_app
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from support import create_app  # noqa: E402
+from support.kb import index  # noqa: E402
+from support.kb.index import query as kb_query  # noqa: E402
+from support.kb.index.store import live  # noqa: E402
+
+SETS = {
+    "heldout": ROOT / "tests" / "kb" / "relevance_heldout.yaml",
+    "tuned": ROOT / "tests" / "kb" / "relevance_cases.yaml",
+}
+
+
+def suggested(text: str) -> list[str]:
+    return [hit.slug for hit in index.suggest(text)]
+
+
+def searched(text: str) -> list[str]:
+    generation = live(current_app)
+    return [hit.slug for hit in kb_query._search(generation, " ".join(text.split()), 10).hits]
+
+
+def measure(name: str, cases: list[dict], rank, rounds: int, misses: bool) -> list[float]:
+    ranked = [rank(case["text"]) for case in cases]
+    places = [
+        r.index(c["expect"]) + 1 if c["expect"] in r else None
+        for c, r in zip(cases, ranked, strict=True)
+    ]
+    n = len(cases)
+    print(f"kb_{name}_cases: {n} phrasings")
+    print(f"kb_{name}_hit_at_1: {sum(p == 1 for p in places) / n:.3f}")
+    print(f"kb_{name}_hit_at_3: {sum(bool(p) and p <= 3 for p in places) / n:.3f}")
+    print(f"kb_{name}_mrr: {sum(1 / p for p in places if p) / n:.3f}")
+    if misses:
+        for case, place, slugs in zip(cases, places, ranked, strict=True):
+            if place != 1:
+                print(f"#   {place or '-'}  {case['expect']}: {case['text'][:70]!r} -> {slugs[:3]}")
+    timings = []
+    for _ in range(rounds):
+        for case in cases:
+            started = time.perf_counter()
+            rank(case["text"])
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--misses", action="store_true", help="list the phrasings not ranked first")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over every set")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kb-relevance-"))
+    app = create_app(
+        {
+            "SUPPORT_ENV": "testing",
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}",
+            "KB_INDEX_DIR": str(work / "kb_index"),
+            "KB_CHECK_SECONDS": 3600,
+        }
+    )
+    try:
+        with app.app_context():
+            index.rebuild(app)
+            for kind, rank in (("suggest", suggested), ("search", searched)):
+                timings: list[float] = []
+                for set_name, path in SETS.items():
+                    cases = yaml.safe_load(path.read_text("utf-8"))
+                    timings += measure(f"{set_name}_{kind}", cases, rank, args.rounds, args.misses)
+                print(f"kb_{kind}_latency_median: {statistics.median(timings):.2f} ms")
+                print(f"kb_{kind}_latency_p95: {statistics.quantiles(timings, n=100)[94]:.2f} ms")
+    finally:
+        index.close(app)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
