@@ -72,12 +72,15 @@ def _forms(**given: Any) -> dict[str, Any]:
     user = current_user
     forms: dict[str, Any] = {
         "profile_form": ProfileForm(
-            formdata=None, name=user.name, time_zone=timezones.zone_name_for(user)
+            formdata=None, name=user.name, time_zone=timezones.zone_name_for(user), prefix="profile"
         ),
-        "email_form": EmailChangeForm(formdata=None),
-        "password_form": PasswordChangeForm(formdata=None),
+        "email_form": EmailChangeForm(formdata=None, prefix="email"),
+        "password_form": PasswordChangeForm(formdata=None, prefix="password"),
         "notifications_form": notifications_form(
-            preferences.choices_for(user), preferences.opted_out(user), formdata=None
+            preferences.choices_for(user),
+            preferences.opted_out(user),
+            formdata=None,
+            prefix="notify",
         ),
         "plain_form": EmptyForm(formdata=None),
     }
@@ -87,6 +90,7 @@ def _forms(**given: Any) -> dict[str, Any]:
 
 def _account_page(section: str | None = None, *, status: int = 200, **context: Any) -> Response:
     """The page, or for htmx just `section` (its block) with its message or errors."""
+    # Each form has its own prefix: field ids stay unique on the page ("email-password").
     context = {
         "message": None,
         "section": section,
@@ -125,7 +129,7 @@ def index() -> Response:
 
 @bp.post("/profile")
 def save_profile() -> Response:
-    form = ProfileForm()
+    form = ProfileForm(prefix="profile")
     if not form.validate_on_submit():
         return _account_page("profile", status=422, profile_form=form)
     settings.save_profile(current_user, name=form.name.data, time_zone=form.time_zone.data)
@@ -136,7 +140,7 @@ def save_profile() -> Response:
 @bp.post("/email")
 @ratelimit.account_emails
 def change_email() -> Response:
-    form = EmailChangeForm()
+    form = EmailChangeForm(prefix="email")
     if form.validate_on_submit():
         if not current_user.check_password(form.password.data):
             form.password.errors.append("That isn't your current password.")
@@ -161,7 +165,7 @@ def resend_verification() -> Response:
 @bp.post("/password")
 @ratelimit.account_emails
 def change_password() -> Response:
-    form = PasswordChangeForm(email=current_user.email)
+    form = PasswordChangeForm(email=current_user.email, prefix="password")
     if not form.validate_on_submit():
         return _account_page("password", status=422, password_form=form)
     if not settings.change_password(
@@ -179,7 +183,7 @@ def change_password() -> Response:
 @bp.post("/notifications")
 def save_notifications() -> Response:
     choices = preferences.choices_for(current_user)
-    form = notifications_form(choices, preferences.opted_out(current_user))
+    form = notifications_form(choices, preferences.opted_out(current_user), prefix="notify")
     if not form.validate_on_submit():
         return _account_page("notifications", status=422, notifications_form=form)
     settings.save_notifications(

@@ -126,7 +126,7 @@ def test_the_page_costs_the_same_queries_for_anyone(
 
 def test_name_and_time_zone_are_saved(browser: FlaskClient, customer: User) -> None:
     response = browser.post(
-        "/account/profile", data={"name": "Casey Q", "time_zone": "Europe/Paris"}
+        "/account/profile", data={"profile-name": "Casey Q", "profile-time_zone": "Europe/Paris"}
     )
     assert response.status_code == 303
     assert response.location == "/account#profile"
@@ -138,11 +138,17 @@ def test_name_and_time_zone_are_saved(browser: FlaskClient, customer: User) -> N
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"name": "  ", "time_zone": "UTC"}, "Tell us what to call you."),
-        ({"name": "x" * 121, "time_zone": "UTC"}, "Use at most 120 characters."),
-        ({"name": "Casey", "time_zone": "Mars/Olympus_Mons"}, "Choose a time zone from the list"),
-        ({"name": "Casey", "time_zone": "../../etc/passwd"}, "Choose a time zone from the list"),
-        ({"name": "Casey"}, "Choose a time zone from the list"),
+        ({"profile-name": "  ", "profile-time_zone": "UTC"}, "Tell us what to call you."),
+        ({"profile-name": "x" * 121, "profile-time_zone": "UTC"}, "Use at most 120 characters."),
+        (
+            {"profile-name": "Casey", "profile-time_zone": "Mars/Olympus_Mons"},
+            "Choose a time zone from the list",
+        ),
+        (
+            {"profile-name": "Casey", "profile-time_zone": "../../etc/passwd"},
+            "Choose a time zone from the list",
+        ),
+        ({"profile-name": "Casey"}, "Choose a time zone from the list"),
     ],
 )
 def test_profile_errors_are_next_to_the_field(
@@ -157,11 +163,15 @@ def test_profile_errors_are_next_to_the_field(
 
 
 def test_htmx_gets_just_the_section(browser: FlaskClient) -> None:
-    bad = browser.post("/account/profile", data={"name": "", "time_zone": "UTC"}, headers=HTMX)
+    bad = browser.post(
+        "/account/profile", data={"profile-name": "", "profile-time_zone": "UTC"}, headers=HTMX
+    )
     assert bad.status_code == 422
     assert bad.text.lstrip().startswith('<section class="settings-card" id="profile"')
     good = browser.post(
-        "/account/profile", data={"name": "Casey", "time_zone": "Asia/Tokyo"}, headers=HTMX
+        "/account/profile",
+        data={"profile-name": "Casey", "profile-time_zone": "Asia/Tokyo"},
+        headers=HTMX,
     )
     assert good.status_code == 200
     assert "<html" not in text(good)
@@ -178,7 +188,9 @@ def test_times_on_pages_are_in_the_readers_zone_and_say_which(
         ticket = make.ticket(customer)
     page = browser.get(f"/tickets/{ticket.ref}").text
     assert "09:00 UTC" in page
-    browser.post("/account/profile", data={"name": "Casey", "time_zone": "Europe/Paris"})
+    browser.post(
+        "/account/profile", data={"profile-name": "Casey", "profile-time_zone": "Europe/Paris"}
+    )
     page = browser.get(f"/tickets/{ticket.ref}").text
     assert "10:00 CET (Europe/Paris)" in page
     assert "09:00 UTC" not in page
@@ -214,7 +226,9 @@ def test_emails_show_times_in_the_recipients_zone(
 
 def change_password(client: FlaskClient, current: str = PASSWORD, new: str = NEW_PASSWORD, **kw):
     return client.post(
-        "/account/password", data={"current": current, "password": new, "confirm": new}, **kw
+        "/account/password",
+        data={"password-current": current, "password-password": new, "password-confirm": new},
+        **kw,
     )
 
 
@@ -251,7 +265,8 @@ def test_password_errors_change_nothing(
     message,
 ) -> None:
     response = browser.post(
-        "/account/password", data={"current": current, "password": new, "confirm": confirm}
+        "/account/password",
+        data={"password-current": current, "password-password": new, "password-confirm": confirm},
     )
     assert response.status_code == 422
     assert message in text(response)
@@ -279,7 +294,7 @@ def test_sign_out_everywhere_keeps_only_this_browser(
 
 
 def email_on(client: FlaskClient, kind: str) -> bool:
-    box = re.search(rf'<input[^>]*name="email_{kind}"[^>]*>', client.get("/account").text)
+    box = re.search(rf'<input[^>]*name="notify-email_{kind}"[^>]*>', client.get("/account").text)
     assert box, kind
     return "checked" in box.group(0)
 
@@ -293,7 +308,7 @@ def test_turned_off_emails_are_not_sent_but_in_app_notices_still_come(
 ) -> None:
     assert email_on(browser, "reply")
     response = browser.post(
-        "/account/notifications", data={"email_event": "y", "email_follow_up": "y"}
+        "/account/notifications", data={"notify-email_event": "y", "notify-email_follow_up": "y"}
     )
     assert response.status_code == 303
     ticket = make.ticket(customer)  # the receipt can't be turned off
@@ -318,7 +333,9 @@ def test_turned_off_emails_are_not_sent_but_in_app_notices_still_come(
 
 
 def ask_to_change(client: FlaskClient, email: str, password: str = PASSWORD, **kw):
-    return client.post("/account/email", data={"email": email, "password": password}, **kw)
+    return client.post(
+        "/account/email", data={"email-email": email, "email-password": password}, **kw
+    )
 
 
 def test_an_email_change_is_confirmed_by_the_new_address_and_told_to_the_old(
@@ -544,7 +561,7 @@ def test_every_account_form_needs_its_csrf_token(
 ) -> None:
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        response = browser.post(path, data={"name": "Mallory", "time_zone": "UTC"})
+        response = browser.post(path, data={"profile-name": "Mallory", "profile-time_zone": "UTC"})
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400
