@@ -81,6 +81,8 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "MAIL_MAX_BYTES": _env_int("MAIL_MAX_BYTES", 40 * 1024 * 1024),
         "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET", ""),
         "SITE_NAME": os.environ.get("SITE_NAME", "Support Desk"),
+        # Times on pages and in emails, for anyone who hasn't chosen a zone (a zoneinfo name).
+        "DEFAULT_TIME_ZONE": os.environ.get("DEFAULT_TIME_ZONE", "UTC"),
         # The address customers reach us at: links in emails point here.
         "BASE_URL": os.environ.get("BASE_URL")
         or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
@@ -102,6 +104,8 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "RATELIMIT_RESET": os.environ.get("RATELIMIT_RESET", "5/hour"),
         "RATELIMIT_RESET_ADDRESS": os.environ.get("RATELIMIT_RESET_ADDRESS", "20/hour"),
         "RATELIMIT_REGISTER": os.environ.get("RATELIMIT_REGISTER", "10/hour"),
+        # /account: changing the email or password, sending the verification link again.
+        "RATELIMIT_ACCOUNT": os.environ.get("RATELIMIT_ACCOUNT", "20/hour"),
         "RATELIMIT_TICKETS": os.environ.get("RATELIMIT_TICKETS", "20/hour"),
         "RATELIMIT_SEARCH": os.environ.get("RATELIMIT_SEARCH", "120/minute"),
         # Per API token (or per address for requests without one).

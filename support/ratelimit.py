@@ -74,6 +74,11 @@ reset_per_address_and_email = limiter.limit(
     scope="reset-email",
 )
 registration = limiter.limit(_configured("RATELIMIT_REGISTER"), methods=["POST"])
+# Emails sent from /account (a new address's link, the verification link again): per
+# person, and the checks of the current password they need can't be guessed fast.
+account_emails = limiter.shared_limit(
+    _configured("RATELIMIT_ACCOUNT"), key_func=user_or_address, scope="account-emails"
+)
 ticket_filing = limiter.limit(
     _configured("RATELIMIT_TICKETS"), key_func=user_or_address, methods=["POST"]
 )

@@ -4,29 +4,55 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, has_request_context
+from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
-from support import clock
+from support import clock, timezones
 from support.models import EventKind, Status, Ticket
 from support.tickets import attachments
 
 
-def _when(value: datetime | None) -> Markup:
-    """A <time> element: readable UTC on the server, the reader's local time in the browser."""
+def _reader_zone(context: Context) -> str:
+    """Whose time zone a template shows times in: the `reader` it was given (an email's
+    recipient), else whoever is signed in, else the site's default."""
+    reader = context.get("reader")
+    if reader is None and has_request_context() and current_user.is_authenticated:
+        reader = current_user
+    return timezones.zone_name_for(reader)
+
+
+@pass_context
+def _when(context: Context, value: datetime | None) -> Markup:
+    """A <time> element in the reader's zone, zone named:
+    "Sun 06 Dec 2026, 10:30 CET (Europe/Paris)"."""
     if value is None:
         return Markup("")
     iso = value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = value.strftime("%a %d %b %Y, %H:%M UTC")
-    return Markup('<time datetime="{}" data-local>{}</time>').format(iso, text)
+    text = timezones.local(value, _reader_zone(context))
+    return Markup('<time datetime="{}">{}</time>').format(iso, text)
 
 
-def _day(value: datetime | None) -> Markup:
-    """A date without the time, like "3 Mar 2025" (UTC), for when tokens and the like end."""
+@pass_context
+def _local(context: Context, value: datetime | None, fmt: str = timezones.LONG) -> str:
+    """Plain text for emails and titles: the same time and zone as `when`, any strftime `fmt`."""
+    if value is None:
+        return ""
+    return timezones.local(value, _reader_zone(context), fmt)
+
+
+@pass_context
+def _day(context: Context, value: datetime | None) -> Markup:
+    """A date without the time, like "3 Mar 2025" in the reader's zone (when tokens end)."""
     if value is None:
         return Markup("")
     iso = value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Markup('<time datetime="{}">{}</time>').format(iso, f"{value.day} {value:%b %Y}")
+    zone = _reader_zone(context)
+    title = timezones.local(value, zone)
+    text = timezones.local_day(value, zone)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso, title, text)
 
 
 def _ago(value: datetime | None) -> str:
@@ -61,7 +87,12 @@ def _nl_count(value: int) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        when=_when, day=_day, ago=_ago, thousands=_nl_count, filesize=attachments.human_size
+        when=_when,
+        local=_local,
+        day=_day,
+        ago=_ago,
+        thousands=_nl_count,
+        filesize=attachments.human_size,
     )
     app.jinja_env.globals.update(
         waiting_for=_waiting_for,
@@ -69,6 +100,7 @@ def init_app(app: Flask) -> None:
         Status=Status,
         EventKind=EventKind,
         site_name=app.config["SITE_NAME"],
+        SENTENCE_TIME=timezones.SENTENCE,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -2,21 +2,7 @@
 (function () {
   "use strict";
 
-  var timeFormat = new Intl.DateTimeFormat(undefined, {
-    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-  });
-
-  // Show server times (UTC) in the reader's own time zone.
-  function localiseTimes(root) {
-    root.querySelectorAll("time[data-local]").forEach(function (el) {
-      var when = new Date(el.getAttribute("datetime"));
-      if (!isNaN(when)) {
-        el.title = el.textContent;
-        el.textContent = timeFormat.format(when);
-        el.removeAttribute("data-local");
-      }
-    });
-  }
+  // Times come from the server already in the reader's chosen zone (support/timezones.py).
 
   function toast(message, kind) {
     var box = document.getElementById("toasts");
@@ -134,10 +120,8 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    localiseTimes(document);
     labelInsertButtons(document);
     if (!window.htmx) return;
-    htmx.onLoad(localiseTimes);
     htmx.onLoad(labelInsertButtons);
 
     // Suggestions send what the customer typed in a GET URL, which some servers

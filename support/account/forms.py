@@ -1,17 +1,28 @@
-"""The form that makes a personal API token."""
+"""The forms of /account: the person's settings, and agents' personal API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from wtforms import RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from support import timezones
 from support.api.tokens import NAME_MAX
+from support.auth.forms import REPEAT_MISMATCH, STRONG_ENOUGH_HELP
+from support.auth.passwords import password_problem
 from support.forms import BaseForm
-from support.models import TokenScope
+from support.models import EmailKind, TokenScope
+from support.notify.preferences import Choice
 
 NEVER = "never"
 # value: days until the token stops working
@@ -54,3 +65,85 @@ class TokenForm(BaseForm):
     def expires_at(self, now: datetime) -> datetime | None:
         days = EXPIRY_DAYS.get(self.expiry.data or NEVER)
         return now + timedelta(days=days) if days else None
+
+
+# --- /account: the person's own settings ------------------------------------------------
+
+
+class ProfileForm(BaseForm):
+    name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Tell us what to call you."),
+            Length(max=120, message="Use at most 120 characters."),
+        ],
+    )
+    time_zone = SelectField(
+        "Time zone",
+        description="Every time on our pages and in our emails is shown in this zone.",
+        validate_choice=False,  # checked below, with a sentence people can act on
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in timezones.choices()]
+
+    def validate_time_zone(self, field: SelectField) -> None:
+        if not timezones.is_valid(field.data):
+            raise ValidationError("Choose a time zone from the list, like Europe/Paris.")
+
+
+class EmailChangeForm(BaseForm):
+    email = EmailField(
+        "New email address",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter the new address."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            Length(max=254, message="Use at most 254 characters."),
+        ],
+    )
+    password = PasswordField(
+        "Current password",
+        description="So nobody at an unlocked computer can move your account.",
+        validators=[DataRequired("Enter your current password.")],
+    )
+
+
+class PasswordChangeForm(BaseForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    password = PasswordField(
+        "New password",
+        description=STRONG_ENOUGH_HELP,
+        validators=[DataRequired("Choose a new password.")],
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[EqualTo("password", message=REPEAT_MISMATCH)],
+    )
+
+    def __init__(self, *args: Any, email: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._email = email
+
+    def validate_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data or "", self._email)
+        if problem:
+            raise ValidationError(problem)
+
+
+def notifications_form(choices: list[Choice], opted_out: set[EmailKind], **kwargs: Any) -> BaseForm:
+    """One checkbox per kind of email the person may turn off, ticked when it is on."""
+
+    class NotificationsForm(BaseForm):
+        pass
+
+    for choice in choices:
+        field = BooleanField(
+            choice.label, description=choice.help, default=choice.kind not in opted_out
+        )
+        setattr(NotificationsForm, f"email_{choice.kind.value}", field)
+    return NotificationsForm(**kwargs)

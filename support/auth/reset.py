@@ -13,58 +13,32 @@ address up and, for an active account, writes the email to the outbox.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-from datetime import UTC, timedelta
+from datetime import timedelta
 
-from flask import current_app, render_template
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from flask import current_app
 
 from support import clock, urls
-from support.auth import accounts
+from support.auth import accounts, links
 from support.extensions import db
 from support.jobs import queue
 from support.jobs.tasks import job
-from support.models import EmailKind, OutboxMessage, User
-from support.notify import outbox
+from support.models import OutboxMessage, User
 
 PURPOSE = "password-reset"
 VALID_FOR = timedelta(hours=1)
 SEND = "support.auth.reset.send_link_job"
 
 
-class InvalidLink(Exception):
-    """Tampered with, made up, already used, or for an account that can't sign in."""
-
-
-class ExpiredLink(InvalidLink):
-    """Genuine, but older than VALID_FOR."""
-
-
-class _ClockSigner(TimestampSigner):
-    """Timestamps from support.clock, so tests can move time (itsdangerous reads time.time)."""
-
-    def get_timestamp(self) -> int:
-        return int(clock.now().replace(tzinfo=UTC).timestamp())
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt=PURPOSE, signer=_ClockSigner
-    )
-
-
-def _fingerprint(user: User) -> str:
-    """Changes when the password (or the email) does; keyed, so the token, which anyone
-    holding it can decode, says nothing about the hash."""
-    key = current_app.config["SECRET_KEY"].encode()
-    material = f"{user.id}:{user.email}:{user.password_hash}".encode()
-    return hmac.new(key, material, hashlib.sha256).hexdigest()[:32]
+InvalidLink = links.InvalidLink
+ExpiredLink = links.ExpiredLink
+# The password hash (each has its own random salt) and the email: a new password ends
+# this link and every earlier one.
+LINK = links.LinkKind(PURPOSE, VALID_FOR, lambda user: f"{user.email}:{user.password_hash}")
 
 
 def token_for(user: User) -> str:
-    return _serializer().dumps([user.id, _fingerprint(user)])
+    return LINK.token(user)
 
 
 def reset_url(user: User) -> str:
@@ -73,23 +47,7 @@ def reset_url(user: User) -> str:
 
 def user_for(token: str) -> User:
     """The account a link may set a new password for; ExpiredLink or InvalidLink if none."""
-    try:
-        payload = _serializer().loads(token, max_age=int(VALID_FOR.total_seconds()))
-    except SignatureExpired as exc:
-        raise ExpiredLink from exc
-    except (BadData, UnicodeError, ValueError) as exc:
-        raise InvalidLink from exc
-    if not (isinstance(payload, list) and len(payload) == 2):
-        raise InvalidLink
-    user_id, fingerprint = payload
-    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
-        raise InvalidLink
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise InvalidLink
-    if not hmac.compare_digest(fingerprint, _fingerprint(user)):
-        raise InvalidLink  # used already, or the password changed since the link was sent
-    return user
+    return LINK.load(token)[0]
 
 
 def set_new_password(user: User, password: str) -> None:
@@ -117,23 +75,16 @@ def send_link(email: str, nonce: str) -> OutboxMessage | None:
     user = accounts.find_by_email(email)
     if user is None or not user.is_active:
         return None
-    site_name = current_app.config["SITE_NAME"]
-    message = outbox.queue_email(
+    message = links.account_email(
         key=f"{PURPOSE}:{nonce}",
-        kind=EmailKind.ACCOUNT,
         to=user.email,
-        subject=f"Reset your {site_name} password",
-        body=render_template(
-            "emails/password_reset.txt",
-            user=user,
-            url=reset_url(user),
-            valid_until=clock.now() + VALID_FOR,
-            site_name=site_name,
-        ),
+        subject=f"Reset your {current_app.config['SITE_NAME']} password",
+        template="emails/password_reset.txt",
+        reader=user,
+        user=user,
+        url=reset_url(user),
+        valid_until=clock.now() + VALID_FOR,
     )
-    if message is not None:
-        key = message.idempotency_key
-        queue.after_commit(outbox.DELIVER, key, job_id=outbox.job_id(key))
     db.session.commit()
     return message
 

@@ -8,9 +8,10 @@ from flask import Blueprint, Response, current_app, flash, g, request, session, 
 from flask_login import current_user, login_required, login_user, logout_user
 
 from support import ratelimit
-from support.auth import accounts, reset
+from support.auth import accounts, links, reset, verify
 from support.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, RegistrationForm
 from support.extensions import db, login_manager
+from support.forms import EmptyForm
 from support.models import User
 from support.web import redirect_after_post, render
 
@@ -67,25 +68,18 @@ def home_for(user: User) -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @ratelimit.registration
 def register() -> Response:
+    """The same answer for a new address and one that has an account (no enumeration):
+    "check your email". The new account gets a link to confirm it; the owner of an
+    existing one gets a notice. Nobody is signed in here: the link does that."""
     if current_user.is_authenticated:
         return redirect_after_post(home_for(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                email=form.email.data, name=form.name.data, password=form.password.data
-            )
-        except accounts.EmailTaken:
-            form.email.errors.append(
-                "An account with this email already exists. Log in instead, or use another address."
-            )
-        else:
-            login_user(user)
-            _new_csrf_token()
-            flash(f"Welcome, {user.first_name}! Your account is ready.", "success")
-            return redirect_after_post(_safe_next(home_for(user)))
+        verify.register(email=form.email.data, name=form.name.data, password=form.password.data)
+        return redirect_after_post(url_for("auth.register", sent=1))
+    sent = request.method == "GET" and request.args.get("sent") == "1"
     status = 422 if form.errors else 200
-    return render("auth/register.html", block="form", status=status, form=form)
+    return render("auth/register.html", block="form", status=status, form=form, sent=sent)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -139,43 +133,120 @@ def forgot_password() -> Response:
 def reset_password(token: str) -> Response:
     try:
         user = reset.user_for(token)
-    except reset.ExpiredLink:
-        return _bad_link(token, expired=True)
-    except reset.InvalidLink:
-        return _bad_link(token, expired=False)
+    except links.InvalidLink as problem:
+        return _bad_link(token, "auth.reset_password", problem)
     form = NewPasswordForm(email=user.email)
     if form.validate_on_submit():
         reset.set_new_password(user, form.password.data)
-        # A fresh session on this browser; every other one ended with the old version.
-        logout_user()
-        session.clear()
-        login_user(user)
-        _new_csrf_token()
+        _sign_in_afresh(user)
         flash(
             "Your password is changed and you're signed in. "
             "Everywhere else you were signed in, you're now signed out.",
             "success",
         )
         return redirect_after_post(home_for(user))
-    status = 422 if form.errors else 200
+    return _new_password_page("auth/reset_password.html", form, user)
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def claim_account(token: str) -> Response:
+    """An account made for someone (by email, an agent, the API): they choose a password."""
+    try:
+        user = verify.CLAIM.load(token)[0]
+    except links.InvalidLink as problem:
+        return _bad_link(token, "auth.claim_account", problem)
+    form = NewPasswordForm(email=user.email)
+    if form.validate_on_submit():
+        verify.claim(user, form.password.data)
+        _sign_in_afresh(user)
+        flash(f"Welcome, {user.first_name}! Your account is ready.", "success")
+        return redirect_after_post(home_for(user))
+    return _new_password_page("auth/claim_account.html", form, user)
+
+
+@bp.get("/email/verify/<token>")
+def verify_email(token: str) -> Response:
+    """The link from the welcome email: the address is proven, and whoever holds it is
+    signed in (unless someone else is signed in on this browser: they stay)."""
+    try:
+        user = verify.verify(token)
+    except links.InvalidLink as problem:
+        return _bad_link(token, "auth.verify_email", problem)
+    if not current_user.is_authenticated:
+        login_user(user)
+        _new_csrf_token()
+    flash("Thank you: your email address is confirmed.", "success")
+    return redirect_after_post(home_for(current_user))
+
+
+@bp.route("/email/change/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str) -> Response:
+    """The link sent to a new address: a page that asks, then a POST that changes (so a
+    mail scanner that opens links changes nothing)."""
+    try:
+        user, new_email = verify.email_change_for(token)
+    except links.InvalidLink as problem:
+        return _bad_link(token, "auth.confirm_email_change", problem)
+    form = EmptyForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            verify.change_email(user, new_email)
+        except accounts.EmailTaken:
+            error = "Another account uses that address now, so we can't move yours to it."
+        else:
+            flash(f"Done: your account's email address is now {new_email}.", "success")
+            signed_in = current_user.is_authenticated and current_user.id == user.id
+            return redirect_after_post(url_for("account.index" if signed_in else "auth.login"))
     return render(
-        "auth/reset_password.html",
-        block="form",
-        status=status,
+        "auth/confirm_email_change.html",
+        status=409 if error else 200,
         headers=NO_STORE,
         form=form,
         user=user,
+        new_email=new_email,
+        error=error,
     )
 
 
-def _bad_link(token: str, *, expired: bool) -> Response:
-    """An expired link says so; any other (tampered, made up, used) is "not valid". A
-    form posted from a page whose link has since stopped working goes to that page."""
+def _sign_in_afresh(user: User) -> None:
+    """A fresh session on this browser; every other one ended with the old version."""
+    logout_user()
+    session.clear()
+    login_user(user)
+    _new_csrf_token()
+
+
+def _new_password_page(template: str, form: NewPasswordForm, user: User) -> Response:
+    status = 422 if form.errors else 200
+    return render(template, block="form", status=status, headers=NO_STORE, form=form, user=user)
+
+
+# What each kind of link is for, in the words of its error page.
+_LINKS = {
+    "auth.reset_password": ("choose a new password", "auth.forgot_password", "Ask for a new link"),
+    "auth.claim_account": ("choose a password", "auth.forgot_password", "Ask for a new link"),
+    "auth.verify_email": ("confirm your address", "account.index", "Send a new link"),
+    "auth.confirm_email_change": ("change your address", "account.index", "Go to My account"),
+}
+
+
+def _bad_link(token: str, endpoint: str, problem: links.InvalidLink) -> Response:
+    """An expired link says so, a used one says so; any other (tampered, made up) is "not
+    valid". A form posted from a page whose link has since stopped working goes to that page."""
     if request.method == "POST":
-        return redirect_after_post(url_for("auth.reset_password", token=token))
+        return redirect_after_post(url_for(endpoint, token=token))
+    purpose, again_endpoint, again_label = _LINKS[endpoint]
+    expired = isinstance(problem, links.ExpiredLink)
+    used = isinstance(problem, links.UsedLink)
     return render(
-        "auth/reset_link_problem.html",
-        status=410 if expired else 404,
+        "auth/link_problem.html",
+        status=410 if expired or used else 404,
         headers=NO_STORE,
         expired=expired,
+        used=used,
+        purpose=purpose,
+        reset=endpoint == "auth.reset_password",
+        again_url=url_for(again_endpoint),
+        again_label=again_label,
     )

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import has_request_context
+from flask_login import current_user
+
+from support import timezones
 from support.models import Ticket, User
 from support.tickets import sla
 
@@ -47,17 +51,23 @@ def card_for(ticket: Ticket, now: datetime, tags: tuple[str, ...] = ()) -> Card:
 def _countdown(ticket: Ticket, now: datetime) -> tuple[str, str, str]:
     if not ticket.status.is_active:
         since = ticket.resolved_at or ticket.updated_at
-        title = f"{ticket.status.label} {since:%a %d %b, %H:%M} UTC"
+        title = f"{ticket.status.label} {_local(since)}"
         return "done", f"✓ {rough_age(now - since)} ago", title
     upcoming = sla.next_due(ticket)
     if upcoming is None:  # waiting on the customer: our clock is stopped
         return "paused", "Paused", "Waiting on the customer: the SLA clock is stopped"
     target, due = upcoming
-    title = f"{target.label} due {due:%a %d %b, %H:%M} UTC"
+    title = f"{target.label} due {_local(due)}"
     if due <= now:
         return "breach", f"Overdue by {short_span(now - due)}", title
     warned = any(point.kind == sla.CheckpointKind.WARNING for point in sla.checkpoints(ticket, now))
     return ("warning" if warned else "ok"), f"Due in {short_span(due - now)}", title
+
+
+def _local(moment: datetime) -> str:
+    """A card's tooltip time, in the signed-in agent's zone (support/timezones.py)."""
+    viewer = current_user if has_request_context() else None
+    return timezones.local(moment, timezones.zone_name_for(viewer), "%a %d %b, %H:%M")
 
 
 def short_span(span: timedelta) -> str:

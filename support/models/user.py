@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Column, Enum, ForeignKey, String, Table
+from sqlalchemy import JSON, Column, Enum, ForeignKey, String, Table
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -75,6 +76,12 @@ class User(UserMixin, db.Model):
     # Part of every session and "keep me signed in" cookie (get_id): raising it ends
     # them all, wherever they are (log out, a new password, "sign out everywhere").
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # When the owner proved the address is theirs (support/auth/verify.py); None: not yet.
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A zoneinfo name (support/timezones.py); None: the site's DEFAULT_TIME_ZONE.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # EmailKind values this person asked not to get by email (in-app notices still come).
+    email_opt_out: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     skills: Mapped[list[Skill]] = relationship(secondary=agent_skills, order_by=Skill.name)

@@ -207,6 +207,7 @@ def _email_customer(
         ticket=ticket,
         url=ticket_url(ticket),
         site_name=current_app.config["SITE_NAME"],
+        reader=ticket.customer,  # times in the customer's own zone
         **context,
     )
     return outbox.queue_email(
@@ -240,6 +241,7 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage | None]
                 ticket=ticket,
                 event=event,
                 url=urls.external_url("board.ticket", ref=ticket.ref),
+                reader=agent,
             ),
             ticket=ticket,
         )

@@ -22,7 +22,7 @@ from support import clock
 from support.extensions import db
 from support.jobs import queue
 from support.models import BouncingAddress, EmailKind, OutboxMessage, OutboxStatus, Ticket
-from support.notify import mailer
+from support.notify import mailer, preferences
 
 log = logging.getLogger(__name__)
 DELIVER = "support.jobs.tasks.deliver_email"
@@ -56,8 +56,11 @@ def queue_email(
     """Add a message to the outbox, once per key; None when that key is there already.
 
     `root` makes this message the start of the ticket's email thread (the acknowledgement).
-    The caller enqueues `delivery(message)` after its commit.
+    The caller enqueues `delivery(message)` after its commit. None too when the
+    recipient turned this kind of email off (/account; support/notify/preferences.py).
     """
+    if not preferences.wants_email(to, kind):
+        return None
     existing = db.session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
     )

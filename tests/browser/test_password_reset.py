@@ -119,7 +119,7 @@ def test_forgot_password_by_email_then_log_in_with_the_new_one(
 
     # The link worked once.
     page.goto(link.group(0))
-    expect(page.get_by_role("heading", name="This link is not valid")).to_be_visible()
+    expect(page.get_by_role("heading", name="This link has already been used")).to_be_visible()
 
     # Log out, then in with the new password (the old one no longer works).
     page.goto(f"{base}/logout")

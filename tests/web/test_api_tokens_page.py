@@ -202,8 +202,9 @@ def test_a_customer_gets_403_and_cannot_create(
     assert "API tokens" not in client.get("/tickets/").text
 
 
-def test_agents_find_the_page_in_the_header(client: FlaskClient, agent: User) -> None:
-    assert f'href="{PAGE}"' in client.get("/board").text
+def test_agents_find_the_page_from_my_account(client: FlaskClient, agent: User) -> None:
+    assert 'href="/account"' in client.get("/board").text
+    assert f'href="{PAGE}"' in client.get("/account").text
 
 
 @pytest.mark.parametrize(

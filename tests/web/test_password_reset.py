@@ -33,6 +33,7 @@ NEW_PASSWORD = "violet kettle orbit"
 SENT = "If an account exists for that address, we've sent it a link"
 NOT_VALID = "This link is not valid"
 EXPIRED = "This link has expired — ask for a new one"
+USED = "This link has already been used"
 T0 = datetime(2032, 3, 1, 9, 0)
 
 
@@ -214,8 +215,8 @@ def test_a_link_works_once(app: Flask, client: FlaskClient, make: Factory) -> No
     assert choose(client, path).status_code == 303
     again = app.test_client()
     used = again.get(path)
-    assert used.status_code == 404
-    assert NOT_VALID in used.text
+    assert used.status_code == 410
+    assert USED in used.text
     assert 'href="/password/reset"' in used.text
     # Posting the form again (a second tab) changes nothing and shows the same page.
     response = choose(again, path, "another fine password")
@@ -228,7 +229,7 @@ def test_any_password_change_makes_earlier_links_stale(app: Flask, make: Factory
     user = make.customer()
     first, second = reset.token_for(user), reset.token_for(user)
     assert choose(app.test_client(), f"/password/reset/{second}").status_code == 303
-    assert app.test_client().get(f"/password/reset/{first}").status_code == 404
+    assert USED in app.test_client().get(f"/password/reset/{first}").text
 
 
 def test_an_expired_link_says_so(app: Flask, client: FlaskClient, make: Factory) -> None:
