@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.main.views import bp as main_bp
     from support.notify import views as notifications
     from support.portal.views import bp as portal_bp
+    from support.privacy import views as privacy
     from support.survey.views import bp as survey_bp
 
     app.register_blueprint(main_bp)
@@ -105,4 +106,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_admin_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(webhooks_admin_bp)
+    app.register_blueprint(privacy.bp)
+    app.register_blueprint(privacy.admin_bp)
     notifications.init_app(app)

@@ -66,6 +66,18 @@ SECTIONS = [
         "assigned or rated, with a delivery log and “send again”.",
     ),
     Section(
+        "Privacy and retention",
+        "privacy_admin.privacy_page",
+        "Confirm customers' erasure requests (or erase someone), and how long closed "
+        "tickets' text, attachments and the audit log are kept.",
+    ),
+    Section(
+        "Audit log",
+        "privacy_admin.audit_log",
+        "Who signed in (or failed to), changed access, settings or API tokens, exported or "
+        "erased data — when and from which address. Filter it and download it as CSV.",
+    ),
+    Section(
         "Jobs and mail",
         "operations.jobs",
         "Background jobs that failed and emails waiting to go out, with a retry button.",

@@ -75,6 +75,9 @@ class User(UserMixin, db.Model):
     # Part of every session and "keep me signed in" cookie (get_id): raising it ends
     # them all, wherever they are (log out, a new password, "sign out everywhere").
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Set when the account's personal data was erased (support/privacy/erasure.py): the
+    # row stays as a tombstone ("Deleted customer 4821") so statistics stay right.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     skills: Mapped[list[Skill]] = relationship(secondary=agent_skills, order_by=Skill.name)

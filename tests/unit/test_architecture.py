@@ -35,9 +35,10 @@ WEB = (
     "support.kb.views",
     "support.notify.views",
     "support.survey.views",
+    "support.privacy.views",
 )
 # The domain: nothing here may import a screen.
-DOMAIN = ("tickets", "triage", "notify", "jobs", "webhooks", "mail")
+DOMAIN = ("tickets", "triage", "notify", "jobs", "webhooks", "mail", "privacy")
 
 
 def _listeners(dispatch: object) -> Iterator[tuple[str, object]]:
@@ -93,8 +94,8 @@ def test_the_domain_imports_no_screen() -> None:
     wrong = []
     for package in DOMAIN:
         for path in sorted((SUPPORT / package).rglob("*.py")):
-            if path.relative_to(SUPPORT).as_posix() == "notify/views.py":
-                continue  # notify's own screen
+            if path.relative_to(SUPPORT).as_posix() in ("notify/views.py", "privacy/views.py"):
+                continue  # the package's own screen
             wrong += [
                 f"{path.relative_to(SUPPORT.parent)}:{line} imports {module}"
                 for line, module in _imports(path)
