@@ -56,8 +56,20 @@ def open_request(customer: User) -> ErasureRequest | None:
 
 
 def is_running(customer: User) -> bool:
-    request = open_request(customer)
-    return request is not None and request.state == ErasureState.RUNNING
+    return is_running_for(customer.id)
+
+
+def is_running_for(customer_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(ErasureRequest.id)
+            .where(
+                ErasureRequest.customer_id == customer_id,
+                ErasureRequest.state == ErasureState.RUNNING,
+            )
+            .limit(1)
+        )
+    )
 
 
 def ask(customer: User, *, by: User, address: str | None = None) -> ErasureRequest | None:

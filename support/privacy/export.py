@@ -103,7 +103,7 @@ def build(export_id: int) -> str:
     export = db.session.get(DataExport, export_id)
     if export is None or export.state not in (JobState.QUEUED, JobState.RUNNING):
         return "nothing to do"
-    user = export.user
+    user, user_id = export.user, export.user_id
     if user.erased_at is not None or erasure.is_running(user):
         return _finish(export, JobState.REFUSED, "An erasure of this account started.")
     export.state = JobState.RUNNING
@@ -117,14 +117,16 @@ def build(export_id: int) -> str:
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
             _write_json(zf, "account.json", _account(user))
-            if not _write_tickets(zf, export, user):
-                partial.unlink(missing_ok=True)
-                return _finish(export, JobState.REFUSED, "An erasure of this account started.")
-            _write_notifications(zf, user)
+            complete = _write_tickets(zf, export_id, user_id)
+            if complete:
+                _write_notifications(zf, user_id)
             zf.writestr("README.txt", README)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    if not complete:
+        partial.unlink(missing_ok=True)
+        return _finish(export, JobState.REFUSED, "An erasure of this account started.")
     partial.replace(final)
     export.file_key = key
     export.size = final.stat().st_size
@@ -156,14 +158,14 @@ def _account(user: User) -> dict[str, Any]:
     }
 
 
-def _write_tickets(zf: zipfile.ZipFile, export: DataExport, user: User) -> bool:
+def _write_tickets(zf: zipfile.ZipFile, export_id: int, user_id: int) -> bool:
     """Tickets in batches: a fixed number of queries per batch. False if an erasure
     started meanwhile (the partial zip is then thrown away)."""
     after = 0
     while tickets := list(
         db.session.scalars(
             select(Ticket)
-            .where(Ticket.customer_id == user.id, Ticket.id > after)
+            .where(Ticket.customer_id == user_id, Ticket.id > after)
             .order_by(Ticket.id)
             .limit(BATCH)
         )
@@ -179,7 +181,9 @@ def _write_tickets(zf: zipfile.ZipFile, export: DataExport, user: User) -> bool:
             _write_json(
                 zf,
                 f"tickets/{ticket.ref}.json",
-                _ticket(ticket, user, events[ticket.id], files[ticket.id], ratings.get(ticket.id)),
+                _ticket(
+                    ticket, user_id, events[ticket.id], files[ticket.id], ratings.get(ticket.id)
+                ),
             )
             for attachment in files[ticket.id]:
                 _copy_file(
@@ -190,16 +194,22 @@ def _write_tickets(zf: zipfile.ZipFile, export: DataExport, user: User) -> bool:
         after = ids[-1]
         db.session.execute(
             update(DataExport)
-            .where(DataExport.id == export.id)
+            .where(DataExport.id == export_id)
             .values(done_items=DataExport.done_items + len(tickets))
         )
         db.session.commit()  # the page's progress bar reads this
-        if erasure.is_running(user):
+        if erasure.is_running_for(user_id):
             return False
-        db.session.expunge_all()  # keep memory flat however many tickets there are
-        user = db.session.get(User, user.id)
-        export = db.session.get(DataExport, export.id)
+        # Forget this batch's rows: memory stays flat however many tickets there are.
+        _forget(tickets, *events.values(), *files.values(), ratings.values())
     return True
+
+
+def _forget(*groups: Any) -> None:
+    for group in groups:
+        for item in group:
+            if item in db.session:
+                db.session.expunge(item)
 
 
 def _public_events(ids: list[int]) -> dict[int, list[TicketEvent]]:
@@ -228,7 +238,7 @@ def _public_files(ids: list[int]) -> dict[int, list[Attachment]]:
 
 def _ticket(
     ticket: Ticket,
-    user: User,
+    user_id: int,
     events: list[TicketEvent],
     files: list[Attachment],
     rating: Rating | None,
@@ -244,7 +254,7 @@ def _ticket(
         "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at),
         "rating": {"score": rating.score, "comment": rating.comment} if rating else None,
-        "events": [_event(e, user) for e in events],
+        "events": [_event(e, user_id) for e in events],
         "attachments": [
             {
                 "file": f"attachments/{ticket.ref}/{a.id}-{a.filename}",
@@ -257,10 +267,10 @@ def _ticket(
     }
 
 
-def _event(event: TicketEvent, user: User) -> dict[str, Any]:
+def _event(event: TicketEvent, user_id: int) -> dict[str, Any]:
     # The team is named by role, not by person: their names are not the reader's data.
     author = (
-        "you" if event.actor_id == user.id else ("support team" if event.actor_id else "system")
+        "you" if event.actor_id == user_id else ("support team" if event.actor_id else "system")
     )
     data = event.data or {}
     return {
@@ -273,7 +283,7 @@ def _event(event: TicketEvent, user: User) -> dict[str, Any]:
     }
 
 
-def _write_notifications(zf: zipfile.ZipFile, user: User, batch: int = 1000) -> None:
+def _write_notifications(zf: zipfile.ZipFile, user_id: int, batch: int = 1000) -> None:
     """A JSON array written piece by piece, never built whole."""
     with zf.open("notifications.json", "w") as out:
         out.write(b"[")
@@ -281,7 +291,7 @@ def _write_notifications(zf: zipfile.ZipFile, user: User, batch: int = 1000) -> 
         while rows := list(
             db.session.scalars(
                 select(Notification)
-                .where(Notification.user_id == user.id, Notification.id > after)
+                .where(Notification.user_id == user_id, Notification.id > after)
                 .order_by(Notification.id)
                 .limit(batch)
             )
@@ -291,7 +301,7 @@ def _write_notifications(zf: zipfile.ZipFile, user: User, batch: int = 1000) -> 
                 out.write((b"" if first else b",\n") + json.dumps(item).encode())
                 first = False
             after = rows[-1].id
-            db.session.expunge_all()
+            _forget(rows)
         out.write(b"]\n")
 
 

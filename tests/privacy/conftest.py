@@ -18,12 +18,27 @@ from support.models import User
 from support.tickets import attachments
 from tests.conftest import make_app, running
 from tests.factories import Factory
+from tests.jobs.conftest import SmtpServer
 
 
 @pytest.fixture
-def app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
     app = make_app(
-        tmp_path, redis_url, EXPORT_FOLDER=str(tmp_path / "exports"), WEBHOOKS_ALLOW_PRIVATE=True
+        tmp_path,
+        redis_url,
+        EXPORT_FOLDER=str(tmp_path / "exports"),
+        WEBHOOKS_ALLOW_PRIVATE=True,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_BACKEND="smtp",
     )
     with running(app):
         yield app
