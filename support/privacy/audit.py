@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from support import clock
@@ -180,38 +180,39 @@ CSV_COLUMNS = [
 ]
 
 
-def csv_rows(filters: Filters, batch: int = 1000) -> Iterator[str]:
-    """The filtered log as CSV text, oldest first, read in batches by id (streamed: a
-    year of entries is never in memory at once)."""
+def csv_rows(filters: Filters, engine: Engine, batch: int = 1000) -> Iterator[str]:
+    """The filtered log as CSV text, oldest first, read in batches by id while the
+    response is sent (a year of entries is never in memory at once). It runs after the
+    request has ended, so it opens its own session on `engine`, not the request's."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     yield _drain(out)
     after = 0
-    while True:
-        rows = list(
-            db.session.scalars(
+    with Session(engine) as session:
+        while rows := list(
+            session.scalars(
                 _query(filters).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(batch)
             )
-        )
-        if not rows:
-            return
-        for e in rows:
-            writer.writerow(
-                [
-                    e.id,
-                    e.created_at.isoformat(timespec="seconds"),
-                    e.action,
-                    e.actor_id or "",
-                    e.target_type or "",
-                    e.target_id or "",
-                    e.address or "",
-                    json.dumps(e.details, sort_keys=True) if e.details else "",
-                ]
-            )
-        after = rows[-1].id
-        db.session.expunge_all()  # keep the session small over a long export
-        yield _drain(out)
+        ):
+            for e in rows:
+                writer.writerow(_csv_row(e))
+            after = rows[-1].id
+            session.expunge_all()  # this session is ours alone: keep it small
+            yield _drain(out)
+
+
+def _csv_row(e: AuditEntry) -> list[object]:
+    return [
+        e.id,
+        e.created_at.isoformat(timespec="seconds"),
+        e.action,
+        e.actor_id or "",
+        e.target_type or "",
+        e.target_id or "",
+        e.address or "",
+        json.dumps(e.details, sort_keys=True) if e.details else "",
+    ]
 
 
 def _drain(out: io.StringIO) -> str:

@@ -13,7 +13,6 @@ from flask import (
     flash,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -361,7 +360,7 @@ def audit_csv() -> Response:
     filters = _filters()
     stamp = clock.now().strftime("%Y-%m-%d")
     return Response(
-        stream_with_context(audit.csv_rows(filters)),
+        audit.csv_rows(filters, db.engine),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-log-{stamp}.csv"'},
     )

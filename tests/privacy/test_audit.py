@@ -69,16 +69,26 @@ def test_access_settings_and_tokens_are_recorded(
         "before": {"role": "customer", "tier": None, "active": True},
         "after": {"role": "agent", "tier": 2, "active": True},
     }
-    client.post("/admin/sla/high", data={"high-first_response_minutes": "30",
-                "high-update_minutes": "60", "high-resolution_minutes": "600"})
+    client.post(
+        "/admin/sla/high",
+        data={
+            "high-first_response_minutes": "30",
+            "high-update_minutes": "60",
+            "high-resolution_minutes": "600",
+        },
+    )
     assert last(Action.SETTINGS_CHANGED).details == {
-        "page": "operations.save_sla_policy", "priority": "high"}
+        "page": "operations.save_sla_policy",
+        "priority": "high",
+    }
     client.post("/admin/routing/teams", data={"new-team-name": "Night shift"})
     assert last(Action.SETTINGS_CHANGED).target_id == "routing"
     client.post("/admin/triage/preview", data={"text": "charged twice"})
     assert last(Action.SETTINGS_CHANGED).target_id == "routing"  # a preview changes nothing
-    client.post("/admin/webhooks/new", data={"url": "http://127.0.0.1:9/x", "events": "ticket.created",
-                                             "is_active": "y"})
+    client.post(
+        "/admin/webhooks/new",
+        data={"url": "http://127.0.0.1:9/x", "events": "ticket.created", "is_active": "y"},
+    )
     client.post("/account/tokens", data={"name": "Reports", "scope": "read", "expires": "30"})
     created = last(Action.TOKEN_CREATED)
     assert created.actor_id == admin.id and created.target_type == "api_tokens"
@@ -86,8 +96,9 @@ def test_access_settings_and_tokens_are_recorded(
     assert last(Action.TOKEN_REVOKED).target_id == created.target_id
 
 
-def test_privacy_actions_are_recorded(app: Flask, client: FlaskClient, make: Factory,
-                                      auth: Auth) -> None:
+def test_privacy_actions_are_recorded(
+    app: Flask, client: FlaskClient, make: Factory, auth: Auth
+) -> None:
     from tests.privacy.conftest import run_jobs
 
     customer = make.customer()
@@ -100,14 +111,26 @@ def test_privacy_actions_are_recorded(app: Flask, client: FlaskClient, make: Fac
     auth.logout()
     admin = make.admin()
     auth.login(admin)
-    client.post("/admin/privacy/retention", data={"anonymise_closed_after_days": "30",
-                                                  "delete_files_after_days": "", "audit_days": "365"})
+    client.post(
+        "/admin/privacy/retention",
+        data={
+            "anonymise_closed_after_days": "30",
+            "delete_files_after_days": "",
+            "audit_days": "365",
+        },
+    )
     request_id = last(Action.ERASURE_REQUESTED).details["request"]
     client.post(f"/admin/privacy/erasures/{request_id}/confirm")
     run_jobs(app)
     recorded = actions()
-    for action in (Action.EXPORT_REQUESTED, Action.EXPORT_DOWNLOADED, Action.ERASURE_REQUESTED,
-                   Action.RETENTION_CHANGED, Action.ERASURE_CONFIRMED, Action.ERASED):
+    for action in (
+        Action.EXPORT_REQUESTED,
+        Action.EXPORT_DOWNLOADED,
+        Action.ERASURE_REQUESTED,
+        Action.RETENTION_CHANGED,
+        Action.ERASURE_CONFIRMED,
+        Action.ERASED,
+    ):
         assert action.value in recorded, action
     assert last(Action.ERASED).actor_id == admin.id
     # A retention run that removes something is recorded too.
@@ -138,8 +161,12 @@ def test_nothing_edits_or_deletes_an_entry(make: Factory) -> None:
         db.session.delete(db.session.get(AuditEntry, entry.id))
         db.session.flush()
     db.session.rollback()
-    for statement in (update(AuditEntry).values(address="x"), delete(AuditEntry),
-                      text("UPDATE audit_log SET action = 'x'"), text("DELETE FROM audit_log")):
+    for statement in (
+        update(AuditEntry).values(address="x"),
+        delete(AuditEntry),
+        text("UPDATE audit_log SET action = 'x'"),
+        text("DELETE FROM audit_log"),
+    ):
         with pytest.raises(DatabaseError, match="append-only"):
             db.session.execute(statement)
         db.session.rollback()
@@ -178,8 +205,9 @@ def test_filters_paging_and_csv(client: FlaskClient, make: Factory, admin: User)
     assert page.status_code == 200 and "20 entries" in body and someone.name in body
     first = client.get("/admin/audit?action=auth.sign_in_failed").get_data(as_text=True)
     assert "page 1 of 2" in first and "Older →" in first
-    fragment = client.get("/admin/audit?action=auth.sign_in_failed",
-                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    fragment = client.get(
+        "/admin/audit?action=auth.sign_in_failed", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
     assert "<html" not in fragment and 'id="audit-results"' in fragment
     response = client.get("/admin/audit.csv?action=auth.sign_in_failed&address=10.0.0.2")
     assert response.is_streamed and response.mimetype == "text/csv"
@@ -188,9 +216,19 @@ def test_filters_paging_and_csv(client: FlaskClient, make: Factory, admin: User)
     assert {r[6] for r in rows[1:]} == {"10.0.0.2"}
 
 
-@pytest.mark.parametrize("query", ["action=<script>", "actor=²", "since=2026-13-45",
-                                   "until=x", "page=-1", "address=" + "9" * 300,
-                                   "_external=1", "actor=99999999999999999999"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "action=<script>",
+        "actor=²",
+        "since=2026-13-45",
+        "until=x",
+        "page=-1",
+        "address=" + "9" * 300,
+        "_external=1",
+        "actor=99999999999999999999",
+    ],
+)
 def test_odd_filters_are_ignored_not_500(client: FlaskClient, admin: User, query: str) -> None:
     assert client.get(f"/admin/audit?{query}").status_code == 200
     assert client.get(f"/admin/audit.csv?{query}").status_code == 200

@@ -38,9 +38,17 @@ def fill_everything(app: Flask, make: Factory, zelda: User) -> Ticket:
     """Zelda's data in every place the app keeps any: tickets, events, files, ratings,
     notifications, outbox, webhook deliveries, triage corrections, help-centre searches
     and feedback, a built export, the audit log."""
-    subscriptions.create(url="http://127.0.0.1:9/hook", events=["ticket.created",
-                         "ticket.replied", "ticket.status_changed", "ticket.assigned",
-                         "survey.answered"], by=None)
+    subscriptions.create(
+        url="http://127.0.0.1:9/hook",
+        events=[
+            "ticket.created",
+            "ticket.replied",
+            "ticket.status_changed",
+            "ticket.assigned",
+            "survey.answered",
+        ],
+        by=None,
+    )
     agent = make.agent(name="Alex Agent")
     ticket = make.ticket(
         zelda,
@@ -48,16 +56,26 @@ def fill_everything(app: Flask, make: Factory, zelda: User) -> Ticket:
         description="Write to zelda.quimby@example.com please, Zelda Quimby",
         files=[stored("quimby-receipt.txt", b"Receipt for Zelda Quimby")],
     )
-    service.customer_reply(ticket, customer=zelda, body="It's Zelda Quimby again",
-                           files=[stored("more.txt", b"zelda.quimby@example.com")])
+    service.customer_reply(
+        ticket,
+        customer=zelda,
+        body="It's Zelda Quimby again",
+        files=[stored("more.txt", b"zelda.quimby@example.com")],
+    )
     service.reply(ticket, author=agent, body="Hi Zelda Quimby, on it")
-    service.reply(ticket, author=agent, body="Note: zelda.quimby@example.com is a VIP",
-                  public=False, files=[stored("internal.txt", b"Quimby internal")])
+    service.reply(
+        ticket,
+        author=agent,
+        body="Note: zelda.quimby@example.com is a VIP",
+        public=False,
+        files=[stored("internal.txt", b"Quimby internal")],
+    )
     service.escalate(ticket, actor=agent, reason="Zelda Quimby asked twice")
     service.change_status(ticket, to=Status.RESOLVED, actor=agent)
     service.rate(ticket, customer=zelda, score=4, comment="Thanks, from Zelda Quimby")
-    db.session.add(CategoryCorrection(ticket_id=ticket.id, text="Zelda Quimby refund",
-                                      category="payments"))
+    db.session.add(
+        CategoryCorrection(ticket_id=ticket.id, text="Zelda Quimby refund", category="payments")
+    )
     db.session.commit()
     feedback.record_deflection("charged-twice", query="zelda quimby charged twice", user=zelda)
     feedback.record_feedback("charged-twice", helpful=False, comment="Quimby here", user=zelda)
@@ -76,8 +94,10 @@ def text_hits(needles: list[str]) -> list[tuple[str, str, int]]:
             if not isinstance(column.type, String | Text | JSON):
                 continue
             value = func.lower(cast(column, Text))
-            query = select(func.count()).select_from(table).where(
-                or_(*[value.contains(n) for n in needles])
+            query = (
+                select(func.count())
+                .select_from(table)
+                .where(or_(*[value.contains(n) for n in needles]))
             )
             if count := db.session.scalar(query):
                 hits.append((table.name, column.name, count))
@@ -94,9 +114,7 @@ def file_hits(folder: Path, needles: list[str]) -> list[str]:
     return found
 
 
-def test_erasure_leaves_nothing_anywhere(
-    app: Flask, make: Factory, zelda: User
-) -> None:
+def test_erasure_leaves_nothing_anywhere(app: Flask, make: Factory, zelda: User) -> None:
     from support.kb import index
 
     index.rebuild()

@@ -37,11 +37,17 @@ def test_export_has_their_data_and_nothing_of_anyone_else(
 ) -> None:
     other = make.customer(name="Olga Other", email="olga.other@example.com")
     agent = make.agent(name="Alex Agent")
-    mine = make.ticket(zelda, subject="My parcel never came",
-                       files=[stored("label.txt", b"my label")])
+    mine = make.ticket(
+        zelda, subject="My parcel never came", files=[stored("label.txt", b"my label")]
+    )
     service.reply(mine, author=agent, body="We are checking with the courier")
-    service.reply(mine, author=agent, body="Internal: courier blames warehouse",
-                  public=False, files=[stored("warehouse.txt", b"internal file")])
+    service.reply(
+        mine,
+        author=agent,
+        body="Internal: courier blames warehouse",
+        public=False,
+        files=[stored("warehouse.txt", b"internal file")],
+    )
     service.reply(mine, author=agent, body="Olga Other had the same", public=False)
     theirs = make.ticket(other, subject="Olga's secret order", description="olga.other@example.com")
     service.merge(theirs, into=make.ticket(other), actor=agent)
@@ -55,7 +61,9 @@ def test_export_has_their_data_and_nothing_of_anyone_else(
     found, zf = _zip_of(client)
 
     names = zf.namelist()
-    assert {"account.json", "notifications.json", "README.txt", f"tickets/{mine.ref}.json"} <= set(names)
+    assert {"account.json", "notifications.json", "README.txt", f"tickets/{mine.ref}.json"} <= set(
+        names
+    )
     everything = b"".join(zf.read(n) for n in names).lower()
     assert b"my parcel never came" in everything and b"we are checking" in everything
     assert b"my label" in everything
@@ -74,7 +82,10 @@ def test_another_customer_cannot_see_or_download_it(
     built = export.ask(zelda)
     run_jobs(app)
     auth.login(make.customer())
-    for path in (f"/account/privacy/exports/{built.id}", f"/account/privacy/exports/{built.id}/download"):
+    for path in (
+        f"/account/privacy/exports/{built.id}",
+        f"/account/privacy/exports/{built.id}/download",
+    ):
         assert client.get(path).status_code == 404
 
 

@@ -46,9 +46,7 @@ def test_your_data_needs_a_sign_in(client: FlaskClient) -> None:
     assert client.post("/account/privacy/erase", data={"understood": "y"}).status_code == 302
 
 
-def test_customer_asks_cancels_and_asks_again(
-    client: FlaskClient, auth: Auth, zelda: User
-) -> None:
+def test_customer_asks_cancels_and_asks_again(client: FlaskClient, auth: Auth, zelda: User) -> None:
     auth.login(zelda)
     refused = client.post("/account/privacy/erase", data={})
     assert refused.status_code == 422 and "Tick the box" in refused.get_data(as_text=True)
@@ -59,8 +57,12 @@ def test_customer_asks_cancels_and_asks_again(
     assert db.session.scalar(select(ErasureRequest.state)) == ErasureState.CANCELLED
     client.post("/account/privacy/erase", data={"understood": "y"})
     client.post("/account/privacy/erase", data={"understood": "y"})  # twice: one request
-    assert db.session.scalar(
-        select(func.count()).where(ErasureRequest.state == ErasureState.REQUESTED)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).where(ErasureRequest.state == ErasureState.REQUESTED)
+        )
+        == 1
+    )
 
 
 def test_admin_confirms_and_the_customer_is_signed_out(
@@ -80,8 +82,12 @@ def test_admin_confirms_and_the_customer_is_signed_out(
     assert client.post(f"/admin/privacy/erasures/{request_id}/decline").status_code == 303
     assert "already started" in client.get("/admin/privacy").get_data(as_text=True)
     auth.logout()
-    assert client.post("/login", data={"email": "zelda.quimby@example.com",
-                                        "password": PASSWORD}).status_code == 422
+    assert (
+        client.post(
+            "/login", data={"email": "zelda.quimby@example.com", "password": PASSWORD}
+        ).status_code
+        == 422
+    )
 
 
 def test_admin_erases_directly_twice_and_never_an_agent(
@@ -95,7 +101,9 @@ def test_admin_erases_directly_twice_and_never_an_agent(
     assert unknown.status_code == 422 and "No account" in unknown.get_data(as_text=True)
     assert client.post("/admin/privacy/erasures", data={"who": zelda.email}).status_code == 303
     run_jobs(app)
-    again = client.post("/admin/privacy/erasures", data={"who": str(zelda.id)}, follow_redirects=True)
+    again = client.post(
+        "/admin/privacy/erasures", data={"who": str(zelda.id)}, follow_redirects=True
+    )
     assert "already erased" in again.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ErasureRequest)) == 1
 
@@ -139,9 +147,15 @@ def test_retention_refuses_bad_days(
 ) -> None:
     auth.login(admin)
     for action in ("save", "preview"):
-        response = client.post("/admin/privacy/retention", data={
-            "anonymise_closed_after_days": value, "delete_files_after_days": "",
-            "audit_days": "365", "action": action})
+        response = client.post(
+            "/admin/privacy/retention",
+            data={
+                "anonymise_closed_after_days": value,
+                "delete_files_after_days": "",
+                "audit_days": "365",
+                "action": action,
+            },
+        )
         assert response.status_code == 422, (value, action)
         assert 'class="field-error"' in response.get_data(as_text=True)
     assert db.session.scalar(select(PrivacySettings)) is None
@@ -160,10 +174,16 @@ def test_dry_run_counts_and_saving_applies_at_the_sweep(
     auth.login(admin)
     clock.freeze(clock.now() + timedelta(days=10))
     try:
-        form = {"anonymise_closed_after_days": "5", "delete_files_after_days": "5",
-                "audit_days": "365"}
-        dry = client.post("/admin/privacy/retention", data={**form, "action": "preview"},
-                          headers={"HX-Request": "true"})
+        form = {
+            "anonymise_closed_after_days": "5",
+            "delete_files_after_days": "5",
+            "audit_days": "365",
+        }
+        dry = client.post(
+            "/admin/privacy/retention",
+            data={**form, "action": "preview"},
+            headers={"HX-Request": "true"},
+        )
         text = dry.get_data(as_text=True)
         assert dry.status_code == 200 and "<html" not in text
         assert re.search(r"anonymise <strong>1</strong> closed\s+ticket ", text)
@@ -185,18 +205,42 @@ def test_csrf_guards_every_privacy_form(tmp_path: Path, redis_url: str) -> None:
         customer, admin = F().customer(), F().admin()
         client = app.test_client()
         for user, posts in [
-            (customer, ["/account/privacy/export", "/account/privacy/erase",
-                        "/account/privacy/erase/cancel"]),
-            (admin, ["/admin/privacy/retention", "/admin/privacy/erasures",
-                     "/admin/privacy/erasures/1/confirm", "/admin/privacy/erasures/1/decline"]),
+            (
+                customer,
+                [
+                    "/account/privacy/export",
+                    "/account/privacy/erase",
+                    "/account/privacy/erase/cancel",
+                ],
+            ),
+            (
+                admin,
+                [
+                    "/admin/privacy/retention",
+                    "/admin/privacy/erasures",
+                    "/admin/privacy/erasures/1/confirm",
+                    "/admin/privacy/erasures/1/decline",
+                ],
+            ),
         ]:
             html = client.get("/login").get_data(as_text=True)
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-                re.search(r'"X-CSRFToken": "([^"]+)"', html)
-            client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                        "csrf_token": token.group(1)})
+            token = re.search(
+                r'name="csrf_token" type="hidden" value="([^"]+)"', html
+            ) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
+            client.post(
+                "/login",
+                data={"email": user.email, "password": PASSWORD, "csrf_token": token.group(1)},
+            )
             for path in posts:
-                assert client.post(path, data={"understood": "y", "who": "1"}).status_code == 400, path
-            client.post("/logout", headers={"X-CSRFToken": re.search(
-                r'"X-CSRFToken": "([^"]+)"', client.get("/privacy").get_data(as_text=True)).group(1)})
+                assert client.post(path, data={"understood": "y", "who": "1"}).status_code == 400, (
+                    path
+                )
+            client.post(
+                "/logout",
+                headers={
+                    "X-CSRFToken": re.search(
+                        r'"X-CSRFToken": "([^"]+)"', client.get("/privacy").get_data(as_text=True)
+                    ).group(1)
+                },
+            )
         assert db.session.scalar(select(func.count()).select_from(ErasureRequest)) == 0
