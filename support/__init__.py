@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from support.portal.views import bp as portal_bp
     from support.queue.views import bp as queue_bp
     from support.reports.views import bp as reports_bp
+    from support.privacy import views as privacy
     from support.survey.views import bp as survey_bp
 
     app.register_blueprint(main_bp)
@@ -125,4 +126,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_admin_bp)
     app.register_blueprint(mailhook_bp)
     app.register_blueprint(mail_admin_bp)
+    app.register_blueprint(privacy.bp)
+    app.register_blueprint(privacy.admin_bp)
     notifications.init_app(app)

@@ -247,6 +247,7 @@ def create_token() -> Response:
         name=form.name.data,
         scope=TokenScope(form.scope.data),
         expires_at=form.expires_at(clock.now()),
+        address=request.remote_addr,
     )
     # Answered directly, not redirected: the secret must not travel through a URL or session.
     return _page(created=created)
@@ -258,7 +259,8 @@ def revoke_token(token_id: int) -> Response:
     token = tokens.token_of(current_user, token_id)
     if token is None:
         abort(404)
-    tokens.revoke(token)  # CSRFProtect has checked the form's token before this view runs
+    # CSRFProtect has checked the form's token before this view runs.
+    tokens.revoke(token, by=current_user, address=request.remote_addr)
     message = f"“{token.name}” is revoked: requests that send it are refused from now on."
     if wants_fragment():
         return _page(message=message)

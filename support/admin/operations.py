@@ -20,7 +20,9 @@ from support.notify import outbox
 from support.tickets import sla
 from support.web import redirect_after_post, render
 
-bp = access.admins_only(Blueprint("operations", __name__, url_prefix="/admin"))
+bp = access.audited(
+    access.admins_only(Blueprint("operations", __name__, url_prefix="/admin")), "sla_and_mail"
+)
 
 _MINUTES = [InputRequired("Enter a number of minutes."), NumberRange(1, 60 * 24 * 60)]
 

@@ -16,6 +16,7 @@ from support.extensions import db
 from support.forms import BaseForm
 from support.models import Role, User
 from support.params import plain_int
+from support.privacy import audit
 from support.web import redirect_after_post, render
 
 bp = access.admins_only(Blueprint("people_admin", __name__, url_prefix="/admin"))
@@ -67,6 +68,10 @@ def _page(status: int = 200, error_for: int | None = None, error: str | None = N
     )
 
 
+def _access_of(person: User) -> dict[str, object]:
+    return {"role": person.role.value, "tier": person.tier, "active": person.is_active}
+
+
 @bp.get("/people")
 def people() -> Response:
     return _page()
@@ -80,6 +85,7 @@ def change(user_id: int) -> Response:
     form = AccessForm()
     if not form.validate_on_submit():
         return _page(422, person.id, "Choose a role and, for staff, a tier from the lists.")
+    before = _access_of(person)
     try:
         accounts.change_access(
             person,
@@ -91,6 +97,9 @@ def change(user_id: int) -> Response:
     except accounts.AccessError as exc:
         db.session.rollback()
         return _page(422, person.id, str(exc))
+    if (after := _access_of(person)) != before:
+        audit.record(audit.Action.ACCESS_CHANGED, current_user, person,
+                     {"before": before, "after": after}, request.remote_addr)
     state = "" if person.is_active else ", deactivated"
     flash(f"{person.name} is now {person.role.value}{state}.", "success")
     return redirect_after_post(url_for("people_admin.people", **request.args))

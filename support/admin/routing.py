@@ -25,7 +25,9 @@ from support.triage import settings
 from support.triage.routing import DEFAULT_MAX_OPEN
 from support.web import redirect_after_post, render
 
-bp = access.admins_only(Blueprint("routing_admin", __name__, url_prefix="/admin"))
+bp = access.audited(
+    access.admins_only(Blueprint("routing_admin", __name__, url_prefix="/admin")), "routing"
+)
 
 PAGE = "admin/routing.html"
 NONE = ""

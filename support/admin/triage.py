@@ -19,7 +19,9 @@ from support.models import Category, Impact, Priority, PriorityRule
 from support.triage import priority, routing
 from support.web import redirect_after_post, render, wants_fragment
 
-bp = access.admins_only(Blueprint("triage_admin", __name__, url_prefix="/admin"))
+bp = access.audited(
+    access.admins_only(Blueprint("triage_admin", __name__, url_prefix="/admin")), "triage"
+)
 
 PAGE = "admin/triage.html"
 ANY = ""

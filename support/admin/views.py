@@ -73,6 +73,16 @@ SECTIONS = [
         "mail_admin.inbox",
         "Email that could not be filed, with the reason and the original: retry it, file it, "
         "add it to a ticket or discard it; and who may open tickets by email.",
+        "Privacy and retention",
+        "privacy_admin.privacy_page",
+        "Confirm customers' erasure requests (or erase someone), and how long closed "
+        "tickets' text, attachments and the audit log are kept.",
+    ),
+    Section(
+        "Audit log",
+        "privacy_admin.audit_log",
+        "Who signed in (or failed to), changed access, settings or API tokens, exported or "
+        "erased data — when and from which address. Filter it and download it as CSV.",
     ),
     Section(
         "Jobs and mail",

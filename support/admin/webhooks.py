@@ -17,7 +17,10 @@ from support.params import plain_int
 from support.web import redirect_after_post, render
 from support.webhooks import http, outbox, subscriptions
 
-bp = access.admins_only(Blueprint("webhooks_admin", __name__, url_prefix="/admin/webhooks"))
+bp = access.audited(
+    access.admins_only(Blueprint("webhooks_admin", __name__, url_prefix="/admin/webhooks")),
+    "webhooks",
+)
 
 EVENT_HELP = {
     WebhookEvent.TICKET_CREATED: "A customer filed a ticket.",

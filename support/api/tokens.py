@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from support import clock
 from support.extensions import db
 from support.models import ApiToken, TokenScope, User
+from support.privacy import audit
 
 PREFIX = "sd_"
 SHOWN_PREFIX = 10  # "sd_" and 7 characters: enough to tell tokens apart in a list
@@ -42,7 +43,12 @@ def digest(secret: str) -> str:
 
 
 def create(
-    user: User, *, name: str, scope: TokenScope, expires_at: datetime | None = None
+    user: User,
+    *,
+    name: str,
+    scope: TokenScope,
+    expires_at: datetime | None = None,
+    address: str | None = None,
 ) -> NewToken:
     """A new token for an agent or admin (customers have none); committed."""
     if not user.is_agent:
@@ -58,13 +64,18 @@ def create(
         expires_at=expires_at,
     )
     db.session.add(token)
+    db.session.flush()
+    details = {"scope": scope.value, "expires_at": expires_at.isoformat() if expires_at else None}
+    audit.record(audit.Action.TOKEN_CREATED, user, token, details, address, commit=False)
     db.session.commit()
     return NewToken(token, secret)
 
 
-def revoke(token: ApiToken) -> None:
+def revoke(token: ApiToken, *, by: User | None = None, address: str | None = None) -> None:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
+        audit.record(audit.Action.TOKEN_REVOKED, by or token.user, token, None, address,
+                     commit=False)
         db.session.commit()
 
 

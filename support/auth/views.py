@@ -13,6 +13,7 @@ from support.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, R
 from support.extensions import db, login_manager
 from support.forms import EmptyForm
 from support.models import User
+from support.privacy import audit
 from support.web import redirect_after_post, render
 
 bp = Blueprint("auth", __name__)
@@ -92,6 +93,7 @@ def login() -> Response:
     error = None
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
+        _audit_sign_in(user, form.email.data)
         if user:
             login_user(user, remember=form.remember.data)
             _new_csrf_token()
@@ -99,6 +101,17 @@ def login() -> Response:
         error = "That email and password don't match an account. Check both and try again."
     status = 422 if form.errors or error else 200
     return render("auth/login.html", block="form", status=status, form=form, error=error)
+
+
+def _audit_sign_in(user: User | None, email: str) -> None:
+    """Both outcomes go to the audit log. A failure names the account when there is one,
+    else a keyed fingerprint of the address tried (the log holds no email addresses)."""
+    if user is not None:
+        audit.record(audit.Action.SIGN_IN, user, user, address=request.remote_addr)
+        return
+    known = accounts.find_by_email(email)
+    details = None if known else {"email_fingerprint": audit.email_fingerprint(email)}
+    audit.record(audit.Action.SIGN_IN_FAILED, None, known, details, request.remote_addr)
 
 
 @bp.route("/logout", methods=["GET", "POST"])

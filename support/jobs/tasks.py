@@ -129,7 +129,7 @@ def sweep() -> dict[str, int]:
     Runs every minute from `rq cron`. Catches work whose job Redis lost: mail
     still in the outbox, webhook deliveries due (or abandoned), SLA checkpoints,
     follow-ups and auto-closes. And gives tickets waiting in "unassigned" to agents
-    who have become free.
+    who have become free, and applies the privacy retention settings.
     """
     keys = outbox.due_for_delivery()
     for key in keys:
@@ -144,6 +144,9 @@ def sweep() -> dict[str, int]:
     followed = sum(bool(service.send_follow_up(t)) for t in _resolved_due_follow_up())
     closed = sum(bool(service.auto_close(t)) for t in _resolved_due_close())
     routed = _route_waiting()
+    from support.privacy.jobs import sweep_work  # imports this module: not at the top
+
+    privacy = sweep_work()
     counts = {
         "mail": len(keys),
         "webhooks": len(deliveries),
@@ -152,6 +155,7 @@ def sweep() -> dict[str, int]:
         "closed": closed,
         "routed": routed,
         "inbound_mail": mail_in,
+        **privacy,
     }
     log.info("sweep: %s", counts)
     return counts

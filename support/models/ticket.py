@@ -115,6 +115,8 @@ class EventKind(StrEnum):
     PRIORITY_SET = "priority_set"
     ROUTED = "routed"
     TAGS_CHANGED = "tags_changed"
+    # Its personal text was removed (erasure or retention, support/privacy), internal.
+    ANONYMISED = "anonymised"
 
 
 class Category(db.Model):
@@ -228,6 +230,9 @@ class Ticket(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id"), default=None, index=True
     )
+    # Set once its personal text is gone (erasure or retention): status, times,
+    # category and rating stay for the statistics.
+    anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
 
     customer: Mapped[User] = relationship(foreign_keys=[customer_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

@@ -82,6 +82,9 @@ class User(UserMixin, db.Model):
     time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
     # EmailKind values this person asked not to get by email (in-app notices still come).
     email_opt_out: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    # Set when the account's personal data was erased (support/privacy/erasure.py): the
+    # row stays as a tombstone ("Deleted customer 4821") so statistics stay right.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     skills: Mapped[list[Skill]] = relationship(secondary=agent_skills, order_by=Skill.name)

@@ -9,9 +9,11 @@ data) pass the acting person explicitly; nothing here reads the request.
 The modules, by concept: `filing` (new tickets and follow-ups), `conversation`
 (replies, notes, workarounds, ratings), `status` (status changes, board moves,
 reopening, escalation), `assignment` (assignee, category, priority, team, tags),
-`merge`, and `automatic` (what the background jobs change).
+`merge`, `automatic` (what the background jobs change) and `anonymise` (privacy:
+erasure and retention remove a ticket's personal text in bulk).
 """
 
+from support.tickets.service.anonymise import anonymise, drop_attachments
 from support.tickets.service.assignment import UNCHANGED, assign, set_tags, update_fields
 from support.tickets.service.automatic import (
     acknowledged,
@@ -61,11 +63,13 @@ __all__ = [
     "TicketError",
     "acknowledged",
     "add_followers",
+    "anonymise",
     "assign",
     "auto_close",
     "change_status",
     "check_sla",
     "customer_reply",
+    "drop_attachments",
     "escalate",
     "follower_ids",
     "merge",
