@@ -102,9 +102,9 @@ def _register_blueprints(app: Flask) -> None:
     from support.main.views import bp as main_bp
     from support.notify import views as notifications
     from support.portal.views import bp as portal_bp
+    from support.privacy import views as privacy
     from support.queue.views import bp as queue_bp
     from support.reports.views import bp as reports_bp
-    from support.privacy import views as privacy
     from support.survey.views import bp as survey_bp
 
     app.register_blueprint(main_bp)

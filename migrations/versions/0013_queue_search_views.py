@@ -4,7 +4,7 @@ The search table's SQL is support/tickets/search.py's (schema()); its documents 
 written here once for the tickets that exist, and from then on by the ticket service.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-06 00:45:00
 
 """
@@ -16,7 +16,7 @@ from support.tickets import search
 
 # revision identifiers, used by Alembic.
 revision = "0013"
-down_revision = "0010"
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

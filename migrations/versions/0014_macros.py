@@ -1,7 +1,7 @@
 """canned_responses: macros (a canned response that also sets status, priority, tags, assignee)
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-06 00:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

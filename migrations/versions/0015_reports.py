@@ -2,7 +2,7 @@
 timeline events of one kind in a date range
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-06 00:50:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0010'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

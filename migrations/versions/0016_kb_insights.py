@@ -4,7 +4,7 @@ None of them keeps who searched, read or wrote: searches keep the query and a
 random per-search-box token, suggestions the new-ticket form's client token.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-06 00:45:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0010'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

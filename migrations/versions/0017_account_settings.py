@@ -1,7 +1,7 @@
 """users: email_verified_at, time_zone, email_opt_out (the /account page)
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-06 00:45:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0010'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

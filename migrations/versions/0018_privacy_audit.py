@@ -2,7 +2,7 @@
 users.erased_at and tickets.anonymised_at
 
 Revision ID: 0018
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-06 00:40:00
 
 """
@@ -13,7 +13,7 @@ from support.models.privacy import AUDIT_TRIGGERS
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0010'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

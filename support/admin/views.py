@@ -73,6 +73,8 @@ SECTIONS = [
         "mail_admin.inbox",
         "Email that could not be filed, with the reason and the original: retry it, file it, "
         "add it to a ticket or discard it; and who may open tickets by email.",
+    ),
+    Section(
         "Privacy and retention",
         "privacy_admin.privacy_page",
         "Confirm customers' erasure requests (or erase someone), and how long closed "

@@ -21,7 +21,7 @@ from support.board import forms
 from support.board.queries import COLUMN_LABELS
 from support.extensions import db
 from support.kb import index as kb_index
-from support.models import CannedResponse, Category, Role, Status, Team, Ticket, User
+from support.models import CannedResponse, Category, Status, Team, Ticket, User
 from support.notify import outbox
 from support.tickets import canned, permissions, refs, timeline
 from support.tickets.service import TRANSITIONS

@@ -10,6 +10,7 @@ from support.models.api import (
 )
 from support.models.canned import CannedResponse
 from support.models.imap import ImapMailboxState
+from support.models.kb import ArticleFeedback, ArticleView, Deflection, KbSearch, SuggestionShown
 from support.models.mail import (
     BouncingAddress,
     InboundMessage,
@@ -19,7 +20,6 @@ from support.models.mail import (
     Outcome,
     TicketFollower,
 )
-from support.models.kb import ArticleFeedback, ArticleView, Deflection, KbSearch, SuggestionShown
 from support.models.notify import (
     EmailKind,
     Notification,
@@ -29,7 +29,6 @@ from support.models.notify import (
     SlaPolicy,
     SurveyInvite,
 )
-from support.models.saved_view import SavedView
 from support.models.privacy import (
     AuditEntry,
     DataExport,
@@ -38,6 +37,7 @@ from support.models.privacy import (
     JobState,
     PrivacySettings,
 )
+from support.models.saved_view import SavedView
 from support.models.ticket import (
     Attachment,
     Category,
@@ -76,9 +76,9 @@ __all__ = [
     "InboundMessage",
     "InboundSource",
     "InboundStatus",
-    "MailSettings",
-    "KbSearch",
     "JobState",
+    "KbSearch",
+    "MailSettings",
     "Notification",
     "OutboxMessage",
     "OutboxStatus",

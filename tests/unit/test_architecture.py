@@ -32,6 +32,7 @@ WEB = (
     "support.mailhook",
     "support.main",
     "support.portal",
+    "support.queue",
     "support.web",
     "support.kb.views",
     "support.kb.insights_views",
