@@ -102,10 +102,14 @@ def attach_to(message: InboundMessage, ticket: Ticket, actor: User) -> Result:
         match = threads.Match(ticket, "admin")
         return _customer_reply(mail, message, user, match)
     body, data = _body(mail, message, verified=False)
-    data["attached_by"] = actor.name
-    files = _files(mail)
+    data["email"]["attached_by"] = actor.name
+    sender = mail.from_address or "an unknown sender"
     event = service.system_note(
-        ticket, body=body, data=data, files=files, client_token=_token(message)
+        ticket,
+        body=f"Email from {sender}, attached by {actor.name}:\n\n{body}",
+        data=data,
+        files=_files(mail),
+        client_token=_token(message),
     )
     return Result(Outcome.NOTE, f"{ticket.ref} attached by {actor.name}", ticket.id, event.id)
 
