@@ -33,6 +33,7 @@ from support.models import (
     InboundMessage,
     Outcome,
     Role,
+    Status,
     Ticket,
     TicketEvent,
     TicketFollower,
@@ -265,7 +266,8 @@ def _from_agent(
         return Result(Outcome.QUARANTINED, "an agent's email never files a ticket")
     ticket = match.ticket
     failed = _auth_failed(mail)
-    if _token_ok(match, agent.email) and failed is None and ticket.status.is_active:
+    open_ = ticket.status != Status.CLOSED
+    if _token_ok(match, agent.email) and failed is None and open_:
         body, data = _body(mail, message, verified=True)
         event = service.reply(
             ticket,
@@ -276,7 +278,7 @@ def _from_agent(
             data=data,
         )
         return Result(Outcome.REPLY, ticket.ref, ticket.id, event.id)
-    why = failed or ("the ticket is not active" if _token_ok(match, agent.email) else None)
+    why = failed or ("the ticket is closed" if _token_ok(match, agent.email) else None)
     why = why or "no reply token signed for this agent"
     body, data = _body(mail, message, verified=False)
     data["email"]["unverified_sender"] = why
