@@ -124,6 +124,13 @@ def message_ids(value: str) -> list[str]:
     return _MSGID.findall(value)
 
 
+def own_message_id(message: Message) -> str | None:
+    """The message's Message-ID as others reference it (`<…>`), else the header as is."""
+    value = header(message, "Message-ID")
+    ids = message_ids(value)
+    return (ids[0] if ids else value.strip() or None) if value else None
+
+
 def _charset_ok(name: str | None) -> str | None:
     if not name:
         return None
@@ -252,8 +259,7 @@ def parse(raw: bytes | Iterable[bytes]) -> Mail:
     message = _message([raw] if isinstance(raw, bytes) else raw)
     mail = Mail(message=message)
     mail.defects = [type(d).__name__ for d in message.defects]
-    ids = message_ids(header(message, "Message-ID"))
-    mail.message_id = ids[0] if ids else (header(message, "Message-ID") or None)
+    mail.message_id = own_message_id(message)
     mail.subject = header(message, "Subject")
     senders = address_list(message, "From")
     if senders:
