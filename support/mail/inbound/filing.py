@@ -199,7 +199,6 @@ def _body(mail: Mail, message: InboundMessage, *, verified: bool) -> tuple[str, 
             "from": mail.from_address,
             "verified": verified,
             "quoted": rest[:200_000] or None,
-            "html": mail.html[:200_000] if mail.html and rest else None,
             "skipped": mail.skipped or None,
         }
     }
