@@ -76,6 +76,14 @@ def test_out_of_office_is_a_quiet_internal_note(app, make) -> None:
     assert (_count(OutboxMessage), _count(Notification)) == (emails, notices)
 
 
+def test_an_outlook_autoreply_without_headers_is_a_note_too(app) -> None:
+    ticket = db.session.get(Ticket, ingest(email()).ticket_id)
+    row = ingest(email(subject=f"Automatic reply: [{ticket.ref}] My parcel", body="Away"))
+    assert row.outcome == Outcome.NOTE and "out-of-office" in row.reason
+    person = ingest(email(subject="Vacation rental refund", body="A person's subject"))
+    assert person.outcome == Outcome.NEW
+
+
 def test_a_bounce_marks_the_address_and_stops_our_mail(app, make, client, auth) -> None:
     ticket = db.session.get(Ticket, ingest(email()).ticket_id)
     tickets = _count(Ticket)
