@@ -104,9 +104,7 @@ def test_a_bounce_marks_the_address_and_stops_our_mail(app, make, client, auth) 
     # A message from the address again: it works, and mail to it goes out again.
     ingest(email(subject=f"Re: [{ticket.ref}]", body="New address book, sorry"))
     assert _count(BouncingAddress) == 0
-    assert "Email bouncing" not in client.get(f"/board/tickets/{ticket.ref}").get_data(
-        as_text=True
-    )
+    assert "Email bouncing" not in client.get(f"/board/tickets/{ticket.ref}").get_data(as_text=True)
 
 
 def test_caps_per_sender(app, make) -> None:
