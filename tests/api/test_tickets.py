@@ -236,10 +236,11 @@ def test_errors_everywhere_under_api_are_problems(api: Api) -> None:
 
 
 def test_only_the_api_skips_csrf() -> None:
-    """The API takes bearer tokens and never the session cookie; every page still checks."""
+    """The API takes bearer tokens and never the session cookie; every page still checks.
+    (`mailhook`, POST /inbound/email, is a provider's HMAC-signed request: no cookie.)"""
     from support.extensions import csrf
 
-    assert {blueprint.name for blueprint in csrf._exempt_blueprints} == {"api"}
+    assert {blueprint.name for blueprint in csrf._exempt_blueprints} == {"api", "mailhook"}
 
 
 def test_a_nul_character_is_refused_before_the_database(api: Api, make: Factory) -> None:

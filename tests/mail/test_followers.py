@@ -30,9 +30,12 @@ def test_cc_follows_gets_updates_and_can_reply(app, make) -> None:
     event = db.session.get(TicketEvent, answer.event_id)
     assert (event.kind, event.actor_id, event.is_public) == (EventKind.REPLY, pat.id, True)
     # The customer hears of it; Pat is not told of their own words.
-    assert db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_address == "pat@example.com")
-    ).all() == to_pat
+    assert (
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_address == "pat@example.com")
+        ).all()
+        == to_pat
+    )
 
 
 def test_internal_notes_never_reach_followers(app, make) -> None:

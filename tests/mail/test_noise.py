@@ -76,6 +76,14 @@ def test_out_of_office_is_a_quiet_internal_note(app, make) -> None:
     assert (_count(OutboxMessage), _count(Notification)) == (emails, notices)
 
 
+def test_an_outlook_autoreply_without_headers_is_a_note_too(app) -> None:
+    ticket = db.session.get(Ticket, ingest(email()).ticket_id)
+    row = ingest(email(subject=f"Automatic reply: [{ticket.ref}] My parcel", body="Away"))
+    assert row.outcome == Outcome.NOTE and "out-of-office" in row.reason
+    person = ingest(email(subject="Vacation rental refund", body="A person's subject"))
+    assert person.outcome == Outcome.NEW
+
+
 def test_a_bounce_marks_the_address_and_stops_our_mail(app, make, client, auth) -> None:
     ticket = db.session.get(Ticket, ingest(email()).ticket_id)
     tickets = _count(Ticket)
@@ -96,9 +104,7 @@ def test_a_bounce_marks_the_address_and_stops_our_mail(app, make, client, auth) 
     # A message from the address again: it works, and mail to it goes out again.
     ingest(email(subject=f"Re: [{ticket.ref}]", body="New address book, sorry"))
     assert _count(BouncingAddress) == 0
-    assert "Email bouncing" not in client.get(f"/board/tickets/{ticket.ref}").get_data(
-        as_text=True
-    )
+    assert "Email bouncing" not in client.get(f"/board/tickets/{ticket.ref}").get_data(as_text=True)
 
 
 def test_caps_per_sender(app, make) -> None:

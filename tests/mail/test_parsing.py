@@ -3,10 +3,11 @@ messages, TNEF, empty parts, uuencode, hostile HTML, quoted history and signatur
 
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage
 
 from support.extensions import db
-from support.mail.inbound import parse, quotes
+from support.mail.inbound import filing, parse, quotes
 from support.models import Attachment, InboundStatus, Outcome, TicketEvent
 from tests.mail.conftest import fixture, ingest
 
@@ -115,3 +116,16 @@ def test_hundreds_of_attachments_are_all_kept(app) -> None:
     row = ingest(bytes(message))
     assert row.status == InboundStatus.FILED
     assert db.session.query(Attachment).filter_by(ticket_id=row.ticket_id).count() == 300
+
+
+def test_a_message_bigger_than_one_read_slice_is_read_whole(app) -> None:
+    data = bytes(range(256)) * (filing.READ_BYTES // 256 + 5000)  # over one slice
+    message = EmailMessage()
+    message["From"], message["To"] = "big@example.com", "support@localhost"
+    message["Subject"], message["Message-ID"] = "Big log", "<big@example.com>"
+    message.set_content("Attached.")
+    message.add_attachment(data, "application", "octet-stream", filename="big.bin")
+    row = ingest(bytes(message))
+    [attachment] = db.session.query(Attachment).filter_by(ticket_id=row.ticket_id).all()
+    assert attachment.size == len(data)
+    assert attachment.sha256 == hashlib.sha256(data).hexdigest()

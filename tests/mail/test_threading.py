@@ -69,9 +69,7 @@ def test_subject_reference_then_plus_address(app) -> None:
 
 def test_headers_win_over_the_subject(app) -> None:
     first, second = _emailed_ticket(), _emailed_ticket()
-    row = ingest(
-        email(subject=f"Re: [{second.ref}]", body="x", In_Reply_To=_ack(first).message_id)
-    )
+    row = ingest(email(subject=f"Re: [{second.ref}]", body="x", In_Reply_To=_ack(first).message_id))
     assert row.ticket_id == first.id
 
 

@@ -12,9 +12,12 @@ from enum import StrEnum
 
 from support.mail.inbound.parse import Mail, all_headers, header
 
+# Subjects autoresponders write (Outlook's "Automatic reply:" carries no header saying
+# so); narrow on purpose: "Vacation rental refund" is a person's subject.
 _OOO_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit"
-    r"|absence|r[ée]ponse automatique|vacation|on leave|away from)",
+    r"^\s*(automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|out of (the )?office"
+    r"|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica)"
+    r"\s*[:\-(]",
     re.I,
 )
 _ROBOT_LOCAL = re.compile(
@@ -49,6 +52,8 @@ def why_automatic(mail: Mail, our_ids: bool = False) -> str | None:
         return f"sent by {mail.from_address}"
     if our_ids:
         return "our own Message-ID came back"
+    if _OOO_SUBJECT.match(mail.subject):
+        return "an autoresponder's subject"
     return None
 
 

@@ -25,10 +25,12 @@ from support.extensions import db
 from support.jobs import queue
 from support.mail.inbound import filing, parse
 from support.models import InboundMessage, InboundSource, InboundStatus, Outcome
-from support.text import one_line
 
 log = logging.getLogger(__name__)
 FILE_JOB = "support.jobs.tasks.file_inbound"
+# Attempts that started but never recorded an outcome (a worker killed by a message too
+# big for its memory, say) before the message is quarantined instead of tried again.
+MAX_ATTEMPTS = 5
 _HEADER_END = (b"\r\n\r\n", b"\n\n")
 
 
@@ -42,18 +44,13 @@ def _header_block(raw: bytes) -> bytes:
     return raw[: min(ends)] if ends else raw
 
 
-def _decoded(value: object) -> str:
-    """A header as one line of text, encoded words decoded (junk stays junk)."""
-    return one_line(parse.decode_words(str(value)))
-
-
 def summary(raw: bytes) -> tuple[str | None, str | None, str | None]:
     """(Message-ID, From address, Subject) read from the headers alone, cheaply."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(_header_block(raw))
-    message_id = _decoded(headers.get("Message-ID", "")).strip() or None
+    message_id = parse.own_message_id(headers)
     senders = parse.address_list(headers, "From")
     sender = senders[0][1] if senders else None
-    subject = _decoded(headers.get("Subject", "")) or None
+    subject = parse.header(headers, "Subject") or None
     return (
         message_id[:500] if message_id else None,
         sender[:254] if sender and "@" in sender else None,
@@ -142,6 +139,11 @@ def file_message(inbound_id: int) -> Outcome:
         raise LookupError(f"no inbound message {inbound_id}")
     if message.status != InboundStatus.RECEIVED:
         return message.outcome or Outcome.QUARANTINED
+    if message.attempts >= MAX_ATTEMPTS:  # it killed its worker each time: stop trying
+        result = filing.Result(
+            Outcome.QUARANTINED, f"filing never finished ({message.attempts} attempts)"
+        )
+        return record(message, result)
     db.session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id)
