@@ -87,7 +87,7 @@ def test_email_to_board_reply_and_back(page: Page, server, smtp: SmtpServer) -> 
     log_in(page, base, agent_email)
     card = page.locator(f"#card-{ref}")
     expect(card).to_be_visible()
-    expect(card.locator(".channel-email")).to_have_text("email")
+    expect(card.locator(".card-channel")).to_have_attribute("title", "Came in by email")
     card.locator(".card-title").click()
     panel = page.locator("#panel-host .ticket-panel")
     expect(panel).to_contain_text("Please refund one.")

@@ -67,6 +67,7 @@ def _post(client, body: bytes, header: str | None):
 
 def test_webhook_needs_a_valid_signature(app, client) -> None:
     app.config["INBOUND_EMAIL_SECRET"] = SECRET
+    app.config["WTF_CSRF_ENABLED"] = True  # exempt: a signed machine request, no cookie
     raw = email()
     assert _post(client, raw, None).status_code == 401
     assert _post(client, raw, signing.sign("wrong", raw)).status_code == 401

@@ -14,6 +14,7 @@ anyone else ......................... new ticket (an unverified account for an u
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +45,7 @@ from support.tickets import attachments, service
 from support.tickets.attachments import StoredFile
 
 NO_SUBJECT = "(no subject)"
+READ_BYTES = 4 << 20
 EMPTY_BODY = "(The email had no text.)"
 UNCLAIMED = "!unclaimed"  # a password hash no password matches: "forgot password" claims it
 
@@ -58,7 +60,7 @@ class Result:
 
 def file(message: InboundMessage) -> Result:
     """Decide and file; raises only for what the caller quarantines or retries."""
-    mail = parse.parse(message.raw)
+    mail = _parsed(message)
     if mail.message_id and threads.ours([mail.message_id]):
         return Result(Outcome.IGNORED_AUTOMATIC, "our own Message-ID came back")
     if automatic.is_bounce(mail):
@@ -83,7 +85,7 @@ def file(message: InboundMessage) -> Result:
 
 def file_as_new(message: InboundMessage) -> Result:
     """An admin's "file as a new ticket": no threading, caps or known-customer rule."""
-    mail = parse.parse(message.raw)
+    mail = _parsed(message)
     if not mail.from_address:
         return Result(Outcome.QUARANTINED, "no sender: From is missing or unreadable")
     user = _user(mail.from_address)
@@ -94,18 +96,40 @@ def file_as_new(message: InboundMessage) -> Result:
 
 def attach_to(message: InboundMessage, ticket: Ticket, actor: User) -> Result:
     """An admin's "attach to ticket": the ticket's customer's reply, else an internal note."""
-    mail = parse.parse(message.raw)
+    mail = _parsed(message)
     user = _user(mail.from_address) if mail.from_address else None
     if user is not None and user.id == ticket.customer_id:
         match = threads.Match(ticket, "admin")
         return _customer_reply(mail, message, user, match)
     body, data = _body(mail, message, verified=False)
-    data["attached_by"] = actor.name
-    files = _files(mail)
+    data["email"]["attached_by"] = actor.name
+    sender = mail.from_address or "an unknown sender"
     event = service.system_note(
-        ticket, body=body, data=data, files=files, client_token=_token(message)
+        ticket,
+        body=f"Email from {sender}, attached by {actor.name}:\n\n{body}",
+        data=data,
+        files=_files(mail),
+        client_token=_token(message),
     )
     return Result(Outcome.NOTE, f"{ticket.ref} attached by {actor.name}", ticket.id, event.id)
+
+
+def _parsed(message: InboundMessage) -> Mail:
+    """The message parsed from its raw bytes, read from the database a slice at a time:
+    a 25 MB message is never held whole next to what the parser makes of it."""
+    return parse.parse(_raw_slices(message))
+
+
+def _raw_slices(message: InboundMessage) -> Iterator[bytes]:
+    raw = InboundMessage.raw
+    for start in range(0, max(message.size, 1), READ_BYTES):
+        query = select(func.substr(raw, start + 1, READ_BYTES)).where(
+            InboundMessage.id == message.id
+        )
+        data = db.session.scalar(query)
+        if not data:
+            return
+        yield bytes(data)
 
 
 # --- who the sender is ---------------------------------------------------------------

@@ -29,6 +29,9 @@ from support.text import one_line
 
 log = logging.getLogger(__name__)
 FILE_JOB = "support.jobs.tasks.file_inbound"
+# Attempts that started but never recorded an outcome (a worker killed by a message too
+# big for its memory, say) before the message is quarantined instead of tried again.
+MAX_ATTEMPTS = 5
 _HEADER_END = (b"\r\n\r\n", b"\n\n")
 
 
@@ -142,6 +145,11 @@ def file_message(inbound_id: int) -> Outcome:
         raise LookupError(f"no inbound message {inbound_id}")
     if message.status != InboundStatus.RECEIVED:
         return message.outcome or Outcome.QUARANTINED
+    if message.attempts >= MAX_ATTEMPTS:  # it killed its worker each time: stop trying
+        result = filing.Result(
+            Outcome.QUARANTINED, f"filing never finished ({message.attempts} attempts)"
+        )
+        return record(message, result)
     db.session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id)
