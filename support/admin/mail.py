@@ -8,7 +8,16 @@ with a flash) and, with htmx, swaps the message's own row for the result.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, make_response, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from wtforms import BooleanField, IntegerField, StringField
@@ -149,11 +158,16 @@ def _answer(message: InboundMessage) -> Response:
     return redirect_after_post(_back())
 
 
-def _refused(message: InboundMessage, exc: Exception) -> Response:
+def _refused(exc: Exception) -> Response:
     """The message was handled meanwhile (another admin, another tab): say so."""
     db.session.rollback()
-    if wants_fragment():
-        return _row(message, status=409, done=("error", str(exc)))
+    if wants_fragment():  # not swapped: the page's toast says it (static/js/app.js)
+        toast = render_template(
+            "errors/_toast.html",
+            title="Already handled.",
+            advice=f"{exc} Nothing was changed; reload the page to see the list as it is now.",
+        )
+        return make_response(toast, 409)
     flash(f"{exc} Nothing was changed.", "error")
     return redirect_after_post(_back())
 
@@ -189,7 +203,7 @@ def retry(message_id: int) -> Response:
     try:
         quarantine.retry(message, current_user)
     except quarantine.NotInQuarantine as exc:
-        return _refused(message, exc)
+        return _refused(exc)
     return _answer(message)
 
 
@@ -199,7 +213,7 @@ def file_as_new(message_id: int) -> Response:
     try:
         quarantine.file_as_new(message, current_user)
     except quarantine.NotInQuarantine as exc:
-        return _refused(message, exc)
+        return _refused(exc)
     return _answer(message)
 
 
@@ -223,7 +237,7 @@ def attach(message_id: int) -> Response:
     try:
         quarantine.attach_to(message, ticket, current_user)
     except quarantine.NotInQuarantine as exc:
-        return _refused(message, exc)
+        return _refused(exc)
     return _answer(message)
 
 
@@ -233,7 +247,7 @@ def discard(message_id: int) -> Response:
     try:
         quarantine.discard(message, current_user)
     except quarantine.NotInQuarantine as exc:
-        return _refused(message, exc)
+        return _refused(exc)
     return _answer(message)
 
 

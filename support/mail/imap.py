@@ -72,14 +72,23 @@ class ImapSettings:
         default_port = 993 if tls == "ssl" else 143
         return cls(
             host=host,
-            port=int(env.get("IMAP_PORT") or default_port),
+            port=_number(env, "IMAP_PORT", default_port),
             tls=tls,
             user=env.get("IMAP_USER", ""),
             password=env.get("IMAP_PASSWORD", ""),
             folder=env.get("IMAP_FOLDER") or "INBOX",
             done_folder=env.get("IMAP_DONE_FOLDER", ""),
-            timeout=float(env.get("IMAP_TIMEOUT_SECONDS") or 30),
+            timeout=_number(env, "IMAP_TIMEOUT_SECONDS", 30),
         )
+
+
+def _number(env: dict[str, str] | os._Environ[str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
+        raise ValueError(f"{name} must be a whole number above 0, not {raw!r}")
+    return int(raw)
 
 
 @dataclass

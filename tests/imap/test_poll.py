@@ -183,5 +183,7 @@ def test_settings_from_the_environment() -> None:
         {"IMAP_HOST": "h", "IMAP_TLS": "starttls", "IMAP_FOLDER": "Support"}
     )
     assert (plain.port, plain.tls, plain.folder) == (143, "starttls", "Support")
+    with pytest.raises(ValueError, match="IMAP_PORT must be a whole number"):
+        ImapSettings.from_env({"IMAP_HOST": "h", "IMAP_PORT": "imaps"})
     with pytest.raises(ValueError, match="IMAP_TLS"):
         ImapSettings.from_env({"IMAP_HOST": "h", "IMAP_TLS": "yes"})
