@@ -29,6 +29,7 @@ WEB = (
     "support.api",
     "support.auth",
     "support.board",
+    "support.queue",
     "support.main",
     "support.portal",
     "support.web",
