@@ -28,6 +28,9 @@ from support.params import plain_int
 from support.tickets import search
 
 PAGE_SIZE = 50
+# A search counts its matches up to here ("1,000+"): counting every ticket that says
+# "refund" costs more than the page itself, and nobody pages through a thousand results.
+SEARCH_COUNT_MAX = 1000
 MAX_PAGE = 100_000
 MAX_HOURS = 24 * 365
 ACTIVE = [s for s in Status if s.is_active]
@@ -144,8 +147,15 @@ class QueueFilters:
         return search.parse(self.q)
 
 
-def where(filters: QueueFilters, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
-    """The queue's WHERE conditions: the board's (bar its text box) and the queue's own."""
+def where(
+    filters: QueueFilters, viewer: User, now: datetime, *, many_found: bool = False
+) -> list[ColumnElement[bool]]:
+    """The queue's WHERE conditions: the board's (bar its text box) and the queue's own.
+
+    `many_found`: the search matches more tickets than it counts. Then the page is found
+    faster by reading tickets in the order shown and keeping those found than by looking
+    up every match and sorting them all (see search.matching).
+    """
     found = conditions(replace(filters.board, q=""), viewer, now)
     if filters.status == STATUS_ACTIVE:
         found.append(Ticket.status.in_(ACTIVE))
@@ -162,7 +172,7 @@ def where(filters: QueueFilters, viewer: User, now: datetime) -> list[ColumnElem
     if filters.idle_days:
         found.append(Ticket.updated_at <= now - timedelta(days=filters.idle_days))
     if filters.q:
-        found.append(search.matching(filters.terms))
+        found.append(search.matching(filters.terms, probe=many_found))
     return found
 
 
@@ -173,6 +183,7 @@ class QueuePage:
     page: int
     pages: int
     snippets: dict[int, Markup]
+    more: bool = False  # a search with more than SEARCH_COUNT_MAX matches (total is the cap)
 
     @property
     def first(self) -> int:
@@ -186,13 +197,25 @@ class QueuePage:
 def load(filters: QueueFilters, viewer: User, now: datetime) -> QueuePage:
     """The page asked for (the last one when it asks for more pages than there are)."""
     conditions_ = where(filters, viewer, now)
-    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions_)) or 0
+    total, more = _count(conditions_, capped=bool(filters.q))
+    if more and filters.sort.lstrip("-") == "updated":  # read in ix_tickets_updated's order
+        conditions_ = where(filters, viewer, now, many_found=True)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
     tickets = _page(conditions_, filters.sort, page) if total else []
     shown = [t.id for t in tickets]
     snippets = search.snippets(filters.terms, shown) if filters.q else {}
-    return QueuePage(tickets, total, page, pages, snippets)
+    return QueuePage(tickets, total, page, pages, snippets, more)
+
+
+def _count(conditions_: list[ColumnElement[bool]], *, capped: bool) -> tuple[int, bool]:
+    """How many tickets match; a search stops counting past SEARCH_COUNT_MAX."""
+    if not capped:
+        query = select(func.count()).select_from(Ticket).where(*conditions_)
+        return db.session.scalar(query) or 0, False
+    first = select(Ticket.id).where(*conditions_).limit(SEARCH_COUNT_MAX + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(first)) or 0
+    return min(total, SEARCH_COUNT_MAX), total > SEARCH_COUNT_MAX
 
 
 def _page(conditions_: list[ColumnElement[bool]], sort: str, page: int) -> list[Ticket]:

@@ -17,8 +17,9 @@ the schema with create_all would not have them. Why not Whoosh: tickets are writ
 by many processes at once, Whoosh takes one writer. Instead TicketChange calls
 `refresh()` for the tickets it wrote, after its flush and before its commit
 (support/tickets/service/change.py), as it does for the due times: the index commits
-or rolls back with the change. Anything else that writes tickets in bulk (bench
-seeding, a data migration) calls `refresh()` for them, or `rebuild()`.
+or rolls back with the change (only changes that said something: see `said_in`).
+Anything else that writes tickets in bulk (bench seeding, a data migration) calls
+`refresh()` for them, or `rebuild()`.
 
 What people type is searched as literal words: quotes make a phrase when they pair
 up, and every other mark (`-`, `*`, `(`, `:`, a lone quote) is just punctuation, so
@@ -36,7 +37,7 @@ from sqlalchemy import Connection, Integer, MetaData, bindparam, event, select, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
-from support.models import EventKind, Ticket
+from support.models import EventKind, Ticket, TicketEvent
 
 TABLE = "ticket_search"
 # Events whose text is part of the conversation (not SLA warnings or routing reasons).
@@ -149,6 +150,12 @@ def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
         connection.execute(query, params)
 
 
+def said_in(events: Iterable[TicketEvent]) -> set[int]:
+    """The tickets whose documents these new events change: those with something said
+    (an assignment or a priority change leaves the document as it was)."""
+    return {e.ticket.id for e in events if e.kind in TEXT_KINDS and e.body_text}
+
+
 def rebuild(connection: Connection) -> None:
     """Every ticket's document, from scratch (after a bulk insert)."""
     refresh(connection, None)
@@ -204,8 +211,13 @@ def _tsquery_sql(terms: Terms) -> tuple[str, dict[str, str]]:
     return " && ".join(parts), params
 
 
-def matching(terms: Terms) -> ColumnElement[bool]:
-    """A WHERE condition on Ticket: the ticket's document has every term."""
+def matching(terms: Terms, *, probe: bool = False) -> ColumnElement[bool]:
+    """A WHERE condition on Ticket: the ticket's document has every term.
+
+    `probe`: test each ticket the query reads against the matches, rather than fetch
+    every match by id (`id + 0` hides the primary key from SQLite's planner). Right when
+    most tickets match and the query reads an index in the order it shows them.
+    """
     if not terms:
         return Ticket.id.is_(None)  # nothing searchable was typed: nothing matches
     if db.engine.dialect.name == "sqlite":
@@ -216,7 +228,8 @@ def matching(terms: Terms) -> ColumnElement[bool]:
         found = text(f"SELECT ticket_id FROM {TABLE} WHERE document @@ ({tsquery})")
         found = found.bindparams(**params)
     ids = found.columns(ticket_id=Integer).subquery("found")
-    return Ticket.id.in_(select(ids.c.ticket_id))
+    ticket_id = Ticket.id + 0 if probe else Ticket.id
+    return ticket_id.in_(select(ids.c.ticket_id))
 
 
 def snippets(terms: Terms, ticket_ids: list[int]) -> dict[int, Markup]:

@@ -6,6 +6,7 @@ import pytest
 
 from support.extensions import db
 from support.models import EventKind, Priority, Status, Ticket, TicketEvent
+from support.queue import queries
 from support.tickets import service
 from tests.board.conftest import HX, said, words
 
@@ -203,3 +204,14 @@ def test_bulk_and_saving_views_need_csrf(app, client, auth, make) -> None:
     assert client.post("/queue/bulk", data=form).status_code == 400
     assert client.post("/queue/views", data={"name": "Mine"}).status_code == 400
     assert fresh(ticket).priority != Priority.HIGH
+
+
+def test_a_broad_search_counts_up_to_a_cap(client, as_agent, make, monkeypatch) -> None:
+    monkeypatch.setattr(queries, "SEARCH_COUNT_MAX", 3)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    for n in range(5):
+        make.ticket(subject=f"Kettle leaking {n}")
+    text = words(client.get("/queue?q=kettle"))
+    assert "1–2 of 3+ tickets matching “kettle”" in text and "Page 1 of 2" in text
+    assert "add a word or a filter to narrow the search" in text
+    assert "1–2 of 5 tickets" in words(client.get("/queue?status=all"))

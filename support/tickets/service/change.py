@@ -16,7 +16,7 @@ can read here, top to bottom.
    c. webhooks: one delivery per event and subscribed webhook, its JSON fixed now
       (support/webhooks/outbox.py);
    d. the stored due time and board sort key of each ticket written (tickets/due.py),
-      and its search document (tickets/search.py);
+      and the search document of each ticket something was said on (tickets/search.py);
    e. the SLA checker's wake-ups for each ticket's next warning and due times;
    f. commit;
    g. enqueue the jobs (email and webhook deliveries, SLA checks, follow-ups, auto-close).
@@ -265,7 +265,7 @@ class TicketChange:
             self.email(message)
         self.jobs += webhooks.record(self.events)  # c.
         due.refresh(db.session.connection(), (t.id for t in written))  # d.
-        search.refresh(db.session.connection(), (t.id for t in written))  # d'.
+        search.refresh(db.session.connection(), search.said_in(self.events))  # d'.
         for ticket in written:
             db.session.expire(ticket, ["next_due_at", "board_sort_key"])
             self.jobs += automation.sla_wake_ups(ticket)  # e.
