@@ -28,7 +28,10 @@ from support.models.ticket import Ticket
 
 MIN_TICKETS = 3
 MAX_TICKETS = 2000  # the newest of a range: topics of a year need no more
-MAX_COMMON_SHARE = 0.3  # a term in more tickets than this is the help desk's, not a topic's
+MAX_COMMON_SHARE = 0.25  # a term in more tickets than this is the help desk's, not a topic's
+COMMON_FROM = 50  # ...once there are enough tickets to tell (in 20, a topic can be 8 of them)
+# Words of complaint that say nothing about the topic (the KB's stop words have "cant").
+VAGUE = frozenset(["cannot", "unable", "anymore", "still", "again", "please", "help", "wrong"])
 SUBJECT_WEIGHT = 2  # a subject names the topic more often than the description's details
 TOPICS = 10
 EXAMPLES = 5
@@ -43,6 +46,7 @@ class TicketText:
     category: str | None
     saw_suggestions: bool
     terms: list[str] = field(default_factory=list)  # most telling first
+    weights: Counter = field(default_factory=Counter)  # term -> times said (subject counts double)
 
 
 @dataclass
@@ -94,7 +98,7 @@ def _stems(subject: str, text: str, surface: dict[str, Counter]) -> Counter:
     counts: Counter = Counter()
     for weight, part in ((SUBJECT_WEIGHT, subject), (1, text)):
         for word in index.words_of(part):
-            if len(word) < 3:
+            if len(word) < 3 or word in VAGUE:
                 continue
             stem = stem_word(word)
             counts[stem] += weight
@@ -108,8 +112,9 @@ def find_topics(period: DateRange, *, limit: int = TOPICS, closest: bool = True)
     surface: dict[str, Counter] = defaultdict(Counter)
     counted = [(t, _stems(t.subject, text, surface)) for t, text in tickets]
     frequency = Counter(stem for _, counts in counted for stem in counts)
-    most = max(MIN_TICKETS, int(MAX_COMMON_SHARE * len(tickets))) if len(tickets) >= 10 else None
+    most = int(MAX_COMMON_SHARE * len(tickets)) if len(tickets) >= COMMON_FROM else None
     for ticket, counts in counted:
+        ticket.weights = counts
         significant = [
             s
             for s in counts
@@ -140,12 +145,14 @@ def _greedy(tickets) -> list[Topic]:
     topics: list[Topic] = []
     while True:
         pairs: Counter = Counter()
+        said: Counter = Counter()  # how much the pair's tickets say its words: subjects win ties
         for ticket in free:
-            pairs.update(itertools.combinations(sorted(ticket.terms), 2))
-        best = [(pair, n) for pair, n in pairs.most_common(1) if n >= MIN_TICKETS]
-        if not best:
+            for pair in itertools.combinations(sorted(ticket.terms), 2):
+                pairs[pair] += 1
+                said[pair] += ticket.weights[pair[0]] + ticket.weights[pair[1]]
+        if not pairs or max(pairs.values()) < MIN_TICKETS:
             return topics
-        pair = best[0][0]
+        pair = max(pairs, key=lambda p: (pairs[p], said[p], p))
         members = [t for t in free if set(pair) <= set(t.terms)]
         topics.append(Topic(pair, "", members))
         taken = {t.id for t in members}

@@ -33,9 +33,11 @@ def _range() -> insights.DateRange:
     return insights.parse_range(request.args.get("from"), request.args.get("to"))
 
 
-def _bad_range(error: insights.RangeError) -> Response:
+def _bad_range(error: insights.RangeError, status: int = 400) -> Response:
+    """The page with the error next to its field: 422 for the page's own form (htmx swaps
+    it in, as for every form error), 400 for a download asked for with a bad range."""
     values = {"from": request.args.get("from", ""), "to": request.args.get("to", "")}
-    return render(PAGE, block="report", status=400, error=error, values=values, period=None)
+    return render(PAGE, block="report", status=status, error=error, values=values, period=None)
 
 
 @bp.get("")
@@ -43,7 +45,7 @@ def page() -> Response:
     try:
         period = _range()
     except insights.RangeError as error:
-        return _bad_range(error)
+        return _bad_range(error, 422)
     context: dict[str, Any] = {
         "period": period,
         "values": {"from": period.first.isoformat(), "to": period.last.isoformat()},

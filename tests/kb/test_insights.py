@@ -29,6 +29,7 @@ from tests.factories import Factory
 from tests.kb.conftest import ARTICLES
 
 RANGE = "from=2026-11-01&to=2026-11-30"
+HTMX = {"HX-Request": "true"}
 INSIDE = datetime(2026, 11, 15, 10, 0)
 OUTSIDE = datetime(2026, 10, 31, 23, 59)
 URLS = ["/reports/kb", "/reports/kb/export/searches.csv", "/reports/kb/draft?topic=a+b"]
@@ -67,6 +68,11 @@ def test_agents_and_admins_see_the_report(
     assert response.status_code == 200
     assert "Knowledge-base insights" in response.text
     assert "No searches in this range." in response.text  # an empty range says so
+    # htmx (the range form) gets the report block only, the form with it.
+    fragment = client.get(f"/reports/kb?{RANGE}", headers=HTMX)
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    assert 'id="kb-report"' in fragment.text and 'name="from"' in fragment.text
 
 
 # --- what is recorded --------------------------------------------------------------------
@@ -205,9 +211,11 @@ def test_a_bad_range_is_explained_next_to_the_field(
     client: FlaskClient, auth: Auth, make: Factory, query: str, message: str
 ) -> None:
     auth.login(make.agent())
-    for url in (f"/reports/kb?{query}", f"/reports/kb/export/articles.csv?{query}"):
-        response = client.get(url)
-        assert response.status_code == 400
+    pages = [(f"/reports/kb?{query}", {}, 422), (f"/reports/kb?{query}", HTMX, 422)]
+    downloads = [(f"/reports/kb/export/articles.csv?{query}", {}, 400)]
+    for url, headers, status in pages + downloads:
+        response = client.get(url, headers=headers)
+        assert response.status_code == status
         assert message in response.text
         assert 'aria-invalid="true"' in response.text
 
@@ -308,3 +316,18 @@ def test_the_default_range_is_the_last_30_days(
     html = client.get("/reports/kb").text
     assert f'value="{(today - timedelta(days=29)).isoformat()}"' in html
     assert f'value="{today.isoformat()}"' in html
+
+
+def test_topics_are_named_by_the_subjects_words(app, make: Factory) -> None:
+    from support.kb import gaps, insights
+
+    customer = make.customer()
+    for subject, description in OTHERS * 3 + VOUCHERS * 2:
+        make.ticket(customer, subject=subject, description=description)
+    period = insights.parse_range(None, None)
+    topics = {t.label: len(t.tickets) for t in gaps.find_topics(period, closest=False)}
+    # The largest topic first, though its words are in 8 of 17 tickets; "cannot" says nothing.
+    assert next(iter(topics)) == "voucher code"
+    assert topics["voucher code"] == 8
+    assert topics["refund missing"] == 3  # the subject's words, not "seller agreed"
+    assert not any("cannot" in label for label in topics)

@@ -244,7 +244,7 @@ def test_the_ticket_form_asks_for_suggestions_as_the_customer_types(
     auth.login(make.customer())
     html = client.get("/tickets/new").text
     assert 'hx-get="/kb/suggest"' in html
-    assert 'hx-include="#subject, #description"' in html
+    assert 'hx-include="#subject, #description, #client_token"' in html
     assert "input changed delay:400ms" in html
 
 
