@@ -12,6 +12,7 @@ statements per batch.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import time
@@ -44,16 +45,26 @@ FILES = 200
 
 
 def seed_customer(name: str, tickets: int, agent_id: int, files: int) -> User:
-    user = User(email=f"{name.lower()}@example.com", name=f"{name} Example",
-                password_hash="x", role=Role.CUSTOMER)
+    user = User(
+        email=f"{name.lower()}@example.com",
+        name=f"{name} Example",
+        password_hash="x",
+        role=Role.CUSTOMER,
+    )
     db.session.add(user)
     db.session.flush()
     now = clock.now() - timedelta(days=30)
     rows = [
-        {"ref": f"SUP-{secrets.token_hex(5).upper()}", "subject": f"{name}'s order {n}",
-         "description": f"Order {n} for {name} Example went missing.", "customer_id": user.id,
-         "status": Status.CLOSED if n % 2 else Status.OPEN, "created_at": now, "updated_at": now,
-         "closed_at": now if n % 2 else None}
+        {
+            "ref": f"SUP-{secrets.token_hex(5).upper()}",
+            "subject": f"{name}'s order {n}",
+            "description": f"Order {n} for {name} Example went missing.",
+            "customer_id": user.id,
+            "status": Status.CLOSED if n % 2 else Status.OPEN,
+            "created_at": now,
+            "updated_at": now,
+            "closed_at": now if n % 2 else None,
+        }
         for n in range(tickets)
     ]
     db.session.execute(insert(Ticket), rows)
@@ -65,29 +76,60 @@ def seed_customer(name: str, tickets: int, agent_id: int, files: int) -> User:
             if k % 7 == 3:
                 kind, public, actor = EventKind.NOTE, False, agent_id
             body = f"Message {k} about {name} Example's order " + "words " * 30
-            events.append({"ticket_id": ticket_id, "kind": kind, "actor_id": actor,
-                           "is_public": public, "body_text": body, "body_html": f"<p>{body}</p>",
-                           "created_at": now})
+            events.append(
+                {
+                    "ticket_id": ticket_id,
+                    "kind": kind,
+                    "actor_id": actor,
+                    "is_public": public,
+                    "body_text": body,
+                    "body_html": f"<p>{body}</p>",
+                    "created_at": now,
+                }
+            )
     for start in range(0, len(events), 20_000):
         db.session.execute(insert(TicketEvent), events[start : start + 20_000])
-    first_events = dict(db.session.execute(
-        select(TicketEvent.ticket_id, TicketEvent.id)
-        .where(TicketEvent.ticket_id.in_(ids[:files]), TicketEvent.is_public.is_(True))
-        .order_by(TicketEvent.id.desc())
-    ).all())
+    first_events = dict(
+        db.session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.id)
+            .where(TicketEvent.ticket_id.in_(ids[:files]), TicketEvent.is_public.is_(True))
+            .order_by(TicketEvent.id.desc())
+        ).all()
+    )
     attachment_rows = []
     for ticket_id in ids[:files]:
-        stored = attachments.store("photo.txt", __import__("io").BytesIO(os.urandom(20_000)))
-        attachment_rows.append({"ticket_id": ticket_id, "event_id": first_events[ticket_id],
-                                "filename": stored.filename, "content_type": stored.content_type,
-                                "size": stored.size, "sha256": stored.sha256,
-                                "storage_key": stored.storage_key, "uploaded_by_id": user.id})
+        stored = attachments.store("photo.txt", io.BytesIO(os.urandom(20_000)))
+        attachment_rows.append(
+            {
+                "ticket_id": ticket_id,
+                "event_id": first_events[ticket_id],
+                "filename": stored.filename,
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+                "storage_key": stored.storage_key,
+                "uploaded_by_id": user.id,
+            }
+        )
     if attachment_rows:
         db.session.execute(insert(Attachment), attachment_rows)
-    db.session.execute(insert(Rating), [{"ticket_id": i, "score": 4, "comment": f"{name} likes it",
-                                         "created_at": now, "updated_at": now} for i in ids[::2]])
-    db.session.execute(insert(Notification), [{"user_id": user.id, "ticket_id": i,
-                                               "text": f"Reply on your order, {name}"} for i in ids])
+    db.session.execute(
+        insert(Rating),
+        [
+            {
+                "ticket_id": i,
+                "score": 4,
+                "comment": f"{name} likes it",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in ids[::2]
+        ],
+    )
+    db.session.execute(
+        insert(Notification),
+        [{"user_id": user.id, "ticket_id": i, "text": f"Reply on your order, {name}"} for i in ids],
+    )
     db.session.commit()
     return user
 
@@ -115,10 +157,12 @@ def main() -> None:
     app, tmp = bench_app()
     with app.app_context():
         app.config["EXPORT_FOLDER"] = os.path.join(tmp.name, "exports")
-        agent = User(email="agent@example.com", name="Agent", password_hash="x", role=Role.AGENT,
-                     tier=1)
-        admin = User(email="admin@example.com", name="Admin", password_hash="x", role=Role.ADMIN,
-                     tier=3)
+        agent = User(
+            email="agent@example.com", name="Agent", password_hash="x", role=Role.AGENT, tier=1
+        )
+        admin = User(
+            email="admin@example.com", name="Admin", password_hash="x", role=Role.ADMIN, tier=3
+        )
         db.session.add_all([agent, admin])
         db.session.commit()
         big = seed_customer("Dana", TICKETS, agent.id, FILES)
@@ -134,17 +178,23 @@ def main() -> None:
         print(f"export_zip_size: {built.size / 1_048_576:.1f} MB")
         print(f"export_zip_entries: {entries} files")
         print(f"export_queries: {queries} statements")
-        print(f"export_queries_per_batch: {(queries - small_queries) / batches:.1f} statements "
-              f"(batch of {export.BATCH} tickets)")
+        print(
+            f"export_queries_per_batch: {(queries - small_queries) / batches:.1f} statements "
+            f"(batch of {export.BATCH} tickets)"
+        )
 
         seconds, queries = timed_erasure(big, admin)
         _, small_queries = timed_erasure(small, admin)
         batches = (TICKETS - TICKETS // 2) / erasure.BATCH
         print(f"erasure_seconds: {seconds:.2f} s")
         print(f"erasure_queries: {queries} statements")
-        print(f"erasure_queries_per_batch: {(queries - small_queries) / batches:.1f} statements "
-              f"(batch of {erasure.BATCH} tickets)")
-        left = db.session.scalar(select(TicketEvent.id).where(TicketEvent.body_text.contains("Dana")))
+        print(
+            f"erasure_queries_per_batch: {(queries - small_queries) / batches:.1f} statements "
+            f"(batch of {erasure.BATCH} tickets)"
+        )
+        left = db.session.scalar(
+            select(TicketEvent.id).where(TicketEvent.body_text.contains("Dana"))
+        )
         print(f"erasure_rows_left_with_name: {0 if left is None else 1} rows")
     tmp.cleanup()
 
