@@ -28,7 +28,7 @@ from support.models import DataExport, ErasureRequest, ErasureState, JobState, U
 from support.params import plain_int
 from support.privacy import audit, erasure, export, retention
 from support.privacy.audit import Action
-from support.web import redirect_after_post, render
+from support.web import redirect_after_post, render, wants_fragment
 
 bp = Blueprint("privacy", __name__)
 admin_bp = access.admins_only(Blueprint("privacy_admin", __name__, url_prefix="/admin"))
@@ -105,6 +105,8 @@ def _own_export(export_id: int) -> DataExport:
 def export_status(export_id: int) -> Response:
     """The progress fragment htmx polls; 286 stops the polling once it is finished."""
     found = _own_export(export_id)
+    if not wants_fragment():
+        return redirect_after_post(url_for("privacy.account"))  # the whole page is there
     response = render(
         "privacy/account.html", block="export_status", latest=found,
         downloadable=export.downloadable(found), form=EmptyForm(),

@@ -12,14 +12,14 @@ from support.kb import index
 def test_kb_index_rebuilds_and_reports_counts_and_seconds(own_index_app: Flask) -> None:
     result = own_index_app.test_cli_runner().invoke(args=["kb", "index"])
     assert result.exit_code == 0, result.output
-    assert "Indexed 50 articles in " in result.output and " s." in result.output
+    assert "Indexed 52 articles in " in result.output and " s." in result.output
     assert index.search("refund").hits
 
 
 def test_kb_check_passes_on_the_real_articles(own_index_app: Flask) -> None:
     result = own_index_app.test_cli_runner().invoke(args=["kb", "check"])
     assert result.exit_code == 0, result.output
-    assert "50 articles in 9 categories, 0 problem(s), 0 warning(s)." in result.output
+    assert "52 articles in 9 categories, 0 problem(s), 0 warning(s)." in result.output
 
 
 def test_kb_check_warns_about_missing_recommended_front_matter(
@@ -31,7 +31,7 @@ def test_kb_check_warns_about_missing_recommended_front_matter(
     result = own_index_app.test_cli_runner().invoke(args=["kb", "check"])
     assert result.exit_code == 0, result.output  # published all the same
     assert "bare.md: warning: no tags, summary, updated" in result.output
-    assert "51 articles in 9 categories, 0 problem(s), 1 warning(s)." in result.output
+    assert "53 articles in 9 categories, 0 problem(s), 1 warning(s)." in result.output
 
 
 def test_kb_check_lists_problems_by_file_and_fails(
@@ -52,5 +52,5 @@ def test_kb_index_mentions_problems(own_index_app: Flask, articles_copy: Path) -
     (articles_copy / "broken.md").write_text("no front matter\n", "utf-8")
     result = own_index_app.test_cli_runner().invoke(args=["kb", "index"])
     assert result.exit_code == 0
-    assert "Indexed 50 articles" in result.output
+    assert "Indexed 52 articles" in result.output
     assert "1 problem(s) in the article files: see `flask kb check`." in result.output

@@ -204,3 +204,18 @@ def test_a_stale_editor_is_told_to_reload(app: Flask, make: Factory, zelda: User
     with pytest.raises(service.StaleTicket):
         service.offer_workaround(fresh, actor=agent, body="x", expected_version=version)
     assert fresh.updated_at <= clock.now()
+
+
+def test_a_short_name_never_breaks_the_codes_in_the_timeline(
+    app: Flask, client: FlaskClient, make: Factory, auth: Auth
+) -> None:
+    """A customer called "Normal Open" must not rewrite "normal" or "open" in event data."""
+    odd = make.customer(name="Normal Open")
+    ticket = make.ticket(odd)
+    agent = make.agent()
+    service.change_status(ticket, to=Status.OPEN, actor=agent)
+    admin = make.admin()
+    erasure.start(odd, by=admin)
+    run_jobs(app)
+    auth.login(admin)
+    assert client.get(f"/board/tickets/{ticket.ref}").status_code == 200

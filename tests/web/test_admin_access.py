@@ -20,6 +20,7 @@ ADMIN_BLUEPRINTS = {
     "triage_admin",
     "operations",
     "webhooks_admin",
+    "privacy_admin",
 }
 
 

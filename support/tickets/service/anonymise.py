@@ -14,6 +14,7 @@ work, no notifications or webhooks (an erasure is not news to announce).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -41,6 +42,25 @@ NOTIFICATION = "A ticket was updated (its details were removed for privacy)."
 # Event data keys that hold words people typed; every other string is kept unless it
 # contains the customer's name or email (agent, team and category names stay).
 FREE_TEXT_KEYS = {"reason", "note", "comment", "text", "body", "description", "subject"}
+# Values the timeline reads as codes (a status, a priority, a ref): never rewritten, or
+# a customer called "Normal" would break the page that shows the priority change.
+CODE_KEYS = {
+    "from",
+    "to",
+    "status",
+    "priority",
+    "tier",
+    "score",
+    "merged",
+    "into",
+    "follow_up",
+    "added",
+    "removed",
+    "by",
+    "automatic",
+    "team",
+    "category",
+}
 
 
 def anonymise(ticket_ids: Sequence[int], *, reason: str, extra_words: Iterable[str] = ()) -> int:
@@ -150,15 +170,21 @@ def _scrub_event_data(ids: list[int], words: set[str]) -> None:
 
 
 def _clean(value: Any, words: set[str], key: str = "") -> Any:
+    if key in CODE_KEYS:
+        return value
     if isinstance(value, dict):
         return {k: _clean(v, words, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean(v, words, key) for v in value]
-    if isinstance(value, str) and (
-        key in FREE_TEXT_KEYS or any(w in value.lower() for w in words)
-    ):
+    if isinstance(value, str) and (key in FREE_TEXT_KEYS or _names(value, words)):
         return REMOVED
     return value
+
+
+def _names(text: str, words: set[str]) -> bool:
+    """A whole name or email in `text` (so "Al" does not match "normal")."""
+    lowered = text.lower()
+    return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", lowered) for w in words)
 
 
 def drop_attachments(attachment_ids: Sequence[int]) -> int:
