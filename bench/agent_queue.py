@@ -1,7 +1,6 @@
-# ruff: noqa: E402 - sys.path is put right before the imports (see below)
 """The agents' queue at 200,000 tickets and 2,000,000 events (SPEC §9).
 
-Run from the repo root: .venv/bin/python bench/queue.py [--database postgresql]
+Run from the repo root: .venv/bin/python bench/agent_queue.py [--database postgresql]
                         [--tickets 200000] [--events-per-ticket 10] [--requests 200]
 Budget: queue page p95 under 50 ms (default and filtered), search p95 under 100 ms,
 a bulk action on 100 tickets under 2 s, the same number of queries whatever the size.
@@ -15,16 +14,6 @@ through the ticket service, one transaction per ticket, with a real (embedded) R
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path, and this file's name would
-# hide the standard library's `queue` (which redis and psycopg import): put the folder last.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE in sys.path:
-    sys.path.remove(_HERE)
-sys.path.append(_HERE)
 
 import argparse
 import random
