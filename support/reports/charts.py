@@ -66,9 +66,10 @@ def bar_chart(
     line: Series | None = None,
     top: float | None = None,
     fmt: Callable[[float], str] = lambda v: f"{v:g}",
+    height: int = HEIGHT,
 ) -> Chart:
     """Grouped bars per label, and optionally a line over them, on one axis from 0."""
-    chart = Chart(title)
+    chart = Chart(title, height=height, bottom=height - BOTTOM)
     values = [v for s in [*bars, *([line] if line else [])] for v in s.values if v is not None]
     if not labels or not values:
         return chart

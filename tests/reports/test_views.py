@@ -55,7 +55,8 @@ def test_the_page_shows_the_figures_worked_out_by_hand(client, auth, week: Week,
     ]:
         assert text in html, text
     assert "&lt;b&gt;Great&lt;/b&gt; help" in html and "<b>Great</b>" not in html
-    assert html.count('<svg viewBox="0 0 640') == 4  # the four charts (not the bell icon)
+    # Five drawings (volume, backlog, first response, SLA, satisfaction), not the bell icon.
+    assert html.count('<svg viewBox="0 0 640') == 5
 
 
 def test_filters_live_in_the_address(client, auth, week: Week, admin):
