@@ -33,7 +33,9 @@ from support.models import InboundMessage, InboundStatus, Outcome
 from support.params import plain_int
 from support.web import redirect_after_post, render, wants_fragment
 
-bp = access.admins_only(Blueprint("mail_admin", __name__, url_prefix="/admin/mail"))
+bp = access.audited(
+    access.admins_only(Blueprint("mail_admin", __name__, url_prefix="/admin/mail")), "mail"
+)
 
 PAGE = "admin/mail.html"
 _CAP = [

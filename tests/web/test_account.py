@@ -91,7 +91,7 @@ def browser(app: Flask, customer: User) -> FlaskClient:
 def test_every_signed_in_person_finds_my_account(app: Flask, make: Factory) -> None:
     for user in (make.customer(), make.agent()):
         client = log_in(app, user)
-        assert 'href="/account"' in text(client.get("/tickets/"))
+        assert 'href="/account"' in text(client.get("/tickets/", follow_redirects=True))
         page = client.get("/account")
         assert page.status_code == 200
         for heading in ("Name and time zone", "Email address", "Password", "Notifications"):

@@ -21,6 +21,7 @@ ADMIN_BLUEPRINTS = {
     "operations",
     "webhooks_admin",
     "privacy_admin",
+    "mail_admin",
 }
 
 
