@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask
 from markupsafe import Markup
 
-from support import clock
+from support import clock, dates
 from support.models import EventKind, Status, Ticket
 from support.tickets import attachments
 
@@ -17,7 +17,7 @@ def _when(value: datetime | None) -> Markup:
     if value is None:
         return Markup("")
     iso = value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = value.strftime("%a %d %b %Y, %H:%M UTC")
+    text = dates.when_text(value)
     return Markup('<time datetime="{}" data-local>{}</time>').format(iso, text)
 
 
@@ -55,16 +55,35 @@ def _waiting_for(ticket: Ticket) -> str:
     }[ticket.status]
 
 
+# A status change as the customer's timeline says it: what it means for them, not our
+# board's column names ("changed the status to Open").
+CUSTOMER_STATUS_WORDS = {
+    Status.NEW: "received the request",
+    Status.OPEN: "is working on the request",
+    Status.PENDING: "is waiting for your reply",
+    Status.ON_HOLD: "is waiting on someone outside our team",
+    Status.ESCALATED: "asked for more help with the request",
+    Status.RESOLVED: "marked the request as resolved",
+    Status.CLOSED: "closed the request",
+}
+
+
 def _nl_count(value: int) -> str:
     return f"{value:,}"
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        when=_when, day=_day, ago=_ago, thousands=_nl_count, filesize=attachments.human_size
+        when=_when,
+        day=_day,
+        ago=_ago,
+        thousands=_nl_count,
+        filesize=attachments.human_size,
+        when_text=dates.when_text,
     )
     app.jinja_env.globals.update(
         waiting_for=_waiting_for,
+        customer_status_words=CUSTOMER_STATUS_WORDS,
         attachment_rules=attachments.rules,
         Status=Status,
         EventKind=EventKind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from support import dates
 from support.models import Ticket, User
 from support.tickets import sla
 
@@ -47,13 +48,13 @@ def card_for(ticket: Ticket, now: datetime, tags: tuple[str, ...] = ()) -> Card:
 def _countdown(ticket: Ticket, now: datetime) -> tuple[str, str, str]:
     if not ticket.status.is_active:
         since = ticket.resolved_at or ticket.updated_at
-        title = f"{ticket.status.label} {since:%a %d %b, %H:%M} UTC"
+        title = f"{ticket.status.label} {dates.when_text(since)}"
         return "done", f"✓ {rough_age(now - since)} ago", title
     upcoming = sla.next_due(ticket)
     if upcoming is None:  # waiting on the customer: our clock is stopped
         return "paused", "Paused", "Waiting on the customer: the SLA clock is stopped"
     target, due = upcoming
-    title = f"{target.label} due {due:%a %d %b, %H:%M} UTC"
+    title = f"{target.label} due {dates.when_text(due)}"
     if due <= now:
         return "breach", f"Overdue by {short_span(now - due)}", title
     warned = any(point.kind == sla.CheckpointKind.WARNING for point in sla.checkpoints(ticket, now))

@@ -291,5 +291,5 @@ def test_sweep_looks_ahead_as_far_as_a_stage_warning_and_no_further(
     [warning] = events_of(escalated, EventKind.SLA_WARNING)
     assert warning.data == {"target": "update", "due": stage_due.isoformat()}
     [notice] = events_of(escalated, EventKind.DELAY_NOTICE)
-    assert "by Wed 03 Mar, 10:00 UTC" in notice.body_text
+    assert "by Wed 03 Mar 2032, 10:00 UTC" in notice.body_text
     assert events_of(answered, EventKind.SLA_WARNING) == []
