@@ -31,6 +31,7 @@ from support.board import forms, panel, queries
 from support.extensions import db
 from support.models import CannedResponse, Impact, Priority, Status, Ticket
 from support.models.ticket import Channel
+from support.notify import inbox
 from support.params import plain_int
 from support.tickets import attachments, canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
@@ -223,7 +224,9 @@ def _refused(
 
 @bp.get("/tickets/<ref>")
 def ticket(ref: str) -> Response:
-    return _panel(_ticket_or_404(ref))
+    found = _ticket_or_404(ref)
+    inbox.mark_read(current_user, found)  # opening the ticket reads its news
+    return _panel(found)
 
 
 @bp.get("/tickets/<ref>/articles")
