@@ -10,14 +10,25 @@ import itertools
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from support import clock
 from support.api import tokens
 from support.auth import accounts
 from support.config import DEVELOPMENT_ENVS
 from support.extensions import db
-from support.models import Category, Impact, Role, Skill, Status, Team, Ticket, TokenScope, User
+from support.models import (
+    Category,
+    Impact,
+    Notification,
+    Role,
+    Skill,
+    Status,
+    Team,
+    Ticket,
+    TokenScope,
+    User,
+)
 from support.tickets import canned, service
 from support.tickets.categories import ensure_default_categories
 
@@ -146,6 +157,103 @@ SCENARIOS = [
         "payments",
         Impact.JUST_ME,
     ),
+    (
+        "Wrong size sent, seller wants me to pay return postage",
+        "I ordered the sneakers in 42 and got 39. The seller says I have to pay 8 EUR to send "
+        "them back. That's not fair, it was their mistake.",
+        "refunds",
+        Impact.JUST_ME,
+    ),
+    (
+        "Verification keeps rejecting my ID",
+        "I've uploaded my passport four times for seller verification and each time it says "
+        "'document unreadable'. The photo is sharp.",
+        "accounts",
+        Impact.JUST_ME,
+    ),
+    (
+        "Buyer left a review for an item they never bought",
+        "A user left me a 1-star review on my shop page but has never bought anything from me. "
+        "Can it be removed?",
+        "listings",
+        Impact.JUST_ME,
+    ),
+    (
+        "Bulk upload CSV fails on line 1",
+        "Our shop uploads listings by CSV every night. Since yesterday every file fails with "
+        "'invalid header on line 1', with the template you provide.",
+        "listings",
+        Impact.SOME_USERS,
+    ),
+    (
+        "Courier says the address doesn't exist",
+        "DHL returned my parcel (order #48850) saying the address doesn't exist. It's my home "
+        "address and the same one I've used for years.",
+        "shipping",
+        Impact.JUST_ME,
+    ),
+    (
+        "Promo code WINTER15 not accepted",
+        "The code from your newsletter says 'not valid for this item' on every item I try, "
+        "including ones in the winter sale.",
+        "orders",
+        Impact.SOME_USERS,
+    ),
+    (
+        "Paid with PayPal, order still says awaiting payment",
+        "PayPal shows the 45.90 EUR payment as completed on Tuesday, but order #48477 still "
+        "says 'awaiting payment' and the seller won't ship.",
+        "payments",
+        Impact.JUST_ME,
+    ),
+    (
+        "Can I get an invoice with my company's VAT number?",
+        "We buy office furniture through the marketplace. Our accountant needs invoices with "
+        "our VAT number on them. Where can I add it?",
+        "orders",
+        Impact.JUST_ME,
+    ),
+    (
+        "Seller asked me to pay outside the platform",
+        "A seller messaged me to pay by bank transfer to get a discount. That sounds like a "
+        "scam. I've attached nothing and paid nothing.",
+        "security",
+        Impact.JUST_ME,
+    ),
+    (
+        "Download my data export",
+        "I requested a copy of my data 10 days ago and never got the email with the link.",
+        "privacy",
+        Impact.JUST_ME,
+    ),
+    (
+        "Parcel stuck in customs for two weeks",
+        "My order from a UK seller has been 'held at customs' since the 14th. Nobody tells me "
+        "what they need.",
+        "shipping",
+        Impact.JUST_ME,
+    ),
+    (
+        "Chargeback opened by a buyer after delivery",
+        "The buyer signed for the parcel and now their bank opened a chargeback saying the item "
+        "never arrived. I have the signed proof of delivery.",
+        "refunds",
+        Impact.JUST_ME,
+    ),
+    (
+        "App crashes when I open my messages",
+        "Since the last update the Android app closes as soon as I tap Messages. Reinstalling "
+        "didn't help.",
+        "accounts",
+        Impact.SOME_USERS,
+    ),
+    (
+        "Holiday mode didn't pause my listings",
+        "I turned on holiday mode on Friday but got two orders over the weekend that I can't "
+        "ship until next week.",
+        "listings",
+        Impact.JUST_ME,
+    ),
 ]
 
 # Tags agents put on some of the tickets they work (by subject), as a team would.
@@ -174,6 +282,9 @@ class DemoRefused(RuntimeError):
     pass
 
 
+ROUNDS = 4  # four tickets in every status: 28, each its own story (len(SCENARIOS))
+
+
 def seed(*, customer_count: int = len(CUSTOMERS)) -> dict[str, int]:
     """Create the demo accounts and tickets; refuses outside development."""
     env = current_app.config["SUPPORT_ENV"]
@@ -191,6 +302,7 @@ def seed(*, customer_count: int = len(CUSTOMERS)) -> dict[str, int]:
     created = _tickets(customers[:customer_count], staff[0], staff[1], categories)
     _canned_responses(staff[2])
     _api_tokens(staff[2])
+    _read_old_news(customers)
     return {"tickets": created, "users": len(staff) + len(customers)}
 
 
@@ -215,9 +327,31 @@ CANNED = [
 ]
 
 
+def _read_old_news(customers: list[User]) -> None:
+    """A customer has read what came before today: the badge shows the last few hours'
+    news, not every event of a month (support/notify/inbox.py)."""
+    cutoff = clock.now() - timedelta(hours=3)
+    db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id.in_([c.id for c in customers]),
+            Notification.created_at < cutoff,
+        )
+        .values(read_at=cutoff)
+    )
+    db.session.commit()
+
+
+# Canned responses that are macros too: what else changes when the reply is sent.
+MACROS = {
+    "Refund on its way": service.Then(status=Status.RESOLVED, add_tags=("refund",)),
+    "Need a screenshot": service.Then(status=Status.PENDING),
+}
+
+
 def _canned_responses(admin: User) -> None:
     for title, body in CANNED:
-        canned.create(title=title, body=body, by=admin)
+        canned.create(title=title, body=body, by=admin, then=MACROS.get(title, canned.NOTHING))
 
 
 # (name, scope, created days ago, lasts days, last used hours ago, revoked days ago)
@@ -287,7 +421,7 @@ def _tickets(
     scenarios = itertools.cycle(SCENARIOS)
     count = 0
     try:
-        for round_ in range(6):
+        for round_ in range(ROUNDS):
             for index, status in enumerate(statuses):
                 customer = (
                     customers[0] if round_ == 0 else customers[(round_ + index) % len(customers)]

@@ -94,7 +94,10 @@ def _background(env: dict[str, str]) -> Iterator[None]:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for command in commands:
-            processes.append(subprocess.Popen(command, env=env))  # noqa: S603
+            # Their own process group: Ctrl+C in the terminal signals the foreground
+            # group, and a worker interrupted mid-job prints pages of tracebacks. Only
+            # this process gets it, and stops them as it does on SIGTERM (_stop).
+            processes.append(subprocess.Popen(command, env=env, process_group=0))  # noqa: S603
         yield
     finally:
         _stop(processes)

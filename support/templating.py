@@ -81,6 +81,19 @@ def _waiting_for(ticket: Ticket) -> str:
     }[ticket.status]
 
 
+# A status change as the customer's timeline says it: what it means for them, not our
+# board's column names ("changed the status to Open").
+CUSTOMER_STATUS_WORDS = {
+    Status.NEW: "received the request",
+    Status.OPEN: "is working on the request",
+    Status.PENDING: "is waiting for your reply",
+    Status.ON_HOLD: "is waiting on someone outside our team",
+    Status.ESCALATED: "asked for more help with the request",
+    Status.RESOLVED: "marked the request as resolved",
+    Status.CLOSED: "closed the request",
+}
+
+
 def _nl_count(value: int) -> str:
     return f"{value:,}"
 
@@ -96,6 +109,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         waiting_for=_waiting_for,
+        customer_status_words=CUSTOMER_STATUS_WORDS,
         attachment_rules=attachments.rules,
         Status=Status,
         EventKind=EventKind,

@@ -119,9 +119,23 @@
     }
   });
 
+  // After a refused submit, focus goes to the first field in error (not to <body>), so
+  // a keyboard or screen-reader user lands on what to fix.
+  function focusFirstError(root) {
+    var field = root.querySelector && root.querySelector('[aria-invalid="true"]');
+    if (!field) return;
+    if (field.tagName === "FIELDSET") field = field.querySelector("input, select, textarea") || field;
+    field.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     labelInsertButtons(document);
+    focusFirstError(document);
     if (!window.htmx) return;
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      var xhr = event.detail && event.detail.xhr;
+      if (xhr && xhr.status === 422) focusFirstError(event.detail.target || document);
+    });
     htmx.onLoad(labelInsertButtons);
 
     // Suggestions send what the customer typed in a GET URL, which some servers

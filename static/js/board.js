@@ -133,7 +133,59 @@
     });
   }
 
+  // Where keyboard focus was on the board before a refresh swapped it: the same control
+  // of the same card (or the same id) gets it back, so a refresh never drops it to <body>.
+  function focusSpot() {
+    var active = document.activeElement;
+    var board = document.getElementById("board");
+    if (!active || !board || !board.contains(active)) return null;
+    var card = active.closest(".card");
+    if (active.id) return "#" + CSS.escape(active.id);
+    if (card && card.id) {
+      var cls = Array.prototype.find.call(active.classList, function (c) { return c; });
+      return "#" + CSS.escape(card.id) + " " + (cls ? "." + CSS.escape(cls) : active.tagName.toLowerCase());
+    }
+    return null;
+  }
+
+  function restoreFocus(spot) {
+    var el = spot && document.querySelector(spot);
+    if (el && document.activeElement !== el) el.focus({ preventScroll: true });
+  }
+
+  function announce(text) {
+    var region = document.getElementById("board-announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50); // a change is what is read
+  }
+
+  // The open panel is a modal dialog: Tab stays inside it (the board under it is inert).
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+    "select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+  var tabbingBack = false;
+  function openHost() {
+    var host = document.getElementById("panel-host");
+    return host && host.classList.contains("is-open") ? host : null;
+  }
+  function trapTab(evt) {
+    if (evt.key === "Tab") tabbingBack = evt.shiftKey;
+  }
+  // Focus that leaves the open panel (Tab past its last control, a click on the board
+  // behind it) wraps round to its first control, or its last when going backwards.
+  function keepFocusInside(evt) {
+    var host = openHost();
+    if (!host || host.contains(evt.target)) return;
+    var items = Array.prototype.filter.call(host.querySelectorAll(FOCUSABLE), function (el) {
+      return el.getClientRects().length > 0 && el.tabIndex >= 0;
+    });
+    if (items.length) items[tabbingBack ? items.length - 1 : 0].focus();
+  }
+
   function openPanel(host) {
+    host.setAttribute("role", "dialog");
+    host.setAttribute("aria-modal", "true");
+    host.setAttribute("aria-labelledby", "panel-title");
     host.classList.add("is-open");
     document.body.classList.add("panel-open");
     var panel = host.querySelector(".ticket-panel");
@@ -149,6 +201,8 @@
     var host = document.getElementById("panel-host");
     if (!host || !host.classList.contains("is-open")) return;
     host.classList.remove("is-open");
+    host.removeAttribute("role");
+    host.removeAttribute("aria-modal");
     host.innerHTML = "";
     document.body.classList.remove("panel-open");
     // The board may have refreshed meanwhile: find the card again by its reference.
@@ -175,7 +229,9 @@
       if (card && link.classList.contains("card-title")) openerRef = card.dataset.ref;
     });
 
+    var spotBeforeSwap = null;
     document.body.addEventListener("htmx:beforeSwap", function (evt) {
+      if (evt.detail.target && evt.detail.target.id === "board") spotBeforeSwap = focusSpot();
       // A poll answer that lands mid-drag is out of date: drop it, the next one comes soon.
       var poll = isPoll(evt.detail.requestConfig && evt.detail.requestConfig.elt);
       if (poll && boardBusy() && !evt.detail.xhr.boardForced) {
@@ -207,6 +263,29 @@
     document.body.addEventListener("htmx:afterSwap", function (evt) {
       if (evt.detail.target && evt.detail.target.id === "panel-host") openPanel(evt.detail.target);
     });
+
+    // The board was swapped: a refresh gives focus back where it was; a move from a card's
+    // menu puts it on the moved card's title and says where the card went.
+    document.body.addEventListener("htmx:afterSettle", function (evt) {
+      var elt = (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
+      var menu = elt && elt.closest && elt.closest(".card-move form");
+      if (menu && evt.detail.successful !== false && document.getElementById("board")) {
+        var ref = menu.elements.ref.value;
+        var title = document.querySelector("#card-" + CSS.escape(ref) + " .card-title");
+        var column = title && title.closest("[data-status]");
+        var label = column && document.getElementById("col-" + column.dataset.status);
+        if (title) title.focus({ preventScroll: false });
+        announce(ref + " moved to " + (label ? label.textContent.trim() : "its new column") + ".");
+        spotBeforeSwap = null;
+        return;
+      }
+      if (spotBeforeSwap && evt.detail.target && evt.detail.target.id === "board") {
+        restoreFocus(spotBeforeSwap);
+        spotBeforeSwap = null;
+      }
+    });
+    document.addEventListener("keydown", trapTab, true);
+    document.addEventListener("focusin", keepFocusInside);
 
     // After a panel form answers, show what matters: the problem if there is one,
     // else (for the reply box) the newest events just above it.

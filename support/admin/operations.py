@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, flash, url_for
 from redis.exceptions import RedisError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
-from wtforms import BooleanField, IntegerField
+from wtforms import BooleanField, StringField
 from wtforms.validators import InputRequired, NumberRange
 
 from support.admin import access
@@ -24,13 +26,56 @@ bp = access.audited(
     access.admins_only(Blueprint("operations", __name__, url_prefix="/admin")), "sla_and_mail"
 )
 
-_MINUTES = [InputRequired("Enter a number of minutes."), NumberRange(1, 60 * 24 * 60)]
+MAX_MINUTES = 60 * 24 * 60  # 60 days
+_UNITS = {"d": 24 * 60, "h": 60, "m": 1}
+_PART = re.compile(r"(\d{1,6})\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)", re.IGNORECASE)
+DURATION_HELP = "Like 8h, 1h 30m or 2d (d: days, h: hours, m: minutes)."
+
+
+def parse_duration(text: str) -> int | None:
+    """Minutes from "1h 30m", "8 hours", "2d" or a plain number of minutes; None if not."""
+    text = text.strip().lower()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    parts = _PART.findall(text)
+    if not parts or _PART.sub("", text).replace(",", "").strip():
+        return None
+    return sum(int(count) * _UNITS[unit[0]] for count, unit in parts)
+
+
+def format_duration(minutes: int) -> str:
+    """90 → "1h 30m", 1440 → "1d", 2880 → "2d", 45 → "45m"."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n]
+    return " ".join(parts) or "0m"
+
+
+class DurationField(StringField):
+    """A target typed as people say it (hours and minutes); its data is minutes."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = parse_duration(self.raw) if self.raw.strip() else None
+        if self.raw.strip() and self.data is None:
+            raise ValueError(f"“{self.raw.strip()[:40]}” isn't a time. {DURATION_HELP}")
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_duration(self.data) if isinstance(self.data, int) else ""
+
+
+_TIME = [
+    InputRequired("Enter a time, like 8h or 1h 30m."),
+    NumberRange(1, MAX_MINUTES, message="Keep it between 1 minute and 60 days."),
+]
 
 
 class SlaPolicyForm(BaseForm):
-    first_response_minutes = IntegerField("First response (minutes)", validators=_MINUTES)
-    update_minutes = IntegerField("Update interval (minutes)", validators=_MINUTES)
-    resolution_minutes = IntegerField("Resolution (minutes)", validators=_MINUTES)
+    first_response_minutes = DurationField("First response", validators=_TIME)
+    update_minutes = DurationField("Update interval", validators=_TIME)
+    resolution_minutes = DurationField("Resolution", validators=_TIME, description=DURATION_HELP)
     business_hours = BooleanField("Count business hours only")
 
 

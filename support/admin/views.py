@@ -50,17 +50,13 @@ SECTIONS = [
         "operations.sla_policies",
         "First-response, update and resolution targets for each priority.",
     ),
+    # One entry for both pages (they link to each other): admins looked for routing twice.
     Section(
-        "Triage and routing",
-        "triage_admin.triage_page",
-        "Priority rules (impact × urgent words), and what would happen to a ticket's text: "
-        "its suggested category, priority and who it is routed to.",
-    ),
-    Section(
-        "Teams and routing",
+        "Triage, teams and routing",
         "routing_admin.routing_page",
-        "Teams, skills and categories, and for each agent: team, tier, skills, whether they "
-        "take new tickets and how many at most.",
+        "Teams, skills and categories; each agent's team, tier, skills and limit; the "
+        "priority rules, and what would happen to a ticket's text (its category, priority "
+        "and who gets it).",
     ),
     Section(
         "Webhooks",

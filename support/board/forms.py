@@ -20,13 +20,20 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from support.forms import BaseForm, ClientTokenField, check_files, chosen_files
-from support.models import CannedResponse, Category, Priority, Status, Team, User
+from support.models import CannedResponse, Category, Impact, Priority, Status, Team, User
 from support.tickets import tags as tag_names
-from support.tickets.service import BODY_MAX
+from support.tickets.service import BODY_MAX, SUBJECT_MAX
 
 NONE = ""  # the choice meaning "no category / no team / nobody"
 REPLY, NOTE = "reply", "note"  # the composer's two modes
@@ -82,6 +89,46 @@ class AgentReplyForm(BaseForm):
     def set_canned(self, responses: Iterable[CannedResponse]) -> None:
         self.canned.choices = [SelectChoice(NONE, "Choose a canned response…")] + [
             SelectChoice(str(r.id), r.title) for r in responses
+        ]
+
+
+class FileForCustomerForm(BaseForm):
+    """An agent files a ticket for a customer who called or walked in."""
+
+    email = StringField(
+        "Customer's email",
+        description="We look the customer up by it; a new address makes a new customer "
+        "account (without a password: they set one with “Forgot your password?”).",
+        validators=[
+            DataRequired("Give the customer's email."),
+            Length(max=254),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    name = StringField(
+        "Customer's name",
+        description="Needed for a new customer; an existing one keeps their name.",
+        validators=[Optional(), Length(max=120)],
+    )
+    subject = StringField(
+        "Subject",
+        validators=[DataRequired("Give the request a short subject."), Length(max=SUBJECT_MAX)],
+    )
+    description = TextAreaField(
+        "What the customer told you",
+        validators=[DataRequired("Write down what the customer asked."), Length(max=BODY_MAX)],
+    )
+    category = SelectField("Topic", choices=[], validators=[Optional()])
+    impact = RadioField(
+        "Who is affected?",
+        choices=[SelectChoice(i.value, i.label) for i in Impact],
+        default=Impact.JUST_ME.value,
+    )
+    client_token = ClientTokenField()
+
+    def set_categories(self, categories: Iterable[Category]) -> None:
+        self.category.choices = [SelectChoice(NONE, "Let triage decide")] + [
+            SelectChoice(c.slug, c.name) for c in categories
         ]
 
 

@@ -26,9 +26,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from support import clock
+from support.auth import accounts
 from support.board import forms, panel, queries
 from support.extensions import db
-from support.models import CannedResponse, Priority, Status, Ticket
+from support.models import CannedResponse, Impact, Priority, Status, Ticket
+from support.models.ticket import Channel
+from support.notify import inbox
 from support.params import plain_int
 from support.tickets import attachments, canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
@@ -123,6 +126,51 @@ def _move_refused(filters: queries.BoardFilters, status: int, message: str) -> R
     return render(BOARD, status=status, **_board_context(filters, message=message))
 
 
+# --- filing for a customer -------------------------------------------------------------
+
+NEW_FOR_CUSTOMER = "board/new_ticket.html"
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+def new_ticket() -> Response:
+    """File a ticket for a customer on the phone or at the desk: found by email, or made."""
+    categories = panel.categories()
+    form = forms.FileForCustomerForm()
+    form.set_categories(categories)
+    if not form.validate_on_submit():
+        return render(NEW_FOR_CUSTOMER, status=422 if form.errors else 200, form=form)
+    customer = accounts.find_by_email(form.email.data)
+    if customer is not None and customer.is_agent:
+        form.email.errors = ["That is a team member's account: file for a customer's address."]
+        return render(NEW_FOR_CUSTOMER, status=422, form=form)
+    if customer is None:
+        if not (form.name.data or "").strip():
+            form.name.errors = ["A new customer needs a name."]
+            return render(NEW_FOR_CUSTOMER, status=422, form=form)
+        try:
+            customer = accounts.create_user(
+                email=form.email.data, name=form.name.data, password=None
+            )
+        except accounts.EmailTaken:  # made by a concurrent request: use that one
+            customer = accounts.find_by_email(form.email.data)
+    try:
+        ticket = service.open_ticket(
+            customer=customer,
+            subject=form.subject.data,
+            description=form.description.data,
+            category=next((c for c in categories if c.slug == form.category.data), None),
+            impact=Impact(form.impact.data),
+            channel=Channel.PHONE,
+            client_token=form.client_token.data or None,
+            filed_by=current_user,
+        )
+    except TicketError as exc:
+        form.description.errors = [*form.description.errors, str(exc)]
+        return render(NEW_FOR_CUSTOMER, status=422, form=form)
+    flash(f"Filed {ticket.ref} for {customer.name}; they were sent the acknowledgement.", "success")
+    return redirect_after_post(url_for("board.ticket", ref=ticket.ref))
+
+
 # --- the ticket panel -------------------------------------------------------------------
 
 
@@ -176,7 +224,9 @@ def _refused(
 
 @bp.get("/tickets/<ref>")
 def ticket(ref: str) -> Response:
-    return _panel(_ticket_or_404(ref))
+    found = _ticket_or_404(ref)
+    inbox.mark_read(current_user, found)  # opening the ticket reads its news
+    return _panel(found)
 
 
 @bp.get("/tickets/<ref>/articles")

@@ -51,6 +51,9 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Not in the terminal's foreground group: Ctrl+C on `make run` must not stop
+            # Redis under the worker's feet; the devserver stops it last, on the way out.
+            process_group=0,
         )
         self.url = f"unix://{socket}"
         deadline = time.monotonic() + timeout

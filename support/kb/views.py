@@ -5,6 +5,7 @@ Every URL here is open to anonymous visitors (SPEC §1).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, request, url_for
@@ -16,6 +17,7 @@ from support.kb.articles import Article, Library
 from support.kb.forms import DeflectForm, FeedbackForm
 from support.kb.library import library
 from support.models import User
+from support.params import plain_int
 from support.web import render, wants_fragment
 
 bp = Blueprint("kb", __name__, url_prefix="/kb")
@@ -28,6 +30,7 @@ bp.add_app_template_global(activity.new_search_token, "new_search_token")
 
 ARTICLE = "kb/article.html"
 SEARCH_LIMIT = 10
+MAX_PAGE = 50  # 500 results: past that, better words help more than paging
 PREVIEW_LIMIT = 5  # results under the search box on the home page
 
 
@@ -74,16 +77,23 @@ def category(slug: str) -> Response:
 def search() -> Response:
     q = request.args.get("q", "").strip()
     preview = request.args.get("preview") == "1"
-    results = index.search(q, limit=PREVIEW_LIMIT if preview else SEARCH_LIMIT) if q else None
+    page = 1 if preview else min(plain_int(request.args.get("page")) or 1, MAX_PAGE) or 1
+    per_page = PREVIEW_LIMIT if preview else SEARCH_LIMIT
+    results = index.search(q, limit=per_page * page) if q else None
+    first = (page - 1) * per_page  # this page's first hit (0-based)
     token = request.args.get("st")
     if results is not None:
         activity.record_search(q, results.total, token)
+        results = dataclasses.replace(results, hits=results.hits[first:])
     return render(
         "kb/search.html",
         block="results",
         q=q,
         results=results,
         preview=preview,
+        page=page,
+        first=first,
+        per_page=per_page,
         lib=library(),
         search_token=token,
     )

@@ -68,8 +68,8 @@ def headline(event: TicketEvent) -> str:
             return f"{who} replied on {ref}."
         case EventKind.WORKAROUND:
             return f"{who} suggested a workaround on {ref}."
-        case EventKind.ESCALATED:
-            return f"{ref} was escalated to tier {event.data['tier']}."
+        case EventKind.ESCALATED:  # in the customer's terms: no tiers
+            return f"News on who is handling {ref}."
         case EventKind.DELAY_NOTICE:
             return f"An update on the timing of {ref}."
         case EventKind.STATUS_CHANGED | EventKind.REOPENED:
@@ -222,15 +222,27 @@ def _email_customer(
 
 
 def _tell_tier(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage | None]:
-    """The new owners of an escalated ticket: agents of that tier (in its team, if any)."""
-    query = select(User).where(
-        User.role.in_([Role.AGENT, Role.ADMIN]), User.tier == ticket.tier, User.is_active
+    """Who escalation routing chose to tell (support/triage/routing.py `escalation`): the
+    new tier in the team or any team, or the admins when nobody at that tier can take it."""
+    data = event.data or {}
+    told = data.get("told")
+    if told is None:  # an escalation recorded before routing chose whom to tell
+        query = select(User).where(
+            User.role.in_([Role.AGENT, Role.ADMIN]), User.tier == ticket.tier, User.is_active
+        )
+        if ticket.team_id is not None:
+            query = query.where((User.team_id == ticket.team_id) | (User.team_id.is_(None)))
+    else:
+        query = select(User).where(User.id.in_(told), User.is_active.is_(True))
+    stuck = data.get("scope") == "admins"
+    text = (
+        f"{ticket.ref} needs tier {ticket.tier}, but nobody at that tier can take it."
+        if stuck
+        else f"{ticket.ref} was escalated to your tier."
     )
-    if ticket.team_id is not None:
-        query = query.where((User.team_id == ticket.team_id) | (User.team_id.is_(None)))
     emails = []
-    for agent in db.session.scalars(query):
-        _notify(agent.id, ticket, event, f"{ticket.ref} was escalated to your tier.")
+    for agent in db.session.scalars(query.order_by(User.id)):
+        _notify(agent.id, ticket, event, text)
         email = outbox.queue_email(
             key=f"escalated:{event.id}:{agent.id}",
             kind=EmailKind.ESCALATION,
@@ -240,6 +252,7 @@ def _tell_tier(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage | None]
                 "emails/escalated_to_team.txt",
                 ticket=ticket,
                 event=event,
+                stuck=stuck,
                 url=urls.external_url("board.ticket", ref=ticket.ref),
                 reader=agent,
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, url_for
+from flask import Blueprint, Flask, Response, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,22 +11,40 @@ from support.extensions import db
 from support.forms import EmptyForm
 from support.models import Notification
 from support.notify import inbox
+from support.params import plain_int
 from support.web import redirect_after_post, render
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
+PAGE_SIZE = 50
+
+
 @bp.get("/")
 @login_required
 def index() -> Response:
-    notifications = db.session.scalars(
+    """The newest 50, then "Older notifications" pages back (by id: stable while new ones
+    arrive)."""
+    before = plain_int(request.args.get("before"))
+    query = (
         select(Notification)
         .where(Notification.user_id == current_user.id)
         .options(joinedload(Notification.ticket))
         .order_by(Notification.id.desc())
-        .limit(50)
-    ).all()
-    return render("notifications/index.html", notifications=notifications, form=EmptyForm())
+        .limit(PAGE_SIZE + 1)
+    )
+    if before is not None:
+        query = query.where(Notification.id < before)
+    found = db.session.scalars(query).all()
+    shown = found[:PAGE_SIZE]
+    older = shown[-1].id if len(found) > PAGE_SIZE else None
+    return render(
+        "notifications/index.html",
+        notifications=shown,
+        older=older,
+        paged=before is not None,
+        form=EmptyForm(),
+    )
 
 
 @bp.post("/read")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from support.extensions import db
 from support.models.notify import SlaPolicy
-from support.models.ticket import Priority, Status, Ticket
+from support.models.ticket import EventKind, Priority, Status, Ticket, TicketEvent
 
 MAX_TIER = 3
 WARN_SHARE = 0.2  # warn when a fifth of the target time is left…
@@ -306,6 +306,19 @@ def next_due(ticket: Ticket) -> tuple[SlaTarget, datetime] | None:
     return target, due
 
 
+def _handed_over(ticket: Ticket) -> bool:
+    """Did the latest escalation reach someone at the new tier? (Not when nobody there
+    could take it: the ticket stayed with its assignee, support/triage/routing.py.)"""
+    query = (
+        select(TicketEvent.data)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.ESCALATED)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    )
+    data = db.session.scalar(query) or {}
+    return data.get("scope") != "admins"
+
+
 def promise(ticket: Ticket) -> Promise:
     """The honest next step, as the customer portal shows it."""
     if ticket.status == Status.PENDING:
@@ -321,6 +334,10 @@ def promise(ticket: Ticket) -> Promise:
         )
     if ticket.status == Status.CLOSED:
         return Promise("Closed. Reply to start a follow-up ticket linked to this one.", None)
+    if ticket.status == Status.ESCALATED and not _handed_over(ticket):
+        return Promise(
+            "We have asked for more help; you will get an update by", ticket.next_update_due
+        )
     if ticket.status == Status.ESCALATED:
         return Promise(
             f"{stage(ticket.tier).name.capitalize()} now handles this; "

@@ -62,13 +62,14 @@ def cap_of(agent: User) -> int:
 
 
 def candidates(
-    team: Team,
+    team: Team | None,
     *,
     tier: int = NEW_TICKET_TIER,
     skill: Skill | None = None,
     exclude_ticket_id: int | None = None,
 ) -> list[Candidate]:
-    """The team's qualified agents with their open tickets, least loaded first."""
+    """The team's (None: every team's) qualified agents with their open tickets, least
+    loaded first."""
     join_on = and_(Ticket.assignee_id == User.id, Ticket.status.not_in(_CLOSED))
     if exclude_ticket_id is not None:
         join_on = and_(join_on, Ticket.id != exclude_ticket_id)
@@ -76,7 +77,6 @@ def candidates(
         select(User, func.count(Ticket.id), func.coalesce(func.max(Ticket.id), 0))
         .outerjoin(Ticket, join_on)
         .where(
-            User.team_id == team.id,
             User.role.in_((Role.AGENT, Role.ADMIN)),
             User.is_active.is_(True),
             User.is_available.is_(True),
@@ -84,6 +84,8 @@ def candidates(
         )
         .group_by(User.id)
     )
+    if team is not None:
+        query = query.where(User.team_id == team.id)
     if skill is not None:
         query = query.where(User.skills.any(Skill.id == skill.id))
     found = [
@@ -157,6 +159,58 @@ def route_in_team(
     if len(equals) > 1:
         reason += f" (of {len(equals)} equally loaded, assigned least recently)"
     return Route(team, best.agent, reason, found)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Where a ticket escalated to a tier goes, and who is told.
+
+    `scope` "team": the tier's free agents in the ticket's team are told, and the
+    ticket waits for them unassigned (the sweep routes it within the team);
+    "any team": nobody there can take it, so the least-loaded free agent of that tier
+    in any team gets it (`assignee`) and is told; "admins": nobody at that tier can
+    take it anywhere, so it stays with its assignee and the admins are told.
+    """
+
+    scope: str
+    told: list[User]
+    reason: str
+    assignee: User | None = None
+
+    @property
+    def handed_over(self) -> bool:
+        return self.scope != "admins"
+
+
+def escalation(team: Team | None, tier: int, *, ticket_id: int | None = None) -> Escalation:
+    """Where an escalated ticket goes: never to nobody (see Escalation)."""
+    who = f"tier-{tier} agent"
+    if team is not None:
+        in_team = [c.agent for c in _free(tier, team, ticket_id)]
+        if in_team:
+            return Escalation("team", in_team, f"told the {who}s of {team.name}")
+    anywhere = _free(tier, None, ticket_id)
+    if anywhere:
+        best = anywhere[0]
+        where = f"no available {who} in {team.name}, so " if team is not None else ""
+        reason = f"{where}assigned to the least-loaded {who}: {best.agent.name}, {best.open} open"
+        return Escalation("any team", [best.agent], reason, assignee=best.agent)
+    return Escalation(
+        "admins",
+        admins(),
+        f"no available {who} in any team: it stays with its assignee and the admins were told",
+    )
+
+
+def _free(tier: int, team: Team | None, ticket_id: int | None) -> list[Candidate]:
+    """Active, available agents of `tier` (in `team`, or any team) below their limit."""
+    found = candidates(team, tier=tier, exclude_ticket_id=ticket_id)
+    return [c for c in found if c.open < c.cap]
+
+
+def admins() -> list[User]:
+    query = select(User).where(User.role == Role.ADMIN, User.is_active.is_(True))
+    return list(db.session.scalars(query.order_by(User.id)))
 
 
 def waiting(limit: int = 1000) -> list[tuple[int, tuple[int, int, int | None]]]:

@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from support import clock
 from support.board.cards import short_span
 from support.extensions import db
-from support.models import Impact, Priority, Status
+from support.models import Impact, Priority, Status, Ticket
 from support.tickets import service
 from tests.board.conftest import (
     HX,
@@ -196,7 +197,10 @@ def test_board_queries_do_not_grow_with_tickets(
     db.session.expire_all()
     with count_queries() as large:
         html = text_of(client.get("/board"))
-    assert len(refs_in(html)) == 6 * 25 and "10,000 tickets in progress" in words(
+    working = db.session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.status.not_in(DONE))
+    )
+    assert len(refs_in(html)) == 6 * 25 and f"{working:,} tickets in progress" in words(
         client.get("/board")
     )
     assert large.count == small.count
@@ -221,3 +225,13 @@ def test_panel_queries_do_not_grow_with_the_timeline(
         html = text_of(client.get(f"/board/tickets/{ticket.ref}"))
     assert "Show earlier events" in html
     assert long.count <= short.count + 1  # the long timeline also loads its first message
+
+
+DONE = (Status.RESOLVED, Status.CLOSED)
+
+
+def test_resolved_tickets_are_not_in_progress(client, as_agent, make, agent) -> None:
+    tickets = [make.ticket() for _ in range(3)]
+    service.reply(tickets[0], author=agent, body="Fixed.")
+    service.change_status(tickets[0], Status.RESOLVED, actor=agent)
+    assert "2 tickets in progress" in words(client.get("/board"))

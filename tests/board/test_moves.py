@@ -38,7 +38,8 @@ def test_drag_from_new_to_open(client, as_agent, ticket, auth, customer) -> None
     # The customer's timeline shows the change.
     auth.logout()
     auth.login(customer)
-    assert "changed the status to" in text_of(client.get(f"/tickets/{ticket.ref}"))
+    page = text_of(client.get(f"/tickets/{ticket.ref}"))
+    assert "is working on the request" in page and "changed the status to" not in page
 
 
 def test_the_status_select_works_without_javascript(client, as_agent, ticket) -> None:

@@ -28,7 +28,10 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def test_devserver_stops_redis_worker_and_cron_on_sigterm(tmp_path: Path):
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])
+def test_devserver_stops_redis_worker_and_cron(tmp_path: Path, how: str):
+    """SIGTERM to the devserver, or Ctrl+C in its terminal (SIGINT to the foreground
+    process group): everything stops, quietly."""
     port = free_port()
     env = {
         key: value
@@ -57,8 +60,13 @@ def test_devserver_stops_redis_worker_and_cron_on_sigterm(tmp_path: Path):
         assert any(b"worker" in c for c in commands.values())
         assert any(b"cron" in c for c in commands.values())
 
-        server.send_signal(signal.SIGTERM)
+        if how == "ctrl-c":
+            os.killpg(server.pid, signal.SIGINT)  # what the terminal does
+        else:
+            server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
+        log.flush()
+        assert "Traceback" not in (tmp_path / "devserver.log").read_text()
         left = wait_gone(started, timeout=10)
         assert left == [], {pid: commands[pid] for pid in left}
     finally:

@@ -54,7 +54,7 @@ def test_first_response_warning_tells_team_and_customer_once(
     [warning] = events_of(ticket, EventKind.SLA_WARNING)
     [notice] = events_of(ticket, EventKind.DELAY_NOTICE)
     assert not warning.is_public
-    assert "First response due Mon 01 Mar, 17:00 UTC is at risk." in warning.body_text
+    assert "First response due Mon 01 Mar 2032, 17:00 UTC is at risk." in warning.body_text
     assert notice.is_public
     assert notice.actor is None
 
@@ -63,14 +63,14 @@ def test_first_response_warning_tells_team_and_customer_once(
     assert ticket.ref in mails[1]["Subject"]
     assert mails[1]["In-Reply-To"] == f"<{ticket.ref}@localhost>"
     body = text_part(mails[1])
-    assert "we may not manage to get back to you by Mon 01 Mar, 17:00 UTC" in body
+    assert "we may not manage to get back to you by Mon 01 Mar 2032, 17:00 UTC" in body
     assert "is at risk" not in body
     assert [n.text for n in notifications_for(customer)] == [
         f"An update on the timing of {ticket.ref}."
     ]
 
     page = page_of(client, auth, customer, ticket)
-    assert "we may not manage to get back to you by Mon 01 Mar, 17:00 UTC" in page
+    assert "we may not manage to get back to you by Mon 01 Mar 2032, 17:00 UTC" in page
     assert "is at risk" not in page  # the internal warning is for the team only
 
     # Checking again, by the job, the sweep or a retry, records and sends nothing new.
@@ -97,7 +97,7 @@ def test_breach_escalates_to_tier_two_and_tells_its_agents(
     db.session.refresh(ticket)
     [breach] = events_of(ticket, EventKind.SLA_BREACH)
     assert not breach.is_public
-    assert breach.body_text == "First response target (Mon 01 Mar, 17:00 UTC) was missed."
+    assert breach.body_text == "First response target (Mon 01 Mar 2032, 17:00 UTC) was missed."
     [escalated] = events_of(ticket, EventKind.ESCALATED)
     assert escalated.is_public
     assert escalated.actor is None
@@ -105,11 +105,11 @@ def test_breach_escalates_to_tier_two_and_tells_its_agents(
     assert escalated.data["automatic"] is True
     assert escalated.body_text == (
         "Our senior support team now handles your request. "
-        "You will get an update from them by Wed 03 Mar, 17:00 UTC."
+        "You will get an update from them by Wed 03 Mar 2032, 17:00 UTC."
     )
     assert ticket.tier == 2
     assert ticket.status == Status.ESCALATED
-    assert ticket.assignee_id is None
+    assert ticket.assignee_id == tier2.id  # no team: the least-loaded tier-2 agent anywhere
     assert ticket.next_update_due == T0 + 8 * HOUR + 48 * HOUR
 
     # The new owners hear of it in the app and by email; the other tiers do not.
@@ -125,7 +125,7 @@ def test_breach_escalates_to_tier_two_and_tells_its_agents(
     # The customer is told who handles it now and when to expect an update.
     [_ack, update] = smtp.mailbox.to(customer.email)
     assert "Our senior support team now handles your request." in text_part(update)
-    assert "Wed 03 Mar, 17:00 UTC" in text_part(update)
+    assert "Wed 03 Mar 2032, 17:00 UTC" in text_part(update)
     page = page_of(client, auth, customer, ticket)
     assert "Our senior support team now handles this" in page
     assert "Wed 03 Mar 2032, 17:00 UTC" in page
@@ -157,7 +157,7 @@ def test_missed_stage_deadline_goes_to_tier_three_and_no_further(
     db.session.refresh(ticket)
     assert ticket.tier == 2
     [notice] = events_of(ticket, EventKind.DELAY_NOTICE)
-    assert "by Wed 03 Mar, 17:00 UTC" in notice.body_text
+    assert "by Wed 03 Mar 2032, 17:00 UTC" in notice.body_text
 
     # …and a breach when it passes: tier 3 takes over.
     advance(stage_due)
@@ -170,7 +170,7 @@ def test_missed_stage_deadline_goes_to_tier_three_and_no_further(
     assert second.data["tier"] == 3
     assert second.body_text == (
         "Our specialist team now handles your request. "
-        "You will get an update from them by Thu 04 Mar, 17:00 UTC."
+        "You will get an update from them by Thu 04 Mar 2032, 17:00 UTC."
     )
     assert ticket.next_update_due == stage_due + 24 * HOUR
     assert [n.text for n in notifications_for(tier3)] == [
@@ -200,6 +200,7 @@ def test_late_check_with_several_breaches_escalates_once(
     app, make, smtp, run_jobs, advance, frozen
 ):
     customer = make.customer()
+    make.agent(tier=2)  # someone at tier 2 takes it over
     ticket = make.ticket(customer)
     run_jobs()
 
@@ -249,6 +250,10 @@ def test_agent_escalates_by_hand_with_a_reason_only_the_team_sees(
         "tier": 2,
         "reason": reason,
         "automatic": False,
+        "scope": "any team",  # the ticket has no team: the tier's agents anywhere
+        "told": [senior.id],
+        "routing": f"assigned to the least-loaded tier-2 agent: {senior.name}, 0 open",
+        "update_by": "2032-03-03T11:00:00",
     }
     assert reason not in event.body_text
     assert ticket.tier == 2
@@ -261,7 +266,7 @@ def test_agent_escalates_by_hand_with_a_reason_only_the_team_sees(
     assert f"Reason: {reason}" in agent_page
 
     [_ack, update] = smtp.mailbox.to(customer.email)
-    assert "Wed 03 Mar, 11:00 UTC" in text_part(update)
+    assert "Wed 03 Mar 2032, 11:00 UTC" in text_part(update)
     assert reason not in text_part(update)
     [to_senior] = smtp.mailbox.to(senior.email)
     assert f"Reason: {reason}" in text_part(to_senior)

@@ -161,9 +161,9 @@ def test_invalid_policy_is_refused_with_field_errors(client, auth, make):
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "Enter a number of minutes." in page
-    assert "Not a valid integer value." in page
-    assert "Number must be between 1 and 86400." in page
+    assert "Enter a time, like 8h or 1h 30m." in page
+    assert "“soon” isn&#39;t a time." in page
+    assert "Keep it between 1 minute and 60 days." in page
     assert 'id="high-update_minutes-error"' in page
     assert 'id="high-resolution_minutes-error"' in page
     assert 'id="high-first_response_minutes-error"' in page
@@ -314,3 +314,26 @@ def test_mail_retry_resets_failed_and_abandoned_messages(app, client, auth, make
     assert "will be sent again" in response.get_data(as_text=True)
     run_jobs()
     assert [m for m in smtp.mailbox.to(customer.email) if other.ref in m["Subject"]]
+
+
+def test_targets_are_typed_in_hours_and_minutes(client, auth, make):
+    auth.login(make.admin())
+    page = client.get("/admin/sla").get_data(as_text=True)
+    assert 'value="1d"' in page  # normal: 24 hours to resolve, not "1440"
+    fields = {
+        "urgent-first_response_minutes": "1h 30m",
+        "urgent-update_minutes": "45 minutes",
+        "urgent-resolution_minutes": "2d 4h",
+    }
+    assert client.post("/admin/sla/urgent", data=fields).status_code == 303
+    policy = db.session.scalar(select(SlaPolicy).where(SlaPolicy.priority == "urgent"))
+    assert (policy.first_response_minutes, policy.update_minutes, policy.resolution_minutes) == (
+        90,
+        45,
+        52 * 60,
+    )
+    page = client.get("/admin/sla").get_data(as_text=True)
+    assert 'value="1h 30m"' in page and 'value="45m"' in page and 'value="2d 4h"' in page
+    for bad in ("1h 30x", "h", "90 <b>", "99999999999999999999"):
+        response = client.post("/admin/sla/urgent", data={**fields, "urgent-update_minutes": bad})
+        assert response.status_code == 422, bad

@@ -325,3 +325,19 @@ def test_posts_with_the_pages_csrf_token_are_accepted(csrf_client: FlaskClient) 
     )
     assert deflect.status_code == 200
     assert count(Deflection) == 1 and count(ArticleFeedback) == 1
+
+
+def test_search_pages_through_every_match(client: FlaskClient) -> None:
+    first = client.get("/kb/search?q=order").get_data(as_text=True)
+    total = int(re.search(r"(\d+) articles match", first).group(1))
+    assert total > 10, "the help centre has more than 10 articles about orders"
+    assert "1–10 shown" in first and 'href="/kb/search?q=order&amp;page=2"' in first
+    second = client.get("/kb/search?q=order&page=2").get_data(as_text=True)
+    assert f"11–{min(20, total)} shown" in second and "← Previous 10" in second
+    titles = lambda page: re.findall(r'class="result-title" href="([^"]+)"', page)  # noqa: E731
+    assert not set(titles(first)) & set(titles(second))
+    for bad in ("²", "0", "-1", "99999999999999999999"):
+        response = client.get(f"/kb/search?q=order&page={bad}")
+        assert response.status_code == 200 and "1–10 shown" in response.get_data(as_text=True)
+    last = client.get("/kb/search?q=order&page=999").get_data(as_text=True)
+    assert "No more results." in last

@@ -24,7 +24,7 @@ def test_rules_and_preview(client, auth, make) -> None:
     auth.login(make.admin())
     page = client.get("/admin/triage").get_data(as_text=True)
     assert "Account taken over" in page and "highest priority wins" in page
-    assert "Triage and routing" in client.get("/admin/").get_data(as_text=True)
+    assert "Triage, teams and routing" in client.get("/admin/").get_data(as_text=True)
     response = client.post(
         "/admin/triage/preview",
         data={

@@ -61,7 +61,8 @@ def test_customers_and_agents_get_403(client, auth, make, targets, role, method,
 
 def test_the_admin_index_links_the_page(client, admin) -> None:
     index = client.get("/admin/").get_data(as_text=True)
-    assert "Teams and routing" in index and 'href="/admin/routing"' in index
+    assert "Triage, teams and routing" in index and 'href="/admin/routing"' in index
+    assert "Triage and routing" not in index  # one entry, not two
     triage = client.get("/admin/triage").get_data(as_text=True)
     assert 'href="/admin/routing"' in triage
     assert "Agents and routing" not in triage  # moved here

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from support import demo
 from support.extensions import db
 from support.models import Impact, Role, Ticket, User
+from support.notify import inbox
 from support.tickets import service
 from tests.conftest import make_app, running
 
@@ -16,7 +17,11 @@ def test_seeds_staff_customers_and_tickets_in_every_status(app) -> None:
     counts = demo.seed()
     assert counts["users"] == len(demo.STAFF) + len(demo.CUSTOMERS)
     statuses = set(db.session.scalars(select(Ticket.status).distinct()))
-    assert len(statuses) == counts["tickets"] // 6  # six rounds of every status
+    assert len(statuses) == counts["tickets"] // demo.ROUNDS  # rounds of every status
+    subjects = list(db.session.scalars(select(Ticket.subject)))
+    assert len(set(subjects)) == len(subjects)  # a real week: no story told three times
+    casey = db.session.scalar(select(User).where(User.email == "customer@example.com"))
+    assert 0 < inbox.unread_count(casey) <= 10  # the last hours' news, not a month of it
     assert demo.seed() == {"tickets": 0}  # a second run adds nothing
     assert db.session.scalar(select(func.count(Ticket.id))) == counts["tickets"]
 

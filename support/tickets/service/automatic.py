@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from support import clock, triage
+from support import clock, dates, triage
 from support.extensions import db
 from support.models import (
     EventKind,
@@ -78,7 +78,7 @@ def _already_marked(ticket: Ticket, point: sla.Checkpoint) -> bool:
 
 
 def _when(point: sla.Checkpoint) -> str:
-    return point.due.strftime("%a %d %b, %H:%M UTC")
+    return dates.when_text(point.due)
 
 
 def _record_checkpoint(change: TicketChange, point: sla.Checkpoint) -> None:

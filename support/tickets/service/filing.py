@@ -32,8 +32,12 @@ def open_ticket(
     parent: Ticket | None = None,
     data: dict[str, Any] | None = None,
     acknowledge: bool = True,
+    filed_by: User | None = None,
 ) -> Ticket:
     """File a ticket for `customer`; the same client_token files it only once.
+
+    `filed_by`: the agent who filed it for the customer (a phone call, a walk-in); the
+    request stays the customer's, and the agent is kept on its "created" event.
 
     Triage decides its category (when the customer was not sure), priority, team and
     agent; each decision is an internal event with its reason, and notify tells the
@@ -54,7 +58,8 @@ def open_ticket(
             ticket = change.open(
                 _new_ticket(customer, subject, description, decision, channel, client_token, parent)
             )
-            created = change.record(EventKind.CREATED, body=description, data=data)
+            filer = {"filed_by": filed_by.id, "filed_by_name": filed_by.name} if filed_by else {}
+            created = change.record(EventKind.CREATED, body=description, data={**(data or {}), **filer} or None)
             change.attach(created, files)
             _record_decision(change, decision)
             if acknowledge:

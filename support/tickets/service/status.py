@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from support import clock
+from support import clock, dates
 from support.extensions import db
 from support.models import EventKind, Role, Status, Ticket, TicketEvent, User
 from support.tickets import due, sla
@@ -16,6 +16,7 @@ from support.tickets.service.change import (
     check_text,
     check_transition,
 )
+from support.triage import routing
 
 # Public events that count as "the team answered the customer" when resolving.
 _ANSWER_KINDS = (EventKind.REPLY, EventKind.WORKAROUND)
@@ -166,18 +167,39 @@ def raise_tier(change: TicketChange, *, reason: str) -> TicketEvent:
     sla.resume(ticket, now)
     new_stage = sla.record_escalation(ticket, now)
     ticket.status = Status.ESCALATED
-    ticket.assignee = None
+    # Never to nobody: the next tier (in the team, else in any team) takes it over;
+    # when nobody at that tier can, it stays with its assignee and the admins hear of it.
+    goes_to = routing.escalation(ticket.team, ticket.tier, ticket_id=ticket.id)
+    if goes_to.handed_over:
+        ticket.assignee = goes_to.assignee
     ticket.updated_at = now
-    update_by = ticket.next_update_due.strftime("%a %d %b, %H:%M UTC")
     return change.record(
         EventKind.ESCALATED,
-        body=f"{new_stage.name.capitalize()} now handles your request. "
-        f"You will get an update from them by {update_by}.",
+        body=_escalation_news(ticket, new_stage.name, handed_over=goes_to.handed_over),
         data={
             "from": previous,
             "to": Status.ESCALATED,
             "tier": ticket.tier,
             "reason": reason.strip(),
             "automatic": change.actor is None,
+            "scope": goes_to.scope,
+            "told": [user.id for user in goes_to.told],
+            "routing": goes_to.reason,
+            "update_by": ticket.next_update_due.isoformat(),
         },
+    )
+
+
+def _escalation_news(ticket: Ticket, stage_name: str, *, handed_over: bool) -> str:
+    """What the customer reads: only what is true (who has it now, and when they hear)."""
+    update_by = dates.when_text(ticket.next_update_due)
+    if handed_over:
+        return (
+            f"{stage_name.capitalize()} now handles your request. "
+            f"You will get an update from them by {update_by}."
+        )
+    who = ticket.assignee.first_name if ticket.assignee else "Our team"
+    return (
+        f"{who} keeps working on your request and has asked for more help. "
+        f"You will get an update by {update_by}."
     )
