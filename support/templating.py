@@ -114,7 +114,6 @@ def init_app(app: Flask) -> None:
         Status=Status,
         EventKind=EventKind,
         site_name=app.config["SITE_NAME"],
-        SENTENCE_TIME=timezones.SENTENCE,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -2,8 +2,10 @@
 
 Every time stored is naive UTC (support.clock). This module is the one place that turns
 one into text for a person, on a page or in an email; the templates reach it through the
-`when`, `day` and `local` filters (support/templating.py). The reader's zone is their own
-choice (`User.time_zone`, set at /account), else DEFAULT_TIME_ZONE, else UTC.
+`when`, `day` and `local` filters (support/templating.py), and the ticket service through
+`local` for the promised times it writes into events. One format (LONG) for every time.
+The reader's zone is their own choice (`User.time_zone`, set at /account), else
+DEFAULT_TIME_ZONE, else UTC.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ FALLBACK = "UTC"
 # Names zoneinfo knows that nobody should pick (aliases kept for old data, "localtime").
 _HIDDEN_PREFIXES = ("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Chile/", "Mexico/")
 LONG = "%a %d %b %Y, %H:%M"  # Sun 06 Dec 2026, 09:30
-SENTENCE = "%A %d %B, %H:%M"  # Sunday 06 December, 09:30 (in the flow of an email)
 
 
 class Reader(Protocol):

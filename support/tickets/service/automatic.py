@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from support import clock, dates, triage
+from support import clock, timezones, triage
 from support.extensions import db
 from support.models import (
     EventKind,
@@ -78,7 +78,9 @@ def _already_marked(ticket: Ticket, point: sla.Checkpoint) -> bool:
 
 
 def _when(point: sla.Checkpoint) -> str:
-    return dates.when_text(point.due)
+    # Written once into the event, so in the site's zone (pages show data's times to
+    # each reader in theirs).
+    return timezones.local(point.due, timezones.default_zone_name())
 
 
 def _record_checkpoint(change: TicketChange, point: sla.Checkpoint) -> None:

@@ -59,7 +59,8 @@ def open_ticket(
                 _new_ticket(customer, subject, description, decision, channel, client_token, parent)
             )
             filer = {"filed_by": filed_by.id, "filed_by_name": filed_by.name} if filed_by else {}
-            created = change.record(EventKind.CREATED, body=description, data={**(data or {}), **filer} or None)
+            created_data = {**(data or {}), **filer} or None
+            created = change.record(EventKind.CREATED, body=description, data=created_data)
             change.attach(created, files)
             _record_decision(change, decision)
             if acknowledge:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from support import clock, dates
+from support import clock, timezones
 from support.extensions import db
 from support.models import EventKind, Role, Status, Ticket, TicketEvent, User
 from support.tickets import due, sla
@@ -192,7 +192,7 @@ def raise_tier(change: TicketChange, *, reason: str) -> TicketEvent:
 
 def _escalation_news(ticket: Ticket, stage_name: str, *, handed_over: bool) -> str:
     """What the customer reads: only what is true (who has it now, and when they hear)."""
-    update_by = dates.when_text(ticket.next_update_due)
+    update_by = timezones.local(ticket.next_update_due, timezones.default_zone_name())
     if handed_over:
         return (
             f"{stage_name.capitalize()} now handles your request. "
