@@ -18,7 +18,7 @@ from support.jobs import queue
 from support.models import ErasureRequest, ErasureState, Ticket, User
 from support.privacy import audit, stores
 from support.privacy.audit import Action
-from support.tickets import service
+from support.tickets import search, service
 
 JOB = "support.privacy.jobs.erase"
 BATCH = 200
@@ -156,6 +156,9 @@ def run(request_id: int) -> str:
     for _name, eraser in stores.ERASERS:
         eraser(customer, all_tickets)
     _tombstone(customer)
+    db.session.flush()
+    # Their tickets' search documents held their name, email and words: written anew.
+    search.refresh(db.session.connection(), all_tickets)
     request.state = ErasureState.DONE
     request.finished_at = clock.now()
     actor = db.session.get(User, request.confirmed_by_id) if request.confirmed_by_id else None

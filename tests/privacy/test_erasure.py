@@ -14,10 +14,12 @@ from sqlalchemy import JSON, String, Text, cast, func, inspect, or_, select
 from support import clock
 from support.extensions import db
 from support.kb import feedback
+from support.mail.inbound import intake
 from support.models import (
     CategoryCorrection,
     ErasureRequest,
     ErasureState,
+    InboundMessage,
     Rating,
     Status,
     Ticket,
@@ -25,13 +27,34 @@ from support.models import (
     WebhookDelivery,
 )
 from support.privacy import erasure, export
-from support.tickets import service
+from support.tickets import search, service
 from support.webhooks import subscriptions
 from tests.conftest import Auth
 from tests.factories import Factory
 from tests.privacy.conftest import run_jobs, stored
 
 NEEDLES = ["zelda quimby", "zelda.quimby", "quimby"]
+ZELDAS_EMAIL = (
+    b"From: Zelda Quimby <zelda.quimby@example.com>\r\n"
+    b"To: support@example.com\r\n"
+    b"Subject: Parcel for Zelda Quimby never came\r\n"
+    b"Message-ID: <parcel-1@example.com>\r\n"
+    b"\r\n"
+    b"Hello, this is Zelda Quimby: my parcel never came.\r\n"
+)
+
+
+def raw_email_hits(needles: list[str]) -> int:
+    """Stored raw emails (bytes, which the text scan does not read) holding a needle."""
+    raws = db.session.scalars(select(InboundMessage.raw))
+    return sum(any(n.encode() in (raw or b"").lower() for n in needles) for raw in raws)
+
+
+def search_hits(word: str) -> int:
+    """Tickets the agents' search finds by `word` (the index lives outside the models)."""
+    return db.session.scalar(
+        select(func.count(Ticket.id)).where(search.matching(search.parse(word)))
+    )
 
 
 def fill_everything(app: Flask, make: Factory, zelda: User) -> Ticket:
@@ -81,8 +104,9 @@ def fill_everything(app: Flask, make: Factory, zelda: User) -> Ticket:
     feedback.record_feedback("charged-twice", helpful=False, comment="Quimby here", user=zelda)
     second = make.ticket(zelda, subject="Another from Quimby", description="Quimby")
     service.change_status(second, to=Status.RESOLVED, actor=agent)
+    intake.store(ZELDAS_EMAIL, "pipe")  # a new ticket by email, its raw copy kept
     export.ask(zelda)
-    run_jobs(app)  # emails, webhooks (refused: nothing listens) and the export
+    run_jobs(app)  # emails, webhooks (refused: nothing listens), the email and the export
     return ticket
 
 
@@ -122,6 +146,7 @@ def test_erasure_leaves_nothing_anywhere(app: Flask, make: Factory, zelda: User)
     other = make.customer(name="Olga Other", email="olga@example.com")
     kept = make.ticket(other, subject="Olga's parcel", description="Olga Other here")
     assert text_hits(NEEDLES), "the test data must be findable before the erasure"
+    assert raw_email_hits(NEEDLES) and search_hits("quimby")
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery))
     before = (ticket.status, ticket.created_at, ticket.category_id, ticket.resolved_at)
 
@@ -130,6 +155,8 @@ def test_erasure_leaves_nothing_anywhere(app: Flask, make: Factory, zelda: User)
     run_jobs(app)
 
     assert text_hits(NEEDLES) == []
+    assert raw_email_hits(NEEDLES) == 0
+    assert search_hits("quimby") == 0 and search_hits("zelda") == 0
     uploads = Path(app.config["UPLOAD_FOLDER"])
     assert file_hits(uploads, NEEDLES) == []
     assert file_hits(Path(app.config["EXPORT_FOLDER"]), NEEDLES) == []

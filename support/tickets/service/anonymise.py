@@ -41,7 +41,7 @@ REMOVED = "[removed for privacy]"
 NOTIFICATION = "A ticket was updated (its details were removed for privacy)."
 # Event data keys that hold words people typed; every other string is kept unless it
 # contains the customer's name or email (agent, team and category names stay).
-FREE_TEXT_KEYS = {"reason", "note", "comment", "text", "body", "description", "subject"}
+FREE_TEXT_KEYS = {"reason", "note", "comment", "text", "body", "description", "subject", "quoted"}
 # Values the timeline reads as codes (a status, a priority, a ref): never rewritten, or
 # a customer called "Normal" would break the page that shows the priority change.
 CODE_KEYS = {
@@ -169,13 +169,15 @@ def _scrub_event_data(ids: list[int], words: set[str]) -> None:
         )
 
 
-def _clean(value: Any, words: set[str], key: str = "") -> Any:
-    if key in CODE_KEYS:
+def _clean(value: Any, words: set[str], key: str = "", top: bool = True) -> Any:
+    """`top`: the event's own keys, where CODE_KEYS live; a nested block (an email's
+    "from" and "quoted") is scrubbed like any text."""
+    if top and key in CODE_KEYS:
         return value
     if isinstance(value, dict):
-        return {k: _clean(v, words, k) for k, v in value.items()}
+        return {k: _clean(v, words, k, top=not key) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v, words, key) for v in value]
+        return [_clean(v, words, key, top=top) for v in value]
     if isinstance(value, str) and (key in FREE_TEXT_KEYS or _names(value, words)):
         return REMOVED
     return value
