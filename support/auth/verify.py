@@ -57,8 +57,9 @@ def _until(kind: links.LinkKind):
 
 def register(*, email: str, name: str, password: str) -> User | None:
     """A new account, with a link to verify its address; for an address that has one
-    already, a notice to its owner instead (and a password hashed all the same, so both
-    take as long). The caller shows the same page either way. None when taken."""
+    already, a notice to its owner instead, or a claim link when the account was made for
+    them by email and never claimed (and a password hashed all the same, so every path
+    takes as long). The caller shows the same page either way. None when taken."""
     existing = accounts.find_by_email(email)
     if existing is None:
         try:
@@ -69,7 +70,10 @@ def register(*, email: str, name: str, password: str) -> User | None:
             send_verification(user)
             return user
     generate_password_hash(password)
-    if existing is not None:
+    if existing is not None and existing.is_unclaimed:
+        # Made for them by their first email to us: a link to choose a password claims it.
+        send_claim_link(existing)
+    elif existing is not None:
         _tell_owner(existing, "emails/already_registered.txt", "Someone tried to register")
     db.session.commit()
     return None

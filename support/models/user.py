@@ -54,6 +54,10 @@ agent_skills = Table(
 )
 
 
+# A password hash no password matches (werkzeug reads no method in it).
+UNCLAIMED = "!unclaimed"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -99,6 +103,15 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+
+    def leave_unclaimed(self) -> None:
+        """An account made for someone (their first email to us): no password matches
+        until its owner chooses one through a claim link or "forgot password"."""
+        self.password_hash = UNCLAIMED
+
+    @property
+    def is_unclaimed(self) -> bool:
+        return self.password_hash == UNCLAIMED
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

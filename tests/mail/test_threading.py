@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from support.extensions import db
 from support.mail import addresses
 from support.mail.inbound import settings
-from support.mail.inbound.filing import UNCLAIMED
 from support.models import (
     EventKind,
     InboundStatus,
@@ -107,7 +106,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(app, make) -> None:
 def test_an_unknown_sender_gets_an_unclaimed_account(app) -> None:
     _emailed_ticket("New Person <new@example.org>")
     user = db.session.scalar(select(User).where(User.email == "new@example.org"))
-    assert user.name == "New Person" and user.password_hash == UNCLAIMED
+    assert user.name == "New Person" and user.is_unclaimed
     assert not user.check_password("")
 
 

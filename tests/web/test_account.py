@@ -489,6 +489,24 @@ def test_registering_a_taken_address_tells_its_owner_instead(
     log_in(app, owner)  # nothing about the account changed
 
 
+def test_registering_an_address_an_email_made_sends_a_claim_link(
+    app: Flask,
+    client: FlaskClient,
+    make: Factory,
+    smtp: SmtpServer,
+) -> None:
+    """Someone who first wrote to us by email has an account they never chose a
+    password for: registering sends them the link that lets them claim it."""
+    owner = make.customer(email="mailed@example.com")
+    owner.leave_unclaimed()
+    db.session.commit()
+    assert register(client, "mailed@example.com").location == "/register?sent=1"
+    run_jobs(app)
+    path = link_in(smtp, "mailed@example.com", "/welcome")
+    assert client.get(path).status_code == 200
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
 def test_verification_links_tampered_expired_and_resent(
     app: Flask,
     customer: User,

@@ -48,7 +48,6 @@ from support.tickets.attachments import StoredFile
 NO_SUBJECT = "(no subject)"
 READ_BYTES = 4 << 20
 EMPTY_BODY = "(The email had no text.)"
-UNCLAIMED = "!unclaimed"  # a password hash no password matches: "forgot password" claims it
 
 
 @dataclass
@@ -156,7 +155,7 @@ def _unverified_customer(address: str, name: str = "") -> User:
     owner sets a password ("forgot password" claims it)."""
     name = name or address.split("@")[0]
     user = User(email=address, name=one_line(name)[:120] or address, role=Role.CUSTOMER)
-    user.password_hash = UNCLAIMED  # matches no password
+    user.leave_unclaimed()
     db.session.add(user)
     try:
         db.session.commit()
