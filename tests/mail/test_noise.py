@@ -113,11 +113,18 @@ def test_caps_per_sender(app, make) -> None:
     )
     first = ingest(email(subject="one"))
     second = ingest(email(subject="two"))
-    third = ingest(email(subject="three"))
     assert first.reason.endswith(" acknowledged")
-    assert "not acknowledged: over the cap of 1 acknowledgements per hour" in second.reason
-    assert third.status == InboundStatus.QUARANTINED
-    assert third.reason == "over the cap of 2 new tickets per hour"
+    # Over either cap a message waits in quarantine: kept, neither filed nor answered.
+    assert second.status == InboundStatus.QUARANTINED
+    assert second.reason == "over the cap of 1 acknowledgements per hour"
     assert _count(OutboxMessage) == 1
     other = ingest(email(sender="someone.else@example.com"))
     assert other.outcome == Outcome.NEW
+    settings.save(
+        settings.Rules(max_new_tickets_per_hour=2, max_acknowledgements_per_hour=0), make.admin()
+    )
+    third = ingest(email(subject="three"))
+    fourth = ingest(email(subject="four"))
+    assert third.outcome == Outcome.NEW
+    assert fourth.status == InboundStatus.QUARANTINED
+    assert fourth.reason == "over the cap of 2 new tickets per hour"

@@ -335,6 +335,10 @@ def _new_ticket(
     if checked and _over(sender, rules.max_new_tickets_per_hour, acknowledged=False):
         cap = rules.max_new_tickets_per_hour
         return Result(Outcome.QUARANTINED, f"over the cap of {cap} new tickets per hour")
+    if checked and _over(sender, rules.max_acknowledgements_per_hour, acknowledged=True):
+        # We would answer once more: a looping auto-responder stops here, kept for an admin.
+        cap = rules.max_acknowledgements_per_hour
+        return Result(Outcome.QUARANTINED, f"over the cap of {cap} acknowledgements per hour")
     not_acked = _why_not_acknowledged(sender, rules)
     customer = user or _unverified_customer(sender, mail.from_name)
     body, data = _body(mail, message, verified=False)
@@ -385,6 +389,8 @@ def _over(sender: str, cap: int, *, acknowledged: bool) -> bool:
 
 
 def _why_not_acknowledged(sender: str, rules: settings.Rules) -> str | None:
+    """Filed but not answered: mail to the address bounces, or an admin filed it past
+    the acknowledgement cap ("file as new" skips the caps, not the cap's silence)."""
     if outbox.is_bouncing(sender):
         return "the address is bouncing"
     if _over(sender, rules.max_acknowledgements_per_hour, acknowledged=True):
