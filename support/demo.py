@@ -302,7 +302,7 @@ def seed(*, customer_count: int = len(CUSTOMERS)) -> dict[str, int]:
     created = _tickets(customers[:customer_count], staff[0], staff[1], categories)
     _canned_responses(staff[2])
     _api_tokens(staff[2])
-    _read_old_news(customers)
+    _read_old_news(staff + customers)
     return {"tickets": created, "users": len(staff) + len(customers)}
 
 
@@ -327,14 +327,14 @@ CANNED = [
 ]
 
 
-def _read_old_news(customers: list[User]) -> None:
-    """A customer has read what came before today: the badge shows the last few hours'
+def _read_old_news(people: list[User]) -> None:
+    """Everyone has read what came before the last few hours: the badge shows today's
     news, not every event of a month (support/notify/inbox.py)."""
     cutoff = clock.now() - timedelta(hours=3)
     db.session.execute(
         update(Notification)
         .where(
-            Notification.user_id.in_([c.id for c in customers]),
+            Notification.user_id.in_([person.id for person in people]),
             Notification.created_at < cutoff,
         )
         .values(read_at=cutoff)
