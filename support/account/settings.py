@@ -5,11 +5,16 @@ from __future__ import annotations
 from support.extensions import db
 from support.models import EmailKind, User
 from support.notify import preferences
+from support.tickets import search
 
 
 def save_profile(user: User, *, name: str, time_zone: str) -> None:
+    renamed = user.name != name.strip()
     user.name = name.strip()
     user.time_zone = time_zone
+    if renamed:
+        db.session.flush()
+        search.refresh_customer(db.session.connection(), user.id)
     db.session.commit()
 
 

@@ -25,6 +25,7 @@ from support.auth import accounts, links
 from support.extensions import db
 from support.jobs.tasks import job
 from support.models import User
+from support.tickets import search
 
 VERIFY = links.LinkKind(
     "email-verify", timedelta(days=7), lambda user: f"{user.email}:{user.email_verified_at}"
@@ -200,6 +201,8 @@ def change_email(user: User, new_email: str) -> str:
     old_email = user.email
     user.email = new_email
     user.email_verified_at = clock.now()
+    db.session.flush()
+    search.refresh_customer(db.session.connection(), user.id)  # found by the new address
     links.account_email(
         key=_key("email-changed"),
         to=old_email,

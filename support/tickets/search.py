@@ -150,6 +150,14 @@ def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
         connection.execute(query, params)
 
 
+def refresh_customer(connection: Connection, customer_id: int) -> None:
+    """Write a customer's tickets' documents again: their titles hold the customer's name
+    and email, so whatever changes either (the account page, an email change, an
+    erasure) calls this in its own transaction."""
+    ids = connection.scalars(select(Ticket.id).where(Ticket.customer_id == customer_id))
+    refresh(connection, list(ids))
+
+
 def said_in(events: Iterable[TicketEvent]) -> set[int]:
     """The tickets whose documents these new events change: those with something said
     (an assignment or a priority change leaves the document as it was)."""

@@ -5,7 +5,8 @@ Kept: status, priority, category, team, assignee, every time, the rating's score
 timeline's shape (kinds, who acted, when). Gone: subject and description, every
 event's text and free-text data, attachments (rows and files), rating comments,
 notification texts, emails in the outbox, webhook deliveries and triage training
-text. Each ticket gets an internal "anonymised" event.
+text. The search documents are written again from what is left. Each ticket gets an
+internal "anonymised" event.
 
 Done in bulk, a batch of tickets at a time, with the same number of statements
 whatever the batch holds (bench/privacy.py counts them): no per-ticket unit of
@@ -34,7 +35,7 @@ from support.models import (
     User,
     WebhookDelivery,
 )
-from support.tickets import attachments
+from support.tickets import attachments, search
 
 SUBJECT = "Personal data removed"
 REMOVED = "[removed for privacy]"
@@ -131,6 +132,7 @@ def anonymise(ticket_ids: Sequence[int], *, reason: str, extra_words: Iterable[s
             for i in ids
         ],
     )
+    search.refresh(db.session.connection(), ids)  # the old words must not find them
     db.session.commit()
     db.session.expire_all()
     for key in keys:
