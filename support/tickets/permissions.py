@@ -6,10 +6,10 @@ ticket that does not exist (404), so references cannot be confirmed by probing.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from support.extensions import db
-from support.models import Attachment, Role, Ticket, TicketEvent, User
+from support.models import Attachment, Role, Ticket, TicketEvent, TicketFollower, User
 from support.tickets import refs
 
 
@@ -24,7 +24,16 @@ def assignable_agents() -> list[User]:
 
 
 def can_view(user: User, ticket: Ticket) -> bool:
-    return user.is_agent or ticket.customer_id == user.id
+    return user.is_agent or ticket.customer_id == user.id or follows(user, ticket)
+
+
+def follows(user: User, ticket: Ticket) -> bool:
+    """Copied on the ticket by email: they read its public conversation (and reply by
+    email), but the actions on it stay the customer's."""
+    query = select(TicketFollower.id).where(
+        TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id
+    )
+    return db.session.scalar(query) is not None
 
 
 def can_edit(user: User, ticket: Ticket) -> bool:
@@ -50,7 +59,8 @@ def visible_tickets(user: User) -> Select[tuple[Ticket]]:
     """The tickets `user` may see, as a query to refine."""
     query = select(Ticket)
     if not user.is_agent:
-        query = query.where(Ticket.customer_id == user.id)
+        followed = select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
+        query = query.where(or_(Ticket.customer_id == user.id, Ticket.id.in_(followed)))
     return query
 
 

@@ -113,6 +113,38 @@ def test_staff_read_every_ticket_but_act_only_on_the_board(
     assert call(client, route, case).status_code == expected
 
 
+@pytest.mark.parametrize("route", TICKET_ROUTES, ids=ROUTE_IDS)
+def test_a_follower_reads_the_conversation_but_the_actions_stay_the_owners(
+    client: FlaskClient, auth: Auth, make: Factory, case: Case, route: tuple
+) -> None:
+    follower = make.customer()
+    service.add_followers(case.ticket, [follower])
+    version = case.ticket.version
+    auth.login(follower)
+    expected = 200 if route[0] in STAFF_CAN_READ - {"submitted"} else 404
+    assert call(client, route, case).status_code == expected
+    db.session.refresh(case.ticket)
+    assert case.ticket.version == version
+
+
+def test_a_follower_sees_the_public_conversation_only(
+    client: FlaskClient, auth: Auth, make: Factory, case: Case
+) -> None:
+    follower = make.customer()
+    service.add_followers(case.ticket, [follower])
+    agent = make.agent()
+    service.reply(case.ticket, author=agent, body="Parcel found at the depot.", public=True)
+    service.reply(case.ticket, author=agent, body="Seller is on a warning.", public=False)
+    auth.login(follower)
+    page = client.get(f"/tickets/{case.ticket.ref}").get_data(as_text=True)
+    assert "Parcel found at the depot." in page
+    assert "Seller is on a warning." not in page
+    assert "You are copied on this request" in page
+    assert 'id="reply-form"' not in page
+    listed = client.get("/tickets/").get_data(as_text=True)
+    assert case.ticket.ref in listed and "Copied to you" in listed
+
+
 BAD_REFS = [
     "SUP-!!!!!!",
     "SUP-0O0O0O",
