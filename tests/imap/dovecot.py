@@ -51,6 +51,9 @@ class Dovecot:
     process: subprocess.Popen | None = None
     user: str = USER
     password: str = PASSWORD
+    # What the server announces, when not Dovecot's own list: a server without MOVE
+    # (RFC 6851) or UIDPLUS, as older ones are, for the fallbacks' tests.
+    capabilities: str | None = None
 
     @property
     def maildir(self) -> Path:
@@ -78,6 +81,7 @@ instance_name = support-test-{self.port}
 log_path = {self.root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
+{f"imap_capability = {self.capabilities}" if self.capabilities else ""}
 auth_mechanisms = plain login
 default_internal_user = {internal}
 default_internal_group = {internal if os.getuid() == 0 else grp.getgrgid(os.getgid()).gr_name}
@@ -157,8 +161,9 @@ service stats {{
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> Dovecot:
-    server = Dovecot(Path(tempfile.mkdtemp(prefix="support-dovecot-")), _free_port())
+def start(capabilities: str | None = None) -> Dovecot:
+    root = Path(tempfile.mkdtemp(prefix="support-dovecot-"))
+    server = Dovecot(root, _free_port(), capabilities=capabilities)
     try:
         server.start()
     except Exception:

@@ -15,7 +15,8 @@ from support.extensions import db
 from support.mail import imap
 from support.mail.imap import FILED_KEYWORD, ImapSettings, poll
 from support.models import ImapMailboxState
-from tests.imap.conftest import CuttingProxy, message, through
+from tests.imap import dovecot
+from tests.imap.conftest import CuttingProxy, mailbox_admin, message, through
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -165,6 +166,49 @@ def test_done_folder_moves_each_message_after_delivery(
     assert inbox.received == ["Question 1", "Question 2"]
     assert mailbox.folder_status(settings.folder, [b"MESSAGES"])[b"MESSAGES"] == 1
     assert mailbox.folder_status(done, [b"MESSAGES"])[b"MESSAGES"] == 2
+
+
+# IMAP4rev1 without MOVE: the RFC 6851 fallback (copy, flag deleted, expunge by UID).
+WITHOUT_MOVE = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS"
+WITHOUT_MOVE_OR_UIDPLUS = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+"
+
+
+@pytest.mark.parametrize("capabilities", [WITHOUT_MOVE, WITHOUT_MOVE_OR_UIDPLUS])
+def test_done_folder_on_a_server_without_move(capabilities: str) -> None:
+    if not dovecot.available():
+        pytest.skip("Dovecot is not installed (.ci/run installs dovecot-imapd)")
+    server = dovecot.start(capabilities)
+    try:
+        settings = ImapSettings(
+            host="127.0.0.1",
+            port=server.port,
+            tls="off",
+            user=server.user,
+            password=server.password,
+            folder="INBOX",
+            timeout=10,
+            done_folder="Filed",
+        )
+        with mailbox_admin(server) as mailbox:
+            assert not mailbox.has_capability("MOVE")
+            mailbox.create_folder("Filed")
+            append(mailbox, settings, 1, 2, 3)
+            inbox = Inbox(fail_on={"Question 3"})
+
+            poll(inbox, settings)
+            assert inbox.received == ["Question 1", "Question 2"]
+            assert mailbox.folder_status("Filed", [b"MESSAGES"])[b"MESSAGES"] == 2
+            mailbox.select_folder("INBOX")
+            left = mailbox.get_flags(mailbox.search(["ALL"]))
+            # Copied and flagged deleted; expunged at once only where UIDPLUS allows it.
+            undeleted = [uid for uid, f in left.items() if b"\\Deleted" not in f]
+            assert len(undeleted) == 1
+            assert len(left) == (1 if "UIDPLUS" in capabilities else 3)
+
+            poll(inbox, settings)  # nothing is delivered twice
+            assert inbox.received == ["Question 1", "Question 2"]
+    finally:
+        server.stop()
 
 
 def test_wrong_password_is_a_clear_error(imap_settings: ImapSettings) -> None:
