@@ -29,7 +29,6 @@ from support import clock
 from support.auth import accounts
 from support.board import forms, panel, queries
 from support.extensions import db
-from support.forms import EmptyForm
 from support.models import CannedResponse, Impact, Priority, Status, Ticket
 from support.models.ticket import Channel
 from support.notify import inbox
@@ -532,13 +531,18 @@ def link_similar(ref: str, other: str) -> Response:
     """Link a similar ticket: an internal event on both timelines."""
     ticket = _editable_or_404(ref)
     related = _ticket_or_404(other)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    # Posted by the composer's form when it is there (form="composer"): a draft stays.
+    # (CSRFProtect has checked the token of every POST before this view.)
+    draft = forms.AgentReplyForm()
+    kept = {"reply_form": draft} if (draft.body.data or "").strip() else None
     try:
         service.link(ticket, to=related, actor=current_user)
     except TicketError as exc:
-        return _refused(ticket, exc, "similar")
-    return _done(ticket, f"Linked {related.ref} to {ticket.ref}.")
+        return _refused(ticket, exc, "similar", bound_forms=kept)
+    message = f"Linked {related.ref} to {ticket.ref}."
+    if kept is None:
+        return _done(ticket, message)
+    return updated(_panel(ticket, bound_forms=kept, notice=message), BOARD_CHANGED)
 
 
 # --- tags ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import html as html_lib
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from support.extensions import db
 from support.models import EventKind, Status, TicketEvent
@@ -68,7 +68,7 @@ def test_telling_words_drop_stop_words_numbers_and_count_the_subject_more() -> N
 def test_the_panel_loads_the_section_when_it_is_seen(client, as_agent, current) -> None:
     html = text_of(client.get(f"/board/tickets/{current.ref}", headers=HX))
     assert f'hx-get="/board/tickets/{current.ref}/similar"' in html
-    assert 'hx-trigger="revealed"' in html
+    assert 'hx-trigger="intersect once"' in html
     # Without script: a link to the panel page with the section in it.
     assert f'href="/board/tickets/{current.ref}/similar#similar-tickets"' in html
 
@@ -215,6 +215,22 @@ def test_the_customer_never_sees_the_link(client, auth, make, agent, current, cu
     auth.login(customer)
     page = said(client.get(f"/tickets/{current.ref}"))
     assert source.ref not in page and "related request" not in page
+
+
+def test_link_keeps_the_draft_in_the_composer(client, as_agent, make, agent, current) -> None:
+    source = resolved(make, agent, subject="Refund cancelled order", description="card")
+    for headers in (HX, {}):  # with htmx, and a plain form (the panel page, not a redirect)
+        db.session.execute(delete(TicketEvent).where(TicketEvent.kind == EventKind.LINKED))
+        db.session.commit()
+        response = client.post(
+            f"/board/tickets/{current.ref}/similar/{source.ref}/link",
+            data={"body": "Half-written reply", "mode": "reply"},
+            headers=headers,
+        )
+        assert response.status_code == 200
+        assert "Half-written reply</textarea>" in text_of(response)
+        assert f"Linked {source.ref} to {current.ref}." in said(response)
+        assert len(linked_events(current)) == 1
 
 
 def test_a_plain_link_form_redirects_to_the_panel(client, as_agent, make, agent, current) -> None:
