@@ -23,7 +23,7 @@ from support.extensions import db
 from support.kb import index as kb_index
 from support.models import CannedResponse, Category, Status, Team, Ticket, User
 from support.notify import outbox
-from support.tickets import canned, permissions, refs, timeline
+from support.tickets import canned, permissions, refs, tags, timeline
 from support.tickets.service import TRANSITIONS
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,11 @@ def _macro(chosen: str | None, responses: list[CannedResponse]) -> CannedRespons
     return next((r for r in responses if chosen and str(r.id) == chosen and r.is_macro), None)
 
 
+def _then_more(typed: str | None) -> str:
+    """The tags typed, ready for one more (what the box suggests before any typing)."""
+    return f"{typed.rstrip().rstrip(',')}, " if typed and typed.strip() else ""
+
+
 def kb_suggestions(ticket: Ticket) -> list[Any]:
     """Knowledge-base articles an agent may link into the reply."""
     try:
@@ -174,6 +179,14 @@ def context(
         "kb_suggestions": kb_suggestions(ticket) if is_page else [],
         "category_suggestion": triage.latest_suggestion(ticket),
         "customer_bouncing": outbox.is_bouncing(ticket.customer.email),
+        # The tag box's suggestions: each tag in use after the tags already there.
+        "tag_options": tags.completions(
+            _then_more(all_forms["tags_form"].tags.data), tags.in_use()
+        ),
+        # Similar past tickets come by themselves once the section is seen (GET .../similar);
+        # the page without script asks for them with a link.
+        "similar": None,
+        "linked": set(),
         "error": None,
         "notice": None,
         "open_section": None,

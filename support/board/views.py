@@ -33,7 +33,8 @@ from support.models import CannedResponse, Impact, Priority, Status, Ticket
 from support.models.ticket import Channel
 from support.notify import inbox
 from support.params import plain_int
-from support.tickets import attachments, canned, permissions, service
+from support.tickets import attachments, canned, permissions, service, similar
+from support.tickets import tags as tag_names
 from support.tickets.service import StaleTicket, TicketError
 from support.web import redirect_after_post, render, sent_by_htmx, updated, wants_fragment
 
@@ -43,6 +44,8 @@ BOARD = "board/index.html"
 PANEL = "board/ticket.html"
 BOARD_CHANGED = "board-changed"
 ARTICLES = "kb/_suggestions.html"
+SIMILAR = "board/_similar.html"
+TAG_OPTIONS = "board/_tag_options.html"
 ARTICLE_LINKS = {"heading": "Articles that may answer this", "insert_into": "#composer textarea"}
 
 
@@ -482,3 +485,75 @@ def merge(ref: str) -> Response:
         return _refused(ticket, exc, "merge", bound_forms={"merge_form": form})
     # Work carries on in the ticket that stays: show that one.
     return _done(target, f"{ticket.ref} was merged into {target.ref}.")
+
+
+# --- similar past tickets ----------------------------------------------------------------
+
+
+def _similar_context(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "similar": similar.find(ticket, current_user),
+        "linked": service.linked_refs(ticket),
+    }
+
+
+@bp.get("/tickets/<ref>/similar")
+def similar_tickets(ref: str) -> Response:
+    """Resolved tickets close to this one: a fragment the panel fetches when the section
+    scrolls into view; without script, the panel page with the section in it."""
+    ticket = _ticket_or_404(ref)
+    if not wants_fragment():
+        return _panel(ticket, **_similar_context(ticket))
+    response = make_response(render_template(SIMILAR, ticket=ticket, **_similar_context(ticket)))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.post("/tickets/<ref>/similar/<other>/insert")
+def insert_resolution(ref: str, other: str) -> Response:
+    """The composer again, with how `other` was resolved added to what was typed (the
+    composer's own form is posted here, by its "Insert" buttons' formaction)."""
+    ticket = _editable_or_404(ref)
+    source = _ticket_or_404(other)
+    form = forms.AgentReplyForm()
+    form.set_canned(canned.all_responses())
+    resolution = similar.resolution_of(source)
+    if resolution is None:
+        form.body.errors = [f"{source.ref} has no reply from the team to insert."]
+        return _composer_again(ticket, form)
+    typed = (form.body.data or "").rstrip()
+    form.body.data = f"{typed}\n\n{resolution}" if typed else resolution
+    return _composer_again(ticket, form, status=200)
+
+
+@bp.post("/tickets/<ref>/similar/<other>/link")
+def link_similar(ref: str, other: str) -> Response:
+    """Link a similar ticket: an internal event on both timelines."""
+    ticket = _editable_or_404(ref)
+    related = _ticket_or_404(other)
+    # Posted by the composer's form when it is there (form="composer"): a draft stays.
+    # (CSRFProtect has checked the token of every POST before this view.)
+    draft = forms.AgentReplyForm()
+    kept = {"reply_form": draft} if (draft.body.data or "").strip() else None
+    try:
+        service.link(ticket, to=related, actor=current_user)
+    except TicketError as exc:
+        return _refused(ticket, exc, "similar", bound_forms=kept)
+    message = f"Linked {related.ref} to {ticket.ref}."
+    if kept is None:
+        return _done(ticket, message)
+    return updated(_panel(ticket, bound_forms=kept, notice=message), BOARD_CHANGED)
+
+
+# --- tags ----------------------------------------------------------------------------------
+
+
+@bp.get("/tags/options")
+def tag_options() -> Response:
+    """`<option>`s for a tag box's datalist as the agent types: the tags in use that
+    complete the last name typed (a box of several tags keeps the ones before it)."""
+    typed = request.args.get("tags", request.args.get("tag", ""))[:1000]
+    options = tag_names.completions(typed, tag_names.in_use())
+    response = make_response(render_template(TAG_OPTIONS, options=options))
+    response.vary.add("HX-Request")
+    return response

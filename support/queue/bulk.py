@@ -31,6 +31,7 @@ class Action(StrEnum):
     PRIORITY = "priority"
     TEAM = "team"
     TAG = "tag"
+    MERGE = "merge"
 
 
 class Result(StrEnum):
@@ -67,6 +68,7 @@ class Change:
     what: str
     already: Callable[[Ticket], bool]
     apply: Callable[[Ticket, User, int | None], object]
+    already_says: str = "Already so: nothing to change."
 
 
 def selection(values: Iterable[str]) -> dict[str, int | None]:
@@ -135,6 +137,37 @@ def add_tag(name: str) -> Change:
     )
 
 
+class NoTarget(ValueError):
+    """The ticket to merge into is not among the selected; the message is for the user."""
+
+
+def merge_target(chosen: dict[str, int | None], typed: str) -> Ticket:
+    """The selected ticket the others are merged into: the one typed, else the oldest."""
+    if len(chosen) < 2:
+        raise NoTarget("Select at least two tickets to merge.")
+    wanted = refs.normalise(typed) if typed.strip() else None
+    if typed.strip() and wanted not in chosen:
+        raise NoTarget(
+            f"“{typed.strip()[:40]}” is not one of the selected tickets: merge into one of them."
+        )
+    query = select(Ticket).where(Ticket.ref.in_([wanted] if wanted else list(chosen)))
+    target = db.session.scalars(query.order_by(Ticket.created_at, Ticket.id).limit(1)).first()
+    if target is None:
+        raise NoTarget("None of the selected tickets exists any more.")
+    return target
+
+
+def merge_into(target: Ticket) -> Change:
+    """Merge each selected ticket into `target` (the merge service: same customer only,
+    the duplicate closed and its customer told). `target` itself stays as it is."""
+    return Change(
+        f"Merge into {target.ref}",
+        lambda t: t.id == target.id or t.merged_into_id == target.id,
+        lambda t, actor, seen: service.merge(t, into=target, actor=actor, expected_version=seen),
+        already_says=f"Kept: {target.ref} carries on (or was merged into it before).",
+    )
+
+
 def apply(change: Change, chosen: dict[str, int | None], actor: User) -> Summary:
     """Make `change` to each chosen ticket, one service call (one transaction) each."""
     query = select(Ticket).where(Ticket.ref.in_(list(chosen))).options(selectinload(Ticket.tags))
@@ -154,7 +187,7 @@ def _one(change: Change, ticket: Ticket, seen: int | None, actor: User) -> Outco
     if not permissions.can_edit(actor, ticket):
         return Outcome(ref, subject, Result.REFUSED, "You can't change this ticket.")
     if change.already(ticket):
-        return Outcome(ref, subject, Result.UNCHANGED, "Already so: nothing to change.")
+        return Outcome(ref, subject, Result.UNCHANGED, change.already_says)
     try:
         change.apply(ticket, actor, seen)
     except StaleTicket as exc:

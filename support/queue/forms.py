@@ -8,6 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from support.forms import BaseForm
 from support.queue import bulk
 from support.queue.saved import NAME_MAX
+from support.tickets import tags as tag_names
 
 
 class BulkForm(BaseForm):
@@ -24,7 +25,14 @@ class BulkForm(BaseForm):
     status = StringField("Status", validators=[Optional()])
     priority = StringField("Priority", validators=[Optional()])
     team = StringField("Team", validators=[Optional()])
-    tag = StringField("Tag", validators=[Optional(), Length(max=200)])
+    tag = StringField(
+        "Tag",
+        validators=[
+            Optional(),
+            Length(max=200, message=f"A tag can be at most {tag_names.NAME_MAX} characters."),
+        ],
+    )
+    into = StringField("Merge into", validators=[Optional(), Length(max=40)])
 
     def value_for(self, action: str | None) -> str | None:
         field = {
@@ -33,6 +41,7 @@ class BulkForm(BaseForm):
             bulk.Action.PRIORITY: self.priority,
             bulk.Action.TEAM: self.team,
             bulk.Action.TAG: self.tag,
+            bulk.Action.MERGE: self.into,
         }.get(action or "")
         return field.data if field is not None else None
 

@@ -53,6 +53,7 @@ def _context(filters: queries.QueueFilters, **extra: Any) -> dict[str, Any]:
         "statuses": list(Status),
         "status_labels": panel.STATUS_LABELS,
         "presets": saved.PRESETS,
+        "tag_options": tag_names.in_use(),
         "views": saved.visible(current_user),
         "here": saved.query_string(filters.args(page=filters.page)),
         "bulk_form": extra.pop("bulk_form", None) or BulkForm(),
@@ -78,7 +79,7 @@ def bulk_action() -> Response:
     filters = _filters_from(request.args)
     form = BulkForm()
     chosen = bulk.selection(request.form.getlist("ticket"))
-    change = _change_from(form) if form.validate_on_submit() else None
+    change = _change_from(form, chosen) if form.validate_on_submit() else None
     if not chosen:
         form.form_errors.append("Select at least one ticket first.")
     if change is None or not chosen:
@@ -89,7 +90,7 @@ def bulk_action() -> Response:
     return render(PAGE, block="results", **_context(filters, summary=summary))
 
 
-def _change_from(form: BulkForm) -> bulk.Change | None:
+def _change_from(form: BulkForm, chosen: dict[str, int | None]) -> bulk.Change | None:
     """The chosen action and value as a Change, or None with the error on the form."""
     action, value = form.action.data, (form.value_for(form.action.data) or "").strip()
     if action == bulk.Action.ASSIGN:
@@ -120,6 +121,11 @@ def _change_from(form: BulkForm) -> bulk.Change | None:
             return bulk.add_tag(bulk.parse_tag(value))
         except tag_names.BadTag as exc:
             form.tag.errors = [str(exc)]
+    elif action == bulk.Action.MERGE and chosen:
+        try:
+            return bulk.merge_into(bulk.merge_target(chosen, value))
+        except bulk.NoTarget as exc:
+            form.into.errors = [str(exc)]
     return None
 
 

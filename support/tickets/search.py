@@ -33,7 +33,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import Connection, Integer, MetaData, bindparam, event, select, text
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    Subquery,
+    bindparam,
+    event,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
@@ -238,6 +249,27 @@ def matching(terms: Terms, *, probe: bool = False) -> ColumnElement[bool]:
     ids = found.columns(ticket_id=Integer).subquery("found")
     ticket_id = Ticket.id + 0 if probe else Ticket.id
     return ticket_id.in_(select(ids.c.ticket_id))
+
+
+def any_of(words: list[str]) -> Subquery:
+    """The tickets whose document has at least one of `words`, with a `score` to order
+    them by (lower is closer: FTS5's bm25 rank, PostgreSQL's ts_rank negated). For
+    "similar tickets" (support/tickets/similar.py); each word is searched as a literal."""
+    words = [w for w in dict.fromkeys(words) if _WORD.fullmatch(w)][:MAX_TERMS]
+    if not words:
+        found = select(Ticket.id.label("ticket_id"), literal(0.0).label("score"))
+        return found.where(Ticket.id.is_(None)).subquery("closest")
+    if db.engine.dialect.name == "sqlite":
+        query = text(
+            f"SELECT rowid AS ticket_id, rank AS score FROM {TABLE} WHERE {TABLE} MATCH :close_q"
+        ).bindparams(close_q=" OR ".join(f'"{w}"' for w in words))
+    else:
+        parts = " || ".join(f"plainto_tsquery('english', :close_w{n})" for n in range(len(words)))
+        query = text(
+            f"SELECT ticket_id, -ts_rank(document, wanted.q) AS score FROM {TABLE} "
+            f"CROSS JOIN (SELECT {parts} AS q) AS wanted WHERE document @@ wanted.q"
+        ).bindparams(**{f"close_w{n}": w for n, w in enumerate(words)})
+    return query.columns(ticket_id=Integer, score=Float).subquery("closest")
 
 
 def snippets(terms: Terms, ticket_ids: list[int]) -> dict[int, Markup]:

@@ -10,10 +10,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from support.extensions import db
-from support.models import Tag
+from support.models import Tag, ticket_tags
 
 NAME_MAX = 40
 PER_TICKET_MAX = 20
+SUGGEST_MAX = 200  # tags offered in a box's suggestions
 _VALID = re.compile(r"[\w][\w .&+-]*", re.UNICODE)
 
 
@@ -48,6 +49,30 @@ def parse(names: Iterable[str]) -> list[str]:
 def split(text: str) -> list[str]:
     """Names typed in one box, separated by commas; empty pieces ("a, , b,") dropped."""
     return [piece for piece in text.split(",") if piece.strip()]
+
+
+def in_use(limit: int = SUGGEST_MAX) -> list[str]:
+    """The names of the tags on at least one ticket, by name (one query, reading the
+    tag index of ticket_tags, not counting uses): what a tag box suggests. A tag nobody
+    uses any more is not offered again."""
+    used = select(ticket_tags.c.tag_id).where(ticket_tags.c.tag_id == Tag.id).exists()
+    query = select(Tag.name).where(used).order_by(Tag.name).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def completions(typed: str, names: Iterable[str], limit: int = 20) -> list[str]:
+    """What a box of comma-separated tags may become: the names that start with (then
+    contain) the last piece typed, after the pieces before it; names already typed are
+    not offered twice."""
+    *before, last = typed.split(",") if typed else [""]
+    kept = [" ".join(piece.split()) for piece in before if piece.strip()]
+    chosen = {piece.lower() for piece in kept}
+    wanted = " ".join(last.split()).lower()
+    fresh = [name for name in names if name not in chosen]
+    starting = [name for name in fresh if name.startswith(wanted)]
+    inside = [name for name in fresh if wanted and wanted in name and name not in starting]
+    prefix = ", ".join(kept)
+    return [f"{prefix}, {name}" if prefix else name for name in (starting + inside)[:limit]]
 
 
 def find_or_create(names: list[str]) -> list[Tag]:

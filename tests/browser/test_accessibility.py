@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Page
 
 from support.extensions import db
-from support.models import CannedResponse
+from support.models import CannedResponse, Status
+from support.tickets import service
 from tests.browser.test_board import log_in
 from tests.factories import Factory
 
@@ -37,6 +38,10 @@ def test_agent_pages_have_no_serious_violations(page: Page, live_server, width: 
         make = Factory()
         admin = make.admin(name="Ada Admin", tier=3)
         ticket = make.ticket(subject="Charged twice for order 4821")
+        # A similar resolved ticket, so the panel's "Similar past tickets" lists one.
+        past = make.ticket(subject="Charged twice for one order")
+        service.respond(past, agent=admin, body="We refunded the second charge.", public=True)
+        service.change_status(past, Status.RESOLVED, actor=admin)
         db.session.add(CannedResponse(title="Thanks", body="Thanks, {{ customer.first_name }}!"))
         db.session.commit()
         ref, email = ticket.ref, admin.email
@@ -47,6 +52,7 @@ def test_agent_pages_have_no_serious_violations(page: Page, live_server, width: 
     for path in (
         "/board",
         f"/board/tickets/{ref}",
+        f"/board/tickets/{ref}/similar",
         "/board/tickets/new",
         "/notifications/",
         "/admin/",

@@ -9,8 +9,9 @@ data) pass the acting person explicitly; nothing here reads the request.
 The modules, by concept: `filing` (new tickets and follow-ups), `conversation`
 (replies, notes, workarounds, ratings), `status` (status changes, board moves,
 reopening, escalation), `assignment` (assignee, category, priority, team, tags),
-`merge`, `automatic` (what the background jobs change) and `anonymise` (privacy:
-erasure and retention remove a ticket's personal text in bulk).
+`merge`, `links` (related tickets), `automatic` (what the background jobs change)
+and `anonymise` (privacy: erasure and retention remove a ticket's personal text in
+bulk).
 """
 
 from support.tickets.service.anonymise import anonymise, drop_attachments
@@ -42,6 +43,7 @@ from support.tickets.service.conversation import (
 )
 from support.tickets.service.filing import open_follow_up, open_ticket
 from support.tickets.service.followers import add_followers, follower_ids
+from support.tickets.service.links import link, linked_refs
 from support.tickets.service.merge import merge
 from support.tickets.service.status import (
     change_status,
@@ -72,6 +74,8 @@ __all__ = [
     "drop_attachments",
     "escalate",
     "follower_ids",
+    "link",
+    "linked_refs",
     "merge",
     "move",
     "offer_workaround",
