@@ -70,6 +70,7 @@ GENEROUS_LIMITS = {
     "RATELIMIT_SEARCH": "100000/minute",
 }
 CUSTOMERS, AGENTS = 40, 10
+WEB_WORKERS = 4  # as deploy/gunicorn.conf.py gives a 2-core machine
 
 
 def free_port() -> int:
@@ -90,7 +91,7 @@ class Mailbox:
         return "250 OK"
 
 
-def wait_for(url: str, timeout: float = 60) -> None:
+def wait_for(url: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     parts = urlsplit(url)
     while time.monotonic() < deadline:
@@ -104,11 +105,13 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def recreate_database() -> str:
+def recreate_database(name: str = DATABASE) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise SystemExit(f"--database {name!r}: letters, digits and _ only")
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -126,6 +129,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="requests per second all users together aim at (default: as fast as answered)",
     )
     parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help=f"PostgreSQL database to recreate (default {DATABASE}; one per concurrent run)",
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=WEB_WORKERS,
+        help=f"gunicorn worker processes (default {WEB_WORKERS})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (more than 1: the gthread worker class)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="also sample one gunicorn worker with py-spy and print its busiest functions",
@@ -137,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     duration = args.duration
     try:
-        database_url = recreate_database()
+        database_url = recreate_database(args.database)
     except psycopg.OperationalError as exc:
         print(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); skipped.")
         return 0
@@ -155,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
 
             embedded = EmbeddedRedis()
             redis_url = embedded.start()
+        web = web_command(args.web_workers, args.threads)
+        print(f"load_web: {' '.join(web[1:])}")
         missed = run(
-            duration, database_url, redis_url, smtp.port, mailbox, tmp, args.rate, args.profile
+            duration, database_url, redis_url, smtp.port, mailbox, tmp, web, args.rate, args.profile
         )
         ceiling()
     finally:
@@ -180,6 +202,7 @@ def run(
     smtp_port: int,
     mailbox: Mailbox,
     tmp: Path,
+    web: list[str],
     rate: float | None = None,
     profile: bool = False,
 ) -> list[str]:
@@ -215,10 +238,7 @@ def run(
         meter = CpuMeter()
         processes.append(
             subprocess.Popen(
-                [
-                    *(str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}"),
-                    *("--error-logfile", str(web_log), "app:app"),
-                ],
+                [*web, "-b", f"127.0.0.1:{port}", "--error-logfile", str(web_log), "app:app"],
                 cwd=ROOT,
                 env=env,
                 **quiet,
@@ -270,6 +290,15 @@ def run(
         for process in processes:
             process.wait(timeout=20)
     return bar(figures)
+
+
+def web_command(workers: int, threads: int) -> list[str]:
+    """gunicorn with the production config (deploy/gunicorn.conf.py), these overriding it."""
+    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    command += ["-w", str(workers)]
+    if threads > 1:
+        command += ["-k", "gthread", "--threads", str(threads)]
+    return command
 
 
 def start_profile(gunicorn: int, duration: float, tmp: Path) -> threading.Thread:

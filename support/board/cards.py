@@ -1,33 +1,68 @@
-"""What a board card says: plain values computed once, so templates only print them."""
+"""What a board card says: plain values computed once, so templates only print them.
+
+The board shows 150 cards a request, so its cards are built from plain rows (the
+columns a card shows, support/board/queries.py), never from ORM objects, with every
+string worked out here once: the template is one loop that prints them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
 
 from support import timezones
-from support.models import Ticket, User
+from support.models import Priority, Status, Ticket
+from support.models.ticket import Channel
 from support.tickets import sla
 
 AVATAR_COLOURS = 8  # board.css has .avatar-0 … .avatar-7
 TAGS_SHOWN = 3  # a card's tags; "+2" stands for the rest
+TOOLTIP = "%a %d %b, %H:%M"  # an SLA tooltip's time
 
 
 @dataclass(frozen=True)
 class Card:
+    """A ticket's SLA countdown and age, for lists of ORM tickets (the agents' queue)."""
+
     ticket: Ticket
     sla: str  # ok | warning | breach | paused | done: the countdown's colour
     sla_text: str  # "Due in 2h 10m", "Overdue by 3h", "Waiting on customer"
     sla_title: str  # the exact target, for the tooltip
     age: str  # "3d", since the ticket was opened
-    tags: tuple[str, ...] = ()  # every tag's name, by name; the card shows the first few
+    tags: tuple[str, ...] = ()  # every tag's name, by name
 
-    @property
-    def assignee_initials(self) -> str:
-        return initials(self.ticket.assignee) if self.ticket.assignee else ""
+
+def card_for(ticket: Ticket, now: datetime, tags: tuple[str, ...] = ()) -> Card:
+    state, text, title = countdown(ticket, now, _viewer_zone())
+    return Card(ticket, state, text, title, rough_age(now - ticket.created_at), tags)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardCard:
+    """Everything one board card prints (templates/board/_card.html), as plain values."""
+
+    ref: str
+    subject: str
+    version: int
+    status: Status
+    priority: str  # Priority's value: the card's class
+    priority_badge: str  # its label, or "" for normal priority (no badge)
+    opened: str  # the open time in the viewer's zone, for the age's tooltip
+    age: str  # "3d", since the ticket was opened
+    customer: str
+    category: str  # "" when it has none
+    by_email: bool
+    assignee: str  # the assignee's name, "" when unassigned
+    assignee_initials: str
+    avatar_colour: int  # the same colour for the same agent on every card (.avatar-N)
+    sla: str  # ok | warning | breach | paused | done: the countdown's colour
+    sla_text: str  # "Due in 2h 10m", "Overdue by 3h", "Paused"
+    sla_title: str  # the exact target, for the tooltip
+    tags: tuple[str, ...] = ()  # every tag's name, by name; the card shows the first few
 
     @property
     def shown_tags(self) -> tuple[str, ...]:
@@ -37,37 +72,56 @@ class Card:
     def more_tags(self) -> tuple[str, ...]:
         return self.tags[TAGS_SHOWN:]
 
-    @property
-    def avatar_colour(self) -> int:
-        """The same colour for the same agent on every card (board.css .avatar-N)."""
-        return self.ticket.assignee_id % AVATAR_COLOURS if self.ticket.assignee_id else 0
+
+def board_card(row: Any, now: datetime, zone: str, tags: tuple[str, ...] = ()) -> BoardCard:
+    """A card from one of the board's rows (queries.CARD_COLUMNS; the SLA fields carry
+    Ticket's names, so support/tickets/sla.py reads the row as it reads a ticket)."""
+    state, text, title = countdown(row, now, zone)
+    priority: Priority = row.priority
+    assignee = row.assignee_name or ""
+    return BoardCard(
+        ref=row.ref,
+        subject=row.subject,
+        version=row.version,
+        status=row.status,
+        priority=priority.value,
+        priority_badge="" if priority is Priority.NORMAL else priority.label,
+        opened=timezones.local(row.created_at, zone),
+        age=rough_age(now - row.created_at),
+        customer=row.customer_name,
+        category=row.category_name or "",
+        by_email=row.channel is Channel.EMAIL,
+        assignee=assignee,
+        assignee_initials=initials_of(assignee, row.assignee_email) if assignee else "",
+        avatar_colour=row.assignee_id % AVATAR_COLOURS if row.assignee_id else 0,
+        sla=state,
+        sla_text=text,
+        sla_title=title,
+        tags=tags,
+    )
 
 
-def card_for(ticket: Ticket, now: datetime, tags: tuple[str, ...] = ()) -> Card:
-    state, text, title = _countdown(ticket, now)
-    return Card(ticket, state, text, title, rough_age(now - ticket.created_at), tags)
-
-
-def _countdown(ticket: Ticket, now: datetime) -> tuple[str, str, str]:
+def countdown(ticket: Any, now: datetime, zone: str) -> tuple[str, str, str]:
+    """(colour, text, tooltip) of a ticket's SLA countdown; `ticket` is a Ticket or a row
+    with its SLA columns (status, priority, tier, the due and done times)."""
     if not ticket.status.is_active:
         since = ticket.resolved_at or ticket.updated_at
-        title = f"{ticket.status.label} {_local(since)}"
+        title = f"{ticket.status.label} {timezones.local(since, zone, TOOLTIP)}"
         return "done", f"✓ {rough_age(now - since)} ago", title
     upcoming = sla.next_due(ticket)
     if upcoming is None:  # waiting on the customer: our clock is stopped
         return "paused", "Paused", "Waiting on the customer: the SLA clock is stopped"
     target, due = upcoming
-    title = f"{target.label} due {_local(due)}"
+    title = f"{target.label} due {timezones.local(due, zone, TOOLTIP)}"
     if due <= now:
         return "breach", f"Overdue by {short_span(now - due)}", title
     warned = any(point.kind == sla.CheckpointKind.WARNING for point in sla.checkpoints(ticket, now))
     return ("warning" if warned else "ok"), f"Due in {short_span(due - now)}", title
 
 
-def _local(moment: datetime) -> str:
-    """A card's tooltip time, in the signed-in agent's zone (support/timezones.py)."""
-    viewer = current_user if has_request_context() else None
-    return timezones.local(moment, timezones.zone_name_for(viewer), "%a %d %b, %H:%M")
+def _viewer_zone() -> str:
+    """The signed-in agent's zone (support/timezones.py): once per list, not per card."""
+    return timezones.zone_name_for(current_user if has_request_context() else None)
 
 
 def short_span(span: timedelta) -> str:
@@ -96,6 +150,6 @@ def rough_age(span: timedelta) -> str:
     return f"{minutes // (24 * 60)}d"
 
 
-def initials(user: User) -> str:
-    parts = user.name.split() or [user.email]
+def initials_of(name: str, email: str) -> str:
+    parts = name.split() or [email]
     return "".join(part[0] for part in parts[:2]).upper()

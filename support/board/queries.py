@@ -33,11 +33,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from support.board.cards import Card, card_for
+from support import timezones
+from support.board.cards import BoardCard, board_card
 from support.extensions import db
 from support.models import Category, Priority, Status, Tag, Ticket, User, ticket_tags
 from support.params import plain_int
@@ -241,7 +242,7 @@ class Column:
     label: str
     count: int
     overdue: int
-    cards: list[Card]
+    cards: list[BoardCard]
 
     @property
     def hidden(self) -> int:
@@ -253,28 +254,58 @@ def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
     """The board's columns: counts and each column's most urgent cards (one query), and
     the shown cards' tags (one more, when any card is shown)."""
     counts: dict[Status, tuple[int, int]] = {}
-    shown: dict[Status, list[Ticket]] = {status: [] for status in COLUMNS}
-    for ticket, status, total, late in _board_rows(filters, viewer, now):
-        if ticket is None:
-            counts[status] = (total, int(late or 0))
+    shown: dict[Status, list[Row]] = {status: [] for status in COLUMNS}
+    for row in _board_rows(filters, viewer, now):
+        if row.id is None:
+            counts[row.column] = (row.total, int(row.late or 0))
         else:
-            shown[status].append(ticket)
-    tags = tags_of([t.id for tickets in shown.values() for t in tickets])
+            shown[row.column].append(row)
+    tags = tags_of([row.id for rows in shown.values() for row in rows])
+    zone = timezones.zone_name_for(viewer)  # once per board, not once per card
     cards = {
-        status: [card_for(t, now, tags.get(t.id, ())) for t in tickets]
-        for status, tickets in shown.items()
+        status: [board_card(row, now, zone, tags.get(row.id, ())) for row in rows]
+        for status, rows in shown.items()
     }
     return [Column(s, COLUMN_LABELS[s], *counts.get(s, (0, 0)), cards=cards[s]) for s in COLUMNS]
+
+
+_customer, _assignee = aliased(User), aliased(User)
+# What a card shows and what its SLA countdown reads, under Ticket's own names (so
+# support/tickets/sla.py reads a row as it reads a ticket): plain columns, not ORM
+# objects, which cost more to build than the rest of the board (support/board/cards.py).
+CARD_COLUMNS = (
+    Ticket.id,
+    Ticket.ref,
+    Ticket.subject,
+    Ticket.version,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.channel,
+    Ticket.tier,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.resolved_at,
+    Ticket.first_response_due,
+    Ticket.next_update_due,
+    Ticket.resolution_due,
+    Ticket.first_responded_at,
+    Ticket.sla_paused_at,
+    Ticket.assignee_id,
+    _customer.name.label("customer_name"),
+    _assignee.name.label("assignee_name"),
+    _assignee.email.label("assignee_email"),
+    Category.name.label("category_name"),
+)
 
 
 def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]:
     """Each column's first cards, then a count row per column, in one statement.
 
     One statement, so the filters' CTE (the text search) runs once per board. A card
-    row is (ticket, status, None, None); a count row (None, status, count, overdue).
-    One LIMIT per status keeps only the top N of each (a window over every ticket would
-    sort them all). ix_tickets_board covers these columns, so the default board never
-    reads the table itself.
+    row has the CARD_COLUMNS and its `column`; a count row only `column`, `total` and
+    `late` (its id is None). One LIMIT per status keeps only the top N of each (a window
+    over every ticket would sort them all). ix_tickets_board covers these columns, so
+    the default board never reads the table itself.
     """
     key = Ticket.board_sort_key
     where = conditions(filters, viewer, now)
@@ -304,17 +335,18 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
     rows = union_all(*columns, counts).subquery()
     id_, key_, status_, total, late = rows.c
     query = (
-        select(Ticket, status_, total, late)
+        select(
+            *CARD_COLUMNS,
+            status_.label("column"),
+            total.label("total"),
+            late.label("late"),
+        )
         .select_from(rows)
         .outerjoin(Ticket, Ticket.id == id_)
+        .outerjoin(_customer, _customer.id == Ticket.customer_id)
+        .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
+        .outerjoin(Category, Category.id == Ticket.category_id)
         .order_by(key_, Ticket.id)
-        .options(
-            defer(Ticket.description),
-            # What a card shows of each (the team is a filter, not on the card).
-            joinedload(Ticket.customer).load_only(User.name, User.email),
-            joinedload(Ticket.assignee).load_only(User.name, User.email),
-            joinedload(Ticket.category).load_only(Category.name),
-        )
     )
     return list(db.session.execute(query))
 
