@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from support import timezones
 from support.forms import BaseForm
 from support.tickets.schedule import WEEKDAYS, Schedule
 
@@ -19,11 +18,6 @@ _HOLIDAY = re.compile(r"(\S+)\s*(.*)")
 MAX_HOLIDAYS = 400
 HOLIDAYS_HELP = "One a line: a date, then a name if you like (2026-12-25 Christmas Day)."
 ZONE_HELP = "As in the time zone database: Europe/Berlin, America/New_York, UTC."
-
-
-@cache
-def zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def parse_clock(text: str, closing: bool = False) -> int | None:
@@ -81,7 +75,7 @@ class BusinessHoursForm(BaseForm):
                 for i, name in enumerate(WEEKDAYS)]
 
     def validate_time_zone(self, field: Field) -> None:
-        if field.data and field.data.strip() not in zones():
+        if field.data and not timezones.is_valid(field.data.strip()):
             raise ValidationError(f"“{field.data.strip()[:64]}” isn't a time zone we know. "
                                   f"{ZONE_HELP}")
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from wtforms import BooleanField, StringField
 from wtforms.validators import InputRequired, NumberRange
 
+from support import timezones
 from support.admin import access
-from support.admin.hours_form import BusinessHoursForm, zones
+from support.admin.hours_form import BusinessHoursForm
 from support.extensions import db
 from support.forms import BaseForm, EmptyForm
 from support.jobs import queue
@@ -101,7 +102,7 @@ def _hours_form() -> BusinessHoursForm:
 
 def _page(forms: dict[Priority, SlaPolicyForm], hours: BusinessHoursForm,
           status: int = 200) -> Response:
-    return render("admin/sla.html", forms=forms, hours=hours, zones=sorted(zones()),
+    return render("admin/sla.html", forms=forms, hours=hours, zones=timezones.choices(),
                   status=status)
 
 

@@ -175,8 +175,10 @@ def intervals(schedule: Schedule) -> Iterator[dict[str, Any]]:
 
 def build_intervals(schedule: Schedule) -> None:
     """Replace the intervals with `schedule`'s (in the caller's transaction)."""
-    db.session.execute(delete(BusinessInterval))
-    db.session.execute(insert(BusinessInterval), list(intervals(schedule)))
+    table = BusinessInterval.__table__
+    db.session.execute(delete(table))
+    # Core executemany (batched INSERT … VALUES): the ORM's bulk path costs twice the CPU.
+    db.session.execute(insert(table), list(intervals(schedule)))
     _hours_on.cache_clear()  # a century of days would only push out the live ones
 
 
