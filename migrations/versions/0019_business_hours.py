@@ -34,11 +34,11 @@ def upgrade():
     )
     op.create_table(
         'business_intervals',
+        sa.Column('schedule_key', sa.String(length=16), nullable=False),
         sa.Column('open_s', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('close_s', sa.BigInteger(), nullable=False),
         sa.Column('before_s', sa.BigInteger(), nullable=False),
-        sa.Column('schedule_key', sa.String(length=16), nullable=False),
-        sa.PrimaryKeyConstraint('open_s'),
+        sa.PrimaryKeyConstraint('schedule_key', 'open_s'),
     )
 
 

@@ -148,10 +148,11 @@ class BusinessInterval(db.Model):
 
     __tablename__ = "business_intervals"
 
+    # Key first: the look-up is "this schedule's last opening at or before t", one seek.
+    schedule_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     open_s: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     close_s: Mapped[int] = mapped_column(BigInteger)
     before_s: Mapped[int] = mapped_column(BigInteger)
-    schedule_key: Mapped[str] = mapped_column(String(16))
 
 
 class SlaMark(db.Model):

@@ -87,6 +87,7 @@ def business_seconds(ts: Any, schedule_key: str) -> ColumnElement[int]:
         .where(interval.c.open_s <= secs, interval.c.schedule_key == schedule_key)
         .order_by(interval.c.open_s.desc())
         .limit(1)
+        .correlate_except(interval)  # `ts`'s table is the enclosing query's, never joined here
         .scalar_subquery()
     )
     return func.coalesce(last, 0)
