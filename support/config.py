@@ -139,6 +139,3 @@ class BaseConfig:
     FOLLOW_UP_AFTER_HOURS = 24
     AUTO_CLOSE_AFTER_DAYS = 7
     SURVEY_VALID_DAYS = 14
-    # Business hours for SLA policies that use them (weekday numbers, Monday = 0; UTC).
-    BUSINESS_DAYS = (0, 1, 2, 3, 4)
-    BUSINESS_HOURS = (9, 17)

@@ -12,14 +12,16 @@ from sqlalchemy import select
 from wtforms import BooleanField, StringField
 from wtforms.validators import InputRequired, NumberRange
 
+from support import timezones
 from support.admin import access
+from support.admin.hours_form import BusinessHoursForm
 from support.extensions import db
 from support.forms import BaseForm, EmptyForm
 from support.jobs import queue
 from support.jobs.redis import connection
 from support.models import OutboxMessage, OutboxStatus, Priority, SlaPolicy
 from support.notify import outbox
-from support.tickets import sla
+from support.tickets import schedule, sla
 from support.web import redirect_after_post, render
 
 bp = access.audited(
@@ -94,10 +96,30 @@ def _form_for(priority: Priority) -> SlaPolicyForm:
     )
 
 
+def _hours_form() -> BusinessHoursForm:
+    return BusinessHoursForm.filled(schedule.current(), schedule.holidays_named())
+
+
+def _page(forms: dict[Priority, SlaPolicyForm], hours: BusinessHoursForm,
+          status: int = 200) -> Response:
+    return render("admin/sla.html", forms=forms, hours=hours, zones=timezones.choices(),
+                  status=status)
+
+
 @bp.get("/sla")
 def sla_policies() -> Response:
-    forms = {priority: _form_for(priority) for priority in Priority}
-    return render("admin/sla.html", forms=forms)
+    return _page({priority: _form_for(priority) for priority in Priority}, _hours_form())
+
+
+@bp.post("/sla/business-hours")
+def save_business_hours() -> Response:
+    form = BusinessHoursForm(prefix="hours")
+    if not form.validate_on_submit():
+        return _page({p: _form_for(p) for p in Priority}, form, status=422)
+    schedule.save(form.schedule(), form.holiday_names)
+    db.session.commit()
+    flash("Saved the business hours. New due times and the reports use them.", "success")
+    return redirect_after_post(url_for("operations.sla_policies"))
 
 
 @bp.post("/sla/<priority>")
@@ -109,7 +131,7 @@ def save_sla_policy(priority: str) -> Response:
     form = SlaPolicyForm(prefix=chosen.value)
     if not form.validate_on_submit():
         forms = {p: (form if p == chosen else _form_for(p)) for p in Priority}
-        return render("admin/sla.html", forms=forms, status=422)
+        return _page(forms, _hours_form(), status=422)
     policy = db.session.scalar(select(SlaPolicy).where(SlaPolicy.priority == chosen.value))
     if policy is None:
         policy = SlaPolicy(priority=chosen.value)

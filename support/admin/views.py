@@ -46,9 +46,10 @@ SECTIONS = [
         "customer's name, the ticket and the agent.",
     ),
     Section(
-        "SLA policies",
+        "SLA policies and business hours",
         "operations.sla_policies",
-        "First-response, update and resolution targets for each priority.",
+        "First-response, update and resolution targets for each priority; when the desk "
+        "is open (time zone, hours per weekday, holidays).",
     ),
     # One entry for both pages (they link to each other): admins looked for routing twice.
     Section(

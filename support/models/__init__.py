@@ -21,6 +21,9 @@ from support.models.mail import (
     TicketFollower,
 )
 from support.models.notify import (
+    BusinessHoliday,
+    BusinessInterval,
+    BusinessSchedule,
     EmailKind,
     Notification,
     OutboxMessage,
@@ -61,6 +64,9 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "BouncingAddress",
+    "BusinessHoliday",
+    "BusinessInterval",
+    "BusinessSchedule",
     "CannedResponse",
     "Category",
     "CategoryCorrection",

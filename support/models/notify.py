@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support import clock
@@ -114,6 +115,44 @@ class SlaPolicy(db.Model):
     update_minutes: Mapped[int]
     resolution_minutes: Mapped[int]
     business_hours: Mapped[bool] = mapped_column(default=False)
+
+
+class BusinessSchedule(db.Model):
+    """The desk's business hours, one row (support/tickets/schedule.py holds the defaults
+    used until an admin saves it): a time zone and each weekday's hours."""
+
+    __tablename__ = "business_schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # Seven entries, Monday first: [opening, closing] in minutes after local midnight,
+    # or null on a closed day.
+    week: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class BusinessHoliday(db.Model):
+    """A date the desk is closed all day (in the schedule's time zone)."""
+
+    __tablename__ = "business_holidays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class BusinessInterval(db.Model):
+    """Derived from the schedule (support/tickets/schedule.py rebuilds it): each opening
+    as whole seconds since 1970 (UTC) and the business seconds before it, so the reports'
+    SQL clock is one indexed look-up on either engine. `schedule_key` is the fingerprint
+    of the schedule the rows were built from."""
+
+    __tablename__ = "business_intervals"
+
+    # Key first: the look-up is "this schedule's last opening at or before t", one seek.
+    schedule_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    open_s: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    close_s: Mapped[int] = mapped_column(BigInteger)
+    before_s: Mapped[int] = mapped_column(BigInteger)
 
 
 class SlaMark(db.Model):

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,6 +47,8 @@ from support.models.ticket import Channel
 from support.reports import sql
 from support.reports.filters import Grouping, ReportFilters, conditions
 from support.tickets import sla
+from support.tickets.schedule import DEFAULT, Schedule, ensure_intervals
+from support.tickets.schedule import current as current_schedule
 
 EPOCH = date(1970, 1, 1)
 SATISFIED = 4  # a score of 4 or 5 out of 5
@@ -68,22 +69,25 @@ def day_of(number: int) -> date:
 
 @dataclass(frozen=True)
 class Clock:
-    """The policies in force, turned into SQL over a ticket's columns."""
+    """The policies and business hours in force, turned into SQL over a ticket's columns."""
 
     spans: dict[Priority, sla.Targets]
+    schedule: Schedule = DEFAULT
 
     @classmethod
     def current(cls) -> Clock:
-        return cls({priority: sla.targets_for(priority) for priority in Priority})
+        spans = {priority: sla.targets_for(priority) for priority in Priority}
+        clock = cls(spans, current_schedule())
+        if any(targets.business_hours for targets in spans.values()):
+            ensure_intervals(clock.schedule)  # the SQL clock's table, built once per schedule
+        return clock
 
     def at(self, ts: Any) -> ColumnElement[int]:
         """Seconds on the clock at `ts`: business seconds where the policy says so."""
         business = [p for p, t in self.spans.items() if t.business_hours]
         if not business:
             return sql.seconds(ts)
-        counted = sql.business_seconds(
-            ts, current_app.config["BUSINESS_DAYS"], current_app.config["BUSINESS_HOURS"]
-        )
+        counted = sql.business_seconds(ts, self.schedule.fingerprint)
         if len(business) == len(self.spans):
             return counted
         return case((Ticket.priority.in_(business), counted), else_=sql.seconds(ts))

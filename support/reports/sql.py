@@ -4,10 +4,11 @@ Everything here compiles to plain SQL on SQLite and PostgreSQL, so a figure is
 worked out by the database over any number of tickets, never ticket by ticket in
 Python.
 
-The SLA clock in SQL: `business_seconds(ts)` counts the business seconds from a
-fixed Monday (1969-12-29) up to `ts`, so the business time between two moments is
-the difference of their counts, exactly as sla.time_between works it out with its
-loop (tests/reports/test_sql.py checks the two against each other).
+The SLA clock in SQL: `business_seconds(ts)` counts the business seconds from the
+start of the schedule's window up to `ts` (support/tickets/schedule.py keeps a table
+of business intervals for it), so the business time between two moments is the
+difference of their counts, exactly as sla.time_between works it out with its loop
+(tests/reports/test_sql.py checks the two against each other).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy import BigInteger, Float, Select, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+
+from support.models import BusinessInterval
 
 DAY = 86400
 # 1970-01-01 was a Thursday: day numbers shifted by 3 count from Monday 1969-12-29.
@@ -70,28 +73,24 @@ def week_number(ts: Any) -> ColumnElement[int]:
     return day - (day + MONDAY_SHIFT) % 7
 
 
-def business_seconds(ts: Any, days: Sequence[int], hours: tuple[int, int]) -> ColumnElement[int]:
-    """Business seconds from Monday 1969-12-29 to `ts` (days: weekdays 0=Monday;
-    hours: opening and closing hour, as BUSINESS_DAYS and BUSINESS_HOURS say)."""
-    open_s, close_s = hours[0] * 3600, hours[1] * 3600
-    length = close_s - open_s
+def business_seconds(ts: Any, schedule_key: str) -> ColumnElement[int]:
+    """Business seconds from the start of the schedule's window to `ts`: the interval
+    opening last at or before `ts` (an index look-up), its business seconds before
+    it, and the part of it up to `ts`. `schedule_key` is the fingerprint of the
+    schedule whose intervals are wanted (schedule.ensure_intervals builds them)."""
     secs = seconds(ts)
-    day = secs // DAY
-    weekday = (day + MONDAY_SHIFT) % 7
-    full_weeks = (day + MONDAY_SHIFT) // 7
-    # Business days of this week before `ts`'s weekday, one constant per weekday.
-    earlier = case(
-        *[(weekday == w, literal(sum(1 for d in days if d < w))) for w in range(1, 7)],
-        else_=literal(0),
+    interval = BusinessInterval.__table__.alias()
+    into = secs - interval.c.open_s
+    length = interval.c.close_s - interval.c.open_s
+    last = (
+        select(interval.c.before_s + case((into < length, into), else_=length))
+        .where(interval.c.open_s <= secs, interval.c.schedule_key == schedule_key)
+        .order_by(interval.c.open_s.desc())
+        .limit(1)
+        .correlate_except(interval)  # `ts`'s table is the enclosing query's, never joined here
+        .scalar_subquery()
     )
-    into_day = secs - day * DAY
-    today = case(
-        (weekday.not_in(list(days)), literal(0)),
-        (into_day <= open_s, literal(0)),
-        (into_day >= close_s, literal(length)),
-        else_=into_day - open_s,
-    )
-    return (full_weeks * len(days) + earlier) * length + today
+    return func.coalesce(last, 0)
 
 
 # --- percentiles --------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 and which warnings and breaches are due.
 
 Policies per priority live in the database (admins edit them); the config holds
-the defaults used until an admin saves a policy. Times are naive UTC.
+the defaults used until an admin saves a policy. "Business hours only" counts time on
+the desk's schedule (support/tickets/schedule.py). Times are naive UTC.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from support.extensions import db
 from support.models.notify import SlaPolicy
 from support.models.ticket import EventKind, Priority, Status, Ticket, TicketEvent
+from support.tickets import schedule
 
 MAX_TIER = 3
 WARN_SHARE = 0.2  # warn when a fifth of the target time is left…
@@ -100,18 +103,11 @@ def targets_for(priority: Priority) -> Targets:
     return _saved_policies().get(priority.value) or default_targets(priority)
 
 
-_POLICIES = "sla_policies"  # session.info: (the transaction they were read in, policies)
+_POLICIES = "sla_policies"  # session.info key
 
 
-def _saved_policies() -> dict[str, Targets]:
-    """Admins' policies, read once per transaction: a policy saved by another
-    process is seen by the next transaction, as the database's own rows are."""
-    session = db.session()  # the request's or job's own Session, behind the scoped proxy
-    transaction = session.get_transaction()
-    cached = session.info.get(_POLICIES)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1]
-    policies = {
+def _read_policies(session: Session) -> dict[str, Targets]:
+    return {
         policy.priority: Targets(
             timedelta(minutes=policy.first_response_minutes),
             timedelta(minutes=policy.update_minutes),
@@ -120,8 +116,11 @@ def _saved_policies() -> dict[str, Targets]:
         )
         for policy in session.scalars(select(SlaPolicy))
     }
-    session.info[_POLICIES] = (session.get_transaction(), policies)
-    return policies
+
+
+def _saved_policies() -> dict[str, Targets]:
+    """Admins' policies, read once per transaction (like the business hours)."""
+    return schedule.once_per_transaction(_POLICIES, _read_policies)
 
 
 def forget_policies() -> None:
@@ -130,15 +129,8 @@ def forget_policies() -> None:
 
 
 def _open_from(at: datetime) -> tuple[datetime, datetime]:
-    """The first business moment at or after `at`, and the close of that day."""
-    days = current_app.config["BUSINESS_DAYS"]
-    open_hour, close_hour = current_app.config["BUSINESS_HOURS"]
-    while True:
-        day_open = at.replace(hour=open_hour, minute=0, second=0, microsecond=0)
-        day_close = at.replace(hour=close_hour, minute=0, second=0, microsecond=0)
-        if at.weekday() in days and at < day_close:
-            return max(at, day_open), day_close
-        at = (at + timedelta(days=1)).replace(hour=open_hour, minute=0, second=0, microsecond=0)
+    """The first business moment at or after `at`, and the closing that ends it."""
+    return schedule.current().open_from(at)
 
 
 def add_time(start: datetime, span: timedelta, business_hours: bool) -> datetime:

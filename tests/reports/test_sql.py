@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import literal, select, union_all
 
 from support.extensions import db
+from support.models import BusinessInterval
 from support.reports import sql
-from support.tickets import sla
-
-DAYS, HOURS = (0, 1, 2, 3, 4), (9, 17)
+from support.tickets import schedule, sla
+from support.tickets.schedule import Schedule
 
 
 def moments() -> list[datetime]:
@@ -25,16 +25,81 @@ def moments() -> list[datetime]:
     return edges + noise
 
 
-def test_business_seconds_match_the_sla_clock(app):
-    times = sorted(moments())
+def sql_clock(times: list[datetime]) -> dict[datetime, int]:
+    """The reports' business seconds at each moment, on the saved (or default) schedule."""
+    saved = schedule.current()
+    schedule.ensure_intervals(saved)
     counted = db.session.execute(
-        select(*[sql.business_seconds(literal(t), DAYS, HOURS) for t in times])
+        select(*[sql.business_seconds(literal(t), saved.fingerprint) for t in times])
     ).one()
-    at = dict(zip(times, counted, strict=True))
+    return dict(zip(times, counted, strict=True))
+
+
+def assert_clocks_agree(times: list[datetime]) -> None:
+    times = sorted(times)
+    at = sql_clock(times)
     # Neighbours (short spans across every edge) and from the first moment (long spans).
     for t0, t1 in [*itertools.pairwise(times), *((times[0], t) for t in times)]:
         assert at[t1] - at[t0] == sla.time_between(t0, t1, True).total_seconds(), (t0, t1)
 
+
+def test_business_seconds_match_the_sla_clock(app):
+    assert_clocks_agree(moments())
+
+
+# Europe/Berlin: CET → CEST on Sunday 30 March 2031, back on Sunday 26 October; Good
+# Friday (11 April) a holiday; Saturday mornings open; Friday to 15:30.
+BERLIN = Schedule(
+    "Europe/Berlin",
+    ((540, 1020),) * 4 + ((540, 930), (600, 780), None),
+    (datetime(2031, 4, 11).date(), datetime(2031, 10, 27).date()),
+)
+
+
+def test_both_clocks_agree_across_clock_changes_and_holidays(app):
+    schedule.save(BERLIN, {})
+    db.session.commit()
+    picked = [
+        datetime(2031, 3, 28, 14, 15),  # Friday afternoon, CET
+        datetime(2031, 3, 29, 2),  # Saturday night
+        datetime(2031, 3, 29, 11, 59),  # Saturday before closing (13:00 CET = 12:00 UTC)
+        datetime(2031, 3, 30, 1, 30),  # the night of the change
+        datetime(2031, 3, 31, 6, 59),  # Monday, a minute before opening (CEST)
+        datetime(2031, 3, 31, 7, 1),
+        datetime(2031, 4, 10, 14, 45),  # the Thursday before Good Friday
+        datetime(2031, 4, 11, 10),  # Good Friday
+        datetime(2031, 4, 14, 8),
+        datetime(2031, 10, 24, 13),  # the Friday before the change back (CEST)
+        datetime(2031, 10, 26, 1, 30),  # the repeated hour
+        datetime(2031, 10, 27, 9),  # a holiday Monday
+        datetime(2031, 10, 28, 8),  # Tuesday's opening, CET again
+    ]
+    start = datetime(2031, 3, 20)
+    rng = random.Random(19)
+    noise = [start + timedelta(seconds=rng.randrange(230 * 86400)) for _ in range(40)]
+    assert_clocks_agree(picked + noise)
+
+
+def test_a_pause_over_a_weekend_counts_alike(app):
+    schedule.save(BERLIN, {})
+    db.session.commit()
+    paused, resumed = datetime(2031, 4, 4, 13), datetime(2031, 4, 7, 9)  # Friday → Monday
+    at = sql_clock([paused, resumed])
+    # Friday 15:00–15:30 CEST, Saturday 10:00–13:00, Monday 09:00–11:00 (CEST = UTC+2).
+    assert at[resumed] - at[paused] == (30 + 180 + 120) * 60
+    assert sla.time_between(paused, resumed, True) == timedelta(minutes=330)
+
+
+def test_intervals_follow_the_saved_schedule(app):
+    def keys() -> list[str]:
+        return list(db.session.scalars(select(BusinessInterval.schedule_key).distinct()))
+
+    assert keys() == []  # a fresh database builds them when a report first needs them
+    schedule.ensure_intervals(schedule.current())
+    assert keys() == [schedule.DEFAULT.fingerprint]
+    schedule.save(BERLIN, {})
+    db.session.commit()
+    assert keys() == [BERLIN.fingerprint]
 
 def test_day_and_week_numbers(app):
     t = datetime(2031, 3, 5, 23, 59, 59)  # a Wednesday
