@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from support import clock
 from support.board import queries as board
 from support.extensions import db
 from support.models import (
@@ -38,8 +37,9 @@ from support.models.ticket import Channel
 from support.reports import facts, figures, tables
 from support.reports.filters import ReportFilters
 from support.tickets import service
+from tests.reports.conftest import NOW, add_business_hours_policy
 
-NOW = datetime(2031, 3, 20, 12, 0)
+pytestmark = pytest.mark.usefixtures("frozen")
 START = datetime(2031, 2, 20)
 RANGE = {"from": "2031-02-23", "to": "2031-03-20"}
 TICKETS = 70
@@ -141,16 +141,7 @@ def _play(history: History, agent: User, customer: User) -> None:
 def mixed(app, make) -> Mixed:
     team, other = Team(name="Customer Care"), Team(name="Payments & Trust")
     db.session.add_all([team, other])
-    db.session.add(
-        SlaPolicy(
-            priority="high",
-            first_response_minutes=240,
-            update_minutes=480,
-            resolution_minutes=960,
-            business_hours=True,
-        )
-    )
-    db.session.flush()
+    add_business_hours_policy()
     alex = make.agent(name="Alex Agent", team_id=team.id)
     bea = make.agent(name="Bea Agent", team_id=other.id)
     customer = make.customer(name="Casey Customer")
@@ -182,18 +173,6 @@ def mixed(app, make) -> Mixed:
         made.append(ticket)
     db.session.commit()
     return Mixed(team, alex, bea, customer, made)
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    yield
-    clock.freeze(None)
-
-
-@pytest.fixture
-def admin(make) -> User:
-    return make.admin(name="Ada Admin")
 
 
 def _report(viewer: User, kept: figures.Kept | None = None, **args: str) -> figures.Report:

@@ -28,11 +28,6 @@ def report(viewer: User, **args: str) -> figures.Report:
     return figures.build(filters, viewer, NOW, board.conditions(chosen, viewer, NOW))
 
 
-@pytest.fixture
-def admin(make) -> User:
-    return make.admin(name="Ada Admin")
-
-
 def test_volume_and_backlog(week, admin):
     r = report(admin)
     # Filed: Mon T1 T2, Tue T3, Wed T4, Thu T6, Fri T5, Sat T7.
