@@ -55,6 +55,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
@@ -152,7 +153,13 @@ class Kept:
         return Ticket.updated_at < self.watermark if self.watermark else false()
 
     def stale(self) -> ColumnElement[bool]:
-        return Ticket.updated_at >= self.watermark if self.watermark else true()
+        """The tickets changed since, found through the updated_at index: written as an
+        id list so that SQLite's planner starts from it (a few rows), not from a date
+        range of the filters (tens of thousands)."""
+        if self.watermark is None:
+            return true()
+        changed = aliased(Ticket)
+        return Ticket.id.in_(select(changed.id).where(changed.updated_at >= self.watermark))
 
 
 RAW = Kept()
@@ -309,33 +316,43 @@ def span_rows(cohort: list) -> Select:
     ).group_by(numbered.c.ticket_id, numbered.c.span)
 
 
-def backlog_spans(
-    where: list, until: datetime, kept: Kept, chosen: Callable[[Any, Any], ColumnElement[bool]]
-) -> Select:
+Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, closed_at
+
+
+def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
     """opened_at, closed_at and `s` (the filing time in seconds) of the backlog stretches
-    `chosen` (a condition on opened_at and closed_at) of tickets passing `where` filed
-    before `until`: kept ones where fresh, worked out for the rest."""
-    raw = span_rows([*where, Ticket.created_at < until, kept.stale()]).subquery("raw_spans")
+    of tickets passing `where` that meet any of the `chosen` conditions (each one a part
+    of its own, read through its own index): kept ones where fresh, worked out for the
+    rest."""
+    raw = span_rows([*where, kept.stale()]).subquery("raw_spans")
     filed = sql.seconds(Ticket.created_at).label("s")
-    worked_out = (
-        select(raw.c.opened_at, raw.c.closed_at, filed)
-        .join(Ticket, Ticket.id == raw.c.ticket_id)
-        .where(chosen(raw.c.opened_at, raw.c.closed_at))
-    )
-    if kept.watermark is None:
-        return worked_out
     span = ReportBacklogSpan
-    read = (
-        select(span.opened_at, span.closed_at, filed)
-        .join(Ticket, Ticket.id == span.ticket_id)
-        .where(*where, kept.fresh(), chosen(span.opened_at, span.closed_at))
+    parts = []
+    for condition in chosen:
+        parts.append(
+            select(raw.c.opened_at, raw.c.closed_at, filed)
+            .join(Ticket, Ticket.id == raw.c.ticket_id)
+            .where(condition(raw.c.opened_at, raw.c.closed_at))
+        )
+        if kept.watermark is not None:
+            parts.append(
+                select(span.opened_at, span.closed_at, filed)
+                .join(Ticket, Ticket.id == span.ticket_id)
+                .where(*where, kept.fresh(), condition(span.opened_at, span.closed_at))
+            )
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def open_spans(where: list, kept: Kept, moment: datetime) -> Any:
+    """backlog_spans in the backlog at `moment`: still open, or closed since (two
+    conditions, so each is read through the closed_at index, not every stretch begun
+    before `moment`)."""
+    return backlog_spans(
+        where,
+        kept,
+        lambda opened, closed: and_(closed.is_(None), opened < moment),
+        lambda opened, closed: and_(closed >= moment, opened < moment),
     )
-    return union_all(read, worked_out)
-
-
-def open_at(moment: datetime) -> Callable[[Any, Any], ColumnElement[bool]]:
-    """Stretches in the backlog at `moment`."""
-    return lambda opened, closed: and_(opened < moment, or_(closed.is_(None), closed >= moment))
 
 
 def target_counts(answered: Any, due: Any, now: datetime) -> tuple[ColumnElement, ...]:
@@ -576,12 +593,12 @@ def _backlog_moves(
     times in seconds), and by day how much it grew: stretches begun less stretches
     ended. One statement."""
     since, until = filters.since, filters.until
-    before = backlog_spans(where, until, kept, open_at(since)).subquery("before")
+    before = open_spans(where, kept, since).subquery("before")
     began = backlog_spans(
-        where, until, kept, lambda opened, _: and_(opened >= since, opened < until)
+        where, kept, lambda opened, _: and_(opened >= since, opened < until)
     ).subquery("began")
     ended = backlog_spans(
-        where, until, kept, lambda _, closed: and_(closed >= since, closed < until)
+        where, kept, lambda _, closed: and_(closed >= since, closed < until)
     ).subquery("ended")
     began_day, ended_day = sql.day_number(began.c.opened_at), sql.day_number(ended.c.closed_at)
     statement = union_all(
@@ -668,7 +685,7 @@ def _tagged(prefix: str, column: Any) -> ColumnElement[str]:
 
 def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> list[tuple[str, int]]:
     """The backlog at the end of the range by how long it has waited since filed."""
-    spans = backlog_spans(where, filters.until, kept, open_at(filters.until)).subquery("open")
+    spans = open_spans(where, kept, filters.until).subquery("open")
     waited = sql.seconds(literal(filters.until)) - spans.c.s
     bucket = case(
         *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
