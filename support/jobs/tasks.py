@@ -22,6 +22,7 @@ from support.jobs import queue
 from support.mail.inbound import intake
 from support.models import EmailKind, OutboxStatus, Status, SurveyInvite, Ticket
 from support.notify import outbox
+from support.reports import facts
 from support.tickets import automation, service, sla
 from support.triage import routing
 from support.webhooks import outbox as webhooks
@@ -129,7 +130,8 @@ def sweep() -> dict[str, int]:
     Runs every minute from `rq cron`. Catches work whose job Redis lost: mail
     still in the outbox, webhook deliveries due (or abandoned), SLA checkpoints,
     follow-ups and auto-closes. And gives tickets waiting in "unassigned" to agents
-    who have become free, and applies the privacy retention settings.
+    who have become free, applies the privacy retention settings, and keeps the
+    reports' per-ticket facts up to date (support/reports/facts.py).
     """
     keys = outbox.due_for_delivery()
     for key in keys:
@@ -147,6 +149,7 @@ def sweep() -> dict[str, int]:
     from support.privacy.jobs import sweep_work  # imports this module: not at the top
 
     privacy = sweep_work()
+    report_facts = facts.refresh(clock.now())
     counts = {
         "mail": len(keys),
         "webhooks": len(deliveries),
@@ -155,6 +158,7 @@ def sweep() -> dict[str, int]:
         "closed": closed,
         "routed": routed,
         "inbound_mail": mail_in,
+        "report_facts": report_facts,
         **privacy,
     }
     log.info("sweep: %s", counts)

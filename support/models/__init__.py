@@ -40,6 +40,7 @@ from support.models.privacy import (
     JobState,
     PrivacySettings,
 )
+from support.models.report import ReportBacklogSpan, ReportFactsState, ReportTicketFacts
 from support.models.saved_view import SavedView
 from support.models.ticket import (
     Attachment,
@@ -93,6 +94,9 @@ __all__ = [
     "PriorityRule",
     "PrivacySettings",
     "Rating",
+    "ReportBacklogSpan",
+    "ReportFactsState",
+    "ReportTicketFacts",
     "Role",
     "SavedView",
     "Skill",

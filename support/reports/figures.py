@@ -4,7 +4,9 @@ Definitions (a ticket is counted when it passes the viewer's scope and the filte
 
 - created: tickets whose created_at is in the range. done (resolved): tickets whose
   resolved_at (or, closed without resolving, closed_at) is in the range.
-- backlog at the end of a day: created before the day ended, not done by then; its
+- backlog at the end of a day: the tickets that were in it then, as their status
+  events tell (filed, or reopened, and not resolved or closed since): a ticket
+  resolved on Tuesday and reopened on Thursday is out of Wednesday's backlog. Its
   age: the average time since those tickets were filed.
 - clock time: time on the SLA clock, as the SLA machinery ran it. Business hours
   count where the ticket's priority's policy has them, and the time we waited for
@@ -21,17 +23,38 @@ Definitions (a ticket is counted when it passes the viewer's scope and the filte
 - escalations, reopens and replies: timeline events in the range.
 - reopen rate: reopens in the range per ticket done in the range.
 - satisfaction: ratings given in the range; satisfied means 4 or 5 out of 5.
+
+Kept facts: the two per-ticket results that cost most, the clock times and the
+stretches in the backlog, are also kept in tables by the sweep (support/reports/
+facts.py), filled by INSERT … SELECT from `clock_rows` and `span_rows` below. A
+page reads them for tickets last updated before the sweep's watermark and works out
+the rest (the tickets changed since) with the same SQL, so it is never behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
@@ -39,6 +62,9 @@ from support.models import (
     EventKind,
     Priority,
     Rating,
+    ReportBacklogSpan,
+    ReportFactsState,
+    ReportTicketFacts,
     Ticket,
     TicketEvent,
     User,
@@ -104,14 +130,67 @@ STATUS_EVENTS = [EventKind.STATUS_CHANGED, EventKind.REOPENED, EventKind.ESCALAT
 PAUSED_STATUSES = ["pending", "resolved"]
 
 
-def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
-    """A subquery: for each ticket filed in the range, `fr` and `res`, the clock seconds
-    to the first response and to done (None while not there).
+def fingerprint(clock: Clock) -> str:
+    """What the kept clock times were worked out under: another fingerprint, and they
+    are stale. `Clock` holds all the clock depends on (the policies and the business
+    hours schedule), so its repr names it."""
+    return hashlib.sha256(repr(clock).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Which tickets' kept facts a page may read: those last updated before the
+    sweep's watermark, under the clock in force (None: none, work everything out)."""
+
+    watermark: datetime | None = None
+
+    @classmethod
+    def read(cls, clock: Clock) -> Kept:
+        state = db.session.get(ReportFactsState, 1)
+        if state is None or state.watermark is None or state.fingerprint != fingerprint(clock):
+            return cls()
+        return cls(state.watermark)
+
+    def fresh(self) -> ColumnElement[bool]:
+        return Ticket.updated_at < self.watermark if self.watermark else false()
+
+    def stale(self) -> ColumnElement[bool]:
+        """The tickets changed since, found through the updated_at index: written as an
+        id list so that SQLite's planner starts from it (a few rows), not from a date
+        range of the filters (tens of thousands)."""
+        if self.watermark is None:
+            return true()
+        changed = aliased(Ticket)
+        return Ticket.id.in_(select(changed.id).where(changed.updated_at >= self.watermark))
+
+
+RAW = Kept()
+
+
+def clock_times(filters: ReportFilters, where: list, clock: Clock, kept: Kept = RAW) -> Any:
+    """A CTE: for each ticket filed in the range, its id, assignee, channel, and `fr` and
+    `res`, the clock seconds to the first response and to done (None while not there):
+    kept facts where they are fresh, worked out (clock_rows) for the rest."""
+    cohort = [*where, _in_range(Ticket.created_at, filters)]
+    raw = clock_rows([*cohort, kept.stale()], clock)
+    if kept.watermark is None:
+        return raw.cte("times")  # read by several parts of one statement: worked out once
+    facts = ReportTicketFacts
+    read = (
+        select(Ticket.id, Ticket.assignee_id, Ticket.channel, facts.fr, facts.res)
+        .join(facts, facts.ticket_id == Ticket.id)
+        .where(*cohort, kept.fresh())
+    )
+    return union_all(read, raw).cte("times")
+
+
+def clock_rows(cohort: list, clock: Clock) -> Select:
+    """For each ticket passing `cohort`: id, assignee_id, channel, and `fr` and `res`,
+    the clock seconds to the first response and to done (None while not there).
 
     A pause runs from a status event into a paused status to the ticket's next status
     event; the part of it before the moment measured is taken off.
     """
-    cohort = [*where, _in_range(Ticket.created_at, filters)]
     # The cohort's status events, found through the ticket index (never a scan of all events).
     changes = (
         select(
@@ -172,7 +251,109 @@ def clock_times(filters: ReportFilters, where: list, clock: Clock) -> Any:
         )
         .outerjoin(pauses, pauses.c.ticket_id == Ticket.id)
         .where(*cohort)
-        .cte("times")  # read by several parts of one statement: worked out once
+    )
+
+
+DONE_STATUSES = ["resolved", "closed"]
+
+
+def span_rows(cohort: list) -> Select:
+    """For each ticket passing `cohort`, its stretches in the backlog: ticket_id, seq
+    (1, 2, …), opened_at (filed or reopened) and closed_at (resolved or closed; None:
+    still in the backlog), from its status events.
+
+    Filing starts the first stretch; after that, every status event that moves the
+    ticket between done (resolved, closed) and not done ends or starts one, so the
+    turns alternate and the n-th pair of them is the n-th stretch.
+    """
+    to = TicketEvent.data["to"].as_string()
+    done = case((to.in_(DONE_STATUSES), 1), else_=0)
+    order = (TicketEvent.created_at, TicketEvent.id)
+    events = (
+        select(
+            TicketEvent.ticket_id,
+            TicketEvent.created_at.label("at"),
+            TicketEvent.id.label("seq"),
+            done.label("done"),
+            func.lag(done, 1, 0)
+            .over(partition_by=TicketEvent.ticket_id, order_by=order)
+            .label("was"),
+        )
+        .where(
+            TicketEvent.ticket_id.in_(select(Ticket.id).where(*cohort)),
+            TicketEvent.kind.in_(STATUS_EVENTS),
+        )
+        .subquery("status_events")
+    )
+    turns = union_all(
+        select(
+            Ticket.id.label("ticket_id"),
+            Ticket.created_at.label("at"),
+            literal(0).label("seq"),
+            literal(0).label("done"),
+        ).where(*cohort),
+        select(events.c.ticket_id, events.c.at, events.c.seq, events.c.done).where(
+            events.c.done != events.c.was
+        ),
+    ).subquery("turns")
+    numbered = select(
+        turns.c.ticket_id,
+        turns.c.at,
+        turns.c.done,
+        (
+            (
+                func.row_number().over(
+                    partition_by=turns.c.ticket_id, order_by=(turns.c.at, turns.c.seq)
+                )
+                + 1
+            )
+            // 2
+        ).label("span"),
+    ).subquery("numbered")
+    return select(
+        numbered.c.ticket_id,
+        numbered.c.span.label("seq"),
+        func.min(case((numbered.c.done == 0, numbered.c.at))).label("opened_at"),
+        func.max(case((numbered.c.done == 1, numbered.c.at))).label("closed_at"),
+    ).group_by(numbered.c.ticket_id, numbered.c.span)
+
+
+Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, closed_at
+
+
+def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
+    """opened_at, closed_at and `s` (the filing time in seconds) of the backlog stretches
+    of tickets passing `where` that meet any of the `chosen` conditions (each one a part
+    of its own, read through its own index): kept ones where fresh, worked out for the
+    rest."""
+    raw = span_rows([*where, kept.stale()]).subquery("raw_spans")
+    filed = sql.seconds(Ticket.created_at).label("s")
+    span = ReportBacklogSpan
+    parts = []
+    for condition in chosen:
+        parts.append(
+            select(raw.c.opened_at, raw.c.closed_at, filed)
+            .join(Ticket, Ticket.id == raw.c.ticket_id)
+            .where(condition(raw.c.opened_at, raw.c.closed_at))
+        )
+        if kept.watermark is not None:
+            parts.append(
+                select(span.opened_at, span.closed_at, filed)
+                .join(Ticket, Ticket.id == span.ticket_id)
+                .where(*where, kept.fresh(), condition(span.opened_at, span.closed_at))
+            )
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def open_spans(where: list, kept: Kept, moment: datetime) -> Any:
+    """backlog_spans in the backlog at `moment`: still open, or closed since (two
+    conditions, so each is read through the closed_at index, not every stretch begun
+    before `moment`)."""
+    return backlog_spans(
+        where,
+        kept,
+        lambda opened, closed: and_(closed.is_(None), opened < moment),
+        lambda opened, closed: and_(closed >= moment, opened < moment),
     )
 
 
@@ -301,16 +482,24 @@ class Report:
 
 
 def build(
-    filters: ReportFilters, viewer: User, now: datetime, shared: Sequence[Any] = ()
+    filters: ReportFilters,
+    viewer: User,
+    now: datetime,
+    shared: Sequence[Any] = (),
+    kept: Kept | None = None,
 ) -> Report:
     """Every figure for `filters` as `viewer` may see them, in a fixed number of queries
-    (`shared`: the board's team, category and priority conditions, see filters.conditions)."""
+    (`shared`: the board's team, category and priority conditions, see filters.conditions;
+    `kept`: which kept facts to read, by default as far as the sweep has kept them,
+    RAW to work every figure out from the tickets and their timelines)."""
     where = conditions(filters, viewer, shared)
     clock = Clock.current()
-    days = _days(filters, where, now)
+    if kept is None:
+        kept = Kept.read(clock)
+    days = _days(filters, where, now, kept)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
-    times = _times(clock_times(filters, where, clock))
+    times = _times(clock_times(filters, where, clock, kept))
     events = _events(filters, where)
     ratings = _ratings(filters, where)
     _attach_ratings(days, weeks, ratings)
@@ -321,7 +510,7 @@ def build(
         created=totals.created,
         resolved=totals.resolved,
         backlog_end=days[-1].backlog if days else 0,
-        backlog_ages=_backlog_ages(filters, where),
+        backlog_ages=_backlog_ages(filters, where, kept),
         fr_p50=times.fr[0],
         fr_p90=times.fr[1],
         res_p50=times.res[0],
@@ -350,22 +539,20 @@ def _done_in_range(filters: ReportFilters) -> ColumnElement[bool]:
     )
 
 
-def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
+def _days(filters: ReportFilters, where: list, now: datetime, kept: Kept) -> list[Period]:
     """Created, done, SLA counts and the backlog for each day of the range.
 
-    The backlog at the end of a day is the backlog before the range plus the tickets
-    filed minus those done since; its average age comes the same way from the sum of
-    the filing times of the tickets in it (added when filed, taken off when done).
+    The backlog at the end of a day is the backlog before the range plus the stretches
+    in it that began since, less those that ended; its average age comes the same way
+    from the sum of the filing times of the tickets in it.
     """
     created_day = sql.day_number(Ticket.created_at)
-    created_s = sql.seconds(Ticket.created_at)
     fr_counted, fr_met = target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
     res_counted, res_met = target_counts(done_at(), Ticket.resolution_due, now)
     filed = (
         select(
             created_day.label("day"),
             func.count().label("n"),
-            func.coalesce(func.sum(created_s), 0).label("s"),
             _count(fr_counted).label("frc"),
             _count(fr_met).label("frm"),
             _count(res_counted).label("rc"),
@@ -376,20 +563,11 @@ def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
     )
     done_day = sql.day_number(done_at())
     done = (
-        select(
-            done_day.label("day"),
-            func.count().label("n"),
-            func.coalesce(func.sum(created_s), 0).label("s"),
-        )
+        select(done_day.label("day"), func.count().label("n"))
         .where(*where, _done_in_range(filters))
         .group_by(done_day)
     )
-    before = select(func.count(), func.coalesce(func.sum(created_s), 0)).where(
-        *where,
-        Ticket.created_at < filters.since,
-        or_(done_at().is_(None), done_at() >= filters.since),
-    )
-    backlog, age_sum = db.session.execute(before).one()
+    backlog, age_sum, moves = _backlog_moves(filters, where, kept)
     filed_by_day = {row.day: row for row in db.session.execute(filed)}
     done_by_day = {row.day: row for row in db.session.execute(done)}
     periods = []
@@ -399,15 +577,45 @@ def _days(filters: ReportFilters, where: list, now: datetime) -> list[Period]:
         if (row := filed_by_day.get(number)) is not None:
             period.created, period.fr_counted, period.fr_met = row.n, row.frc, row.frm
             period.res_counted, period.res_met = row.rc, row.rm
-            backlog, age_sum = backlog + row.n, age_sum + row.s
         if (row := done_by_day.get(number)) is not None:
             period.resolved = row.n
-            backlog, age_sum = backlog - row.n, age_sum - row.s
+        n, s = moves.get(number, (0, 0))
+        backlog, age_sum = backlog + n, age_sum + s
         period.backlog = backlog
         end_s = (number + 1) * sql.DAY
         period.backlog_age_hours = (end_s - age_sum / backlog) / 3600 if backlog else None
         periods.append(period)
     return periods
+
+
+def _backlog_moves(
+    filters: ReportFilters, where: list, kept: Kept
+) -> tuple[int, int, dict[int, tuple[int, int]]]:
+    """The backlog at the start of the range (how many, and the sum of their filing
+    times in seconds), and by day how much it grew: stretches begun less stretches
+    ended. One statement."""
+    since, until = filters.since, filters.until
+    before = open_spans(where, kept, since).subquery("before")
+    began = backlog_spans(
+        where, kept, lambda opened, _: and_(opened >= since, opened < until)
+    ).subquery("began")
+    ended = backlog_spans(
+        where, kept, lambda _, closed: and_(closed >= since, closed < until)
+    ).subquery("ended")
+    began_day, ended_day = sql.day_number(began.c.opened_at), sql.day_number(ended.c.closed_at)
+    statement = union_all(
+        select(literal(None).label("day"), func.count(), func.coalesce(func.sum(before.c.s), 0)),
+        select(began_day, func.count(), func.sum(began.c.s)).group_by(began_day),
+        select(ended_day, -func.count(), -func.sum(ended.c.s)).group_by(ended_day),
+    )
+    backlog, age_sum, moves = 0, 0, {}
+    for day, n, s in db.session.execute(statement):
+        if day is None:
+            backlog, age_sum = backlog + n, age_sum + int(s)
+        else:
+            was = moves.get(day, (0, 0))
+            moves[day] = (was[0] + n, was[1] + int(s))
+    return backlog, age_sum, moves
 
 
 def _sum(periods: list[Period], start: date) -> Period:
@@ -477,23 +685,15 @@ def _tagged(prefix: str, column: Any) -> ColumnElement[str]:
     return literal(prefix, String).concat(cast(column, String))
 
 
-def _backlog_ages(filters: ReportFilters, where: list) -> list[tuple[str, int]]:
-    """The backlog at the end of the range by how long it has waited."""
-    waited = sql.seconds(literal(filters.until)) - sql.seconds(Ticket.created_at)
+def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> list[tuple[str, int]]:
+    """The backlog at the end of the range by how long it has waited since filed."""
+    spans = open_spans(where, kept, filters.until).subquery("open")
+    waited = sql.seconds(literal(filters.until)) - spans.c.s
     bucket = case(
         *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
         else_=literal(len(AGE_BUCKETS)),
     )
-    statement = (
-        select(bucket, func.count())
-        .where(
-            *where,
-            Ticket.created_at < filters.until,
-            or_(done_at().is_(None), done_at() >= filters.until),
-        )
-        .group_by(bucket)
-    )
-    counts = dict(db.session.execute(statement).all())
+    counts = dict(db.session.execute(select(bucket, func.count()).group_by(bucket)).all())
     labels = [label for _, label in AGE_BUCKETS] + [AGE_LAST]
     return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
 

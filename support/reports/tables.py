@@ -273,7 +273,8 @@ def tickets_csv(
     """One line per ticket filed in the range, with its clock times and SLA outcome,
     read from the database in batches: memory stays flat however long the range."""
     where = conditions(filters, viewer, shared)
-    times = figures.clock_times(filters, where, figures.Clock.current())
+    clock = figures.Clock.current()
+    times = figures.clock_times(filters, where, clock, figures.Kept.read(clock))
     assignee = aliased(User)
     fr_counted, fr_met = figures.target_counts(
         Ticket.first_responded_at, Ticket.first_response_due, now

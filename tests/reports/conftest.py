@@ -16,6 +16,7 @@ from datetime import datetime
 
 import pytest
 
+from support import clock
 from support.extensions import db
 from support.models import (
     EventKind,
@@ -93,11 +94,8 @@ def _rating(ticket: Ticket, when: datetime, score: int, comment: str | None = No
     )
 
 
-@pytest.fixture
-def week(app, make) -> Week:
-    team = Team(name="Customer Care")
-    other = Team(name="Payments & Trust")
-    db.session.add_all([team, other])
+def add_business_hours_policy() -> None:
+    """ "high" on business hours: first response 4 business hours, resolution 16."""
     db.session.add(
         SlaPolicy(
             priority="high",
@@ -108,6 +106,27 @@ def week(app, make) -> Week:
         )
     )
     db.session.flush()
+
+
+@pytest.fixture
+def admin(make) -> User:
+    return make.admin(name="Ada Admin")
+
+
+@pytest.fixture
+def frozen():
+    """The clock stopped at NOW (tests that use it: pytest.mark.usefixtures)."""
+    clock.freeze(NOW)
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture
+def week(app, make) -> Week:
+    team = Team(name="Customer Care")
+    other = Team(name="Payments & Trust")
+    db.session.add_all([team, other])
+    add_business_hours_policy()
     alex = make.agent(name="Alex Agent", team_id=team.id)
     bea = make.agent(name="Bea Agent", team_id=team.id)
     customer = make.customer(name="Casey Customer")

@@ -8,22 +8,10 @@ import io
 
 import pytest
 
-from support import clock
-from tests.reports.conftest import NOW, Week
+from tests.reports.conftest import Week
 
 WEEK = "from=2031-03-03&to=2031-03-09"
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    yield
-    clock.freeze(None)
-
-
-@pytest.fixture
-def admin(make):
-    return make.admin(name="Ada Admin")
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def _csv(response) -> list[list[str]]:
