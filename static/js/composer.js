@@ -41,7 +41,9 @@
         : "Turn this reply into an internal note? Only the team will see it.";
       if (!window.confirm(question)) {
         var back = form.querySelector("input[name=mode][value=\"" + form.dataset.mode + "\"]");
-        if (back) back.checked = true;
+        // Focus goes back with the choice: an arrow key had moved it to the refused
+        // radio, and a focused radio that is not the checked one reads as chosen.
+        if (back) { back.checked = true; back.focus(); }
         show(form);
         return;
       }

@@ -1,6 +1,6 @@
 """The board with a keyboard: a refresh keeps focus, a move from a card's menu says where
-the card went and keeps focus on it, the panel is a dialog Tab cannot leave, and Escape
-in a draft keeps it."""
+the card went and keeps focus on it, the panel is a dialog Tab cannot leave (and shows
+where focus is at every step), and Escape in a draft keeps it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from support.extensions import db
 from tests.browser.test_board import log_in
+from tests.browser.test_forms_keyboard import FOCUSED
 from tests.factories import Factory
 
 
@@ -40,8 +41,14 @@ def test_keyboard_on_the_board(page: Page, live_server) -> None:
     # A move from the card's menu: focus on the moved card, and the move is announced.
     page.locator(f"#card-{ref} .card-move summary").focus()
     page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#move-{ref}")).to_be_focused()
     page.locator(f"#move-{ref}").select_option("open")
-    page.locator(f"#card-{ref} .card-move").get_by_role("button", name="Move").click()
+    page.keyboard.press("Tab")
+    move = page.locator(f"#card-{ref} .card-move").get_by_role("button", name="Move")
+    expect(move).to_be_focused()
+    assert page.evaluate(FOCUSED)["ring"], "no visible focus on Move"
+    page.keyboard.press("Enter")
     expect(page.locator(f'ol.cards[data-status="open"] #card-{ref}')).to_be_visible()
     expect(page.locator("#board-announcer")).to_have_text(f"{ref} moved to Open.")
     assert active(page).startswith(f"card-{ref} A.card-title")
@@ -55,6 +62,7 @@ def test_keyboard_on_the_board(page: Page, live_server) -> None:
     for step in range(60):
         page.keyboard.press("Tab")
         assert page.evaluate(inside), (step, active(page))
+        assert page.evaluate(FOCUSED)["ring"], f"no visible focus on {active(page)}"
 
     # Escape in a draft keeps the panel and the draft; Escape elsewhere closes it.
     box = host.get_by_label("Message")
