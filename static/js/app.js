@@ -128,13 +128,20 @@
     field.focus();
   }
 
+  // The element an htmx answer went into. After an outerHTML swap (a form replacing
+  // itself) the event's target is the old, detached element: look for its successor.
+  function swappedIn(target) {
+    if (target && target.isConnected) return target;
+    return (target && target.id && document.getElementById(target.id)) || document;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     labelInsertButtons(document);
     focusFirstError(document);
     if (!window.htmx) return;
     document.body.addEventListener("htmx:afterSettle", function (event) {
       var xhr = event.detail && event.detail.xhr;
-      if (xhr && xhr.status === 422) focusFirstError(event.detail.target || document);
+      if (xhr && xhr.status === 422) focusFirstError(swappedIn(event.detail.target));
     });
     htmx.onLoad(labelInsertButtons);
 

@@ -59,14 +59,14 @@ def focused_name(page: Page) -> str:
 
 
 def expect_error_on(page: Page, field_id: str) -> None:
-    """`field_id` is marked invalid and its error is what describes it. (Focus should land
-    on it too, but after an htmx swap it falls to <body>: not fixed yet, see the report.)"""
+    """`field_id` is marked invalid, its error is what describes it, and focus is on it
+    (not fallen to <body> with the form the answer replaced)."""
     field = page.locator(f"#{field_id}")
     expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
     described = field.get_attribute("aria-describedby") or ""
     assert f"{field_id}-error" in described.split(), described
     expect(page.locator(f"#{field_id}-error")).not_to_be_empty()
-    field.focus()
 
 
 def test_new_ticket_form(page: Page, seeded: Seeded) -> None:
