@@ -100,15 +100,18 @@ def test_held_out_set_has_incidental_feature_words() -> None:
     # Issue 15: the misses shared a pattern (a word naming a feature, "credit card",
     # "listing", "review", matches another article's title or tags); the set keeps
     # enough phrasings of that kind to measure it.
-    assert len(HELD_OUT) >= 55
+    assert len(HELD_OUT) >= 77
 
 
 def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
     # Measured with bench/kb_relevance.py: 0.564 before the circumstance weighting,
-    # 0.600 after, on 55 phrasings (hit@3 0.800 both). The floor stops a regression.
+    # 0.600 after, on 55 phrasings (hit@3 0.800 both). With the 22 phrasings of the
+    # second round (written before the next ranking change) the same engine scores
+    # 0.571 / 0.558 hit@1 and 0.818 / 0.831 hit@3 (suggest / search) on 77.
+    # The floor stops a regression.
     for name, rank in (("kb_heldout_suggest", suggested), ("kb_heldout_search", searched)):
         _mrr, hit_at_1, hit_at_3 = all_figures(name, HELD_OUT, rank)
-        assert hit_at_1 >= 0.6, name
+        assert hit_at_1 >= 0.55, name
         assert hit_at_3 >= 0.8, name
 
 
