@@ -27,8 +27,12 @@ def rank_of(expected: str, slugs: list[str]) -> int | None:
 
 
 def test_the_cases_are_many_varied_and_point_at_real_articles(app: Flask) -> None:
-    assert len(CASES) >= 45
-    assert {case["kind"] for case in CASES} == {"short", "long", "typo", "synonym"}
+    assert len(CASES) >= 135
+    kinds = {"short", "long", "typo", "synonym", "incidental"}
+    assert {case["kind"] for case in CASES} == kinds
+    # Issue 15: the development set keeps many phrasings where a feature word
+    # ("paypal", "listing", "photos") stands beside the problem.
+    assert sum(case["kind"] == "incidental" for case in CASES) >= 40
     known = library().articles
     assert [c["expect"] for c in CASES if c["expect"] not in known] == []
 
