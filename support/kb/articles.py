@@ -1,7 +1,7 @@
 """Knowledge-base articles: load and validate the markdown files, render each once.
 
 An article is `kb_articles/<slug>.md`: YAML front matter (title, category,
-tags, summary, updated) and a markdown body. A file that cannot be used
+tags, problems, summary, updated) and a markdown body. A file that cannot be used
 becomes a `Problem` naming it and is skipped; the rest still load.
 
 The body becomes safe HTML in `rendering.py`. A parsed file is cached by its
@@ -64,6 +64,10 @@ class Article:
     file: str
     # Front-matter fields the article works without but should have (`flask kb check`).
     missing: tuple[str, ...] = ()
+    # The problems the article solves, in a customer's words ("card declined at
+    # checkout"): searched before the tags, so a feature word elsewhere in a ticket
+    # ("paypal", "listing") does not outrank the article about its problem.
+    problems: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -145,13 +149,32 @@ def _text_field(meta: dict[str, Any], name: str, *, required: bool) -> str:
     return " ".join(str(value).split())
 
 
-def _tags(meta: dict[str, Any]) -> tuple[str, ...]:
-    raw = meta.get("tags") or []
+def _phrases(meta: dict[str, Any], name: str, example: str) -> tuple[str, ...]:
+    raw = meta.get(name) or []
     if isinstance(raw, str):
         raw = raw.split(",")
-    if not isinstance(raw, list):
-        raise _Invalid("'tags' must be a list, like [refund, money back]")
+    if not isinstance(raw, list) or any(isinstance(t, list | dict) for t in raw):
+        raise _Invalid(f"'{name}' must be a list, like {example}")
     return tuple(dict.fromkeys(" ".join(str(t).split()).lower() for t in raw if str(t).strip()))
+
+
+def _tags(meta: dict[str, Any]) -> tuple[str, ...]:
+    return _phrases(meta, "tags", "[refund, money back]")
+
+
+# A problem is a short phrase; a paragraph there would outweigh the article's title.
+MAX_PROBLEM_WORDS = 10
+
+
+def _problems(meta: dict[str, Any]) -> tuple[str, ...]:
+    problems = _phrases(meta, "problems", "[refund not arrived, money not back yet]")
+    too_long = [p for p in problems if len(p.split()) > MAX_PROBLEM_WORDS]
+    if too_long:
+        raise _Invalid(
+            f"each of 'problems' must be a short phrase (at most {MAX_PROBLEM_WORDS} words),"
+            f" not {too_long[0]!r}"
+        )
+    return problems
 
 
 def _updated(meta: dict[str, Any]) -> date | None:
@@ -207,6 +230,7 @@ def _parse(path: Path, name: str) -> Article:
         title=_text_field(meta, "title", required=True),
         category=_text_field(meta, "category", required=True),
         tags=_tags(meta),
+        problems=_problems(meta),
         summary=_text_field(meta, "summary", required=False) or _first_sentence(rendered.text),
         updated=_updated(meta),
         html=rendered.html,

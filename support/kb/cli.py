@@ -31,7 +31,8 @@ def check_command() -> None:
     """List problems in the article files; exits with status 1 when there are any.
 
     Missing recommended front matter (tags, summary, updated) is a warning: the
-    article is still published.
+    article is still published. Malformed front matter (a `problems` that is not a
+    list of short phrases, say) is a problem: the file is skipped.
     """
     library = articles.load(settings.articles_dir(current_app))
     for problem in library.problems:

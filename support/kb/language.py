@@ -93,6 +93,37 @@ _CIRCUMSTANCE = re.compile(
 )
 
 
+# Words that say what went wrong (a symptom, an action that failed) rather than which
+# feature it happened with: "declined", "never arrived", "twice", "hacked". Articles are
+# about problems, so these say more about the right one than a feature noun does.
+PROBLEM_WORDS = frozenset(
+    """
+    declined decline rejected refused failed failing fails fail error errors wont
+    arrived arrive arrives received receive showed shown missing lost stolen broken
+    damaged cracked smashed crushed faulty fake counterfeit scam scammed fraud wrong
+    twice double duplicate extra charged charge charges hacked compromised locked
+    suspended restricted blocked banned removed expired invalid stuck hold held delayed
+    cancel cancelled canceled refund refunded return returned dispute ignores ignoring
+    responding replied answer reply forgot forgotten reset unknown unauthorised
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+# A word right after a negation is what did not happen: the problem itself
+# ("hasn't arrived", "isn't back", "won't go through", "never came").
+_NEGATED = re.compile(
+    r"\b(?:not|never|no|nothing|nobody|cant|can't|cannot|wont|won't|isnt|isn't|hasnt|"
+    r"hasn't|havent|haven't|didnt|didn't|doesnt|doesn't|arent|aren't|wasnt|wasn't)\s+"
+    r"(?:(?:been|be|yet|even|come|got|get|go|still|shown|showed)\s+)?([a-z][a-z'-]*)"
+)
+
+
+def problem_words(text: str) -> set[str]:
+    """The lowercase words of `text` that say what went wrong: known symptom words
+    and the word a negation applies to."""
+    lowered = text.lower()
+    found = {w for w in re.findall(r"[a-z][a-z'-]*", lowered) if w in PROBLEM_WORDS}
+    return found | {m.group(1) for m in _NEGATED.finditer(lowered)}
+
+
 def circumstance_words(text: str) -> set[str]:
     """The lowercase words of `text` used only inside prepositional phrases: the
     circumstances (a word also used elsewhere is part of the problem)."""

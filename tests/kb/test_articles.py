@@ -33,6 +33,13 @@ def test_the_real_knowledge_base_loads_without_problems() -> None:
         ("---\n- a\n- list\n---\nText.\n", "must be a YAML mapping"),
         ("---\ntitle: Hi\ncategory: payments\nupdated: last tuesday\n---\nText.\n", "'updated'"),
         ("---\ntitle: Hi\ncategory: payments\n---\n\n", "no text after the front matter"),
+        ("---\ntitle: Hi\ncategory: payments\nproblems: {a: b}\n---\nText.\n", "'problems'"),
+        ("---\ntitle: Hi\ncategory: payments\nproblems: [[a, b]]\n---\nText.\n", "'problems'"),
+        (
+            "---\ntitle: Hi\ncategory: payments\nproblems: [one two three four five six seven"
+            " eight nine ten eleven]\n---\nText.\n",
+            "short phrase",
+        ),
     ],
 )
 def test_a_malformed_file_is_skipped_with_a_problem_naming_it(
@@ -45,6 +52,24 @@ def test_a_malformed_file_is_skipped_with_a_problem_naming_it(
         ("broken-article.md", True)
     ], library.problems
     assert len(library.articles) == len(articles.load(ARTICLES).articles)  # the rest load
+
+
+def test_problems_are_short_phrases_searched_like_the_title(articles_copy: Path) -> None:
+    # Issue 15: what an article solves, in a customer's words, outranks a feature
+    # word that another article has in its title or tags.
+    write_article(
+        articles_copy,
+        "gift-card-balance.md",
+        extra="problems: [Gift card balance missing, 'balance  gone after a refund', '']\n",
+    )
+    article = articles.load(articles_copy).articles["gift-card-balance"]
+    assert article.problems == ("gift card balance missing", "balance gone after a refund")
+    assert "problems" not in article.missing  # optional: the tags still describe it
+
+
+def test_every_real_article_says_which_problems_it_solves() -> None:
+    for article in articles.load(ARTICLES).articles.values():
+        assert len(article.problems) >= 3, article.file
 
 
 def test_a_file_that_is_not_utf8_is_a_problem(articles_copy: Path) -> None:

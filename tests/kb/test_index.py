@@ -131,7 +131,14 @@ def test_the_same_search_is_answered_from_memory_until_the_index_changes(
     index.rebuild(own_index_app)
     first = index.search("refund")
     assert index.search("refund") is first  # highlighting passages is the costly part
-    write_article(articles_copy, "refund-faq.md", title="Refund FAQ", body="Refund answers.")
+    # Many articles solve a refund problem: this one must rank among the first ten.
+    write_article(
+        articles_copy,
+        "refund-faq.md",
+        title="Refund FAQ",
+        body="Refund answers.",
+        extra="problems: [refund questions, refund answers]\n",
+    )
     assert index.ensure_fresh(own_index_app, force=True) is True
     assert "refund-faq" in [h.slug for h in index.search("refund").hits]
 
@@ -145,6 +152,22 @@ def test_a_changed_article_is_noticed(own_index_app: Flask, articles_copy: Path)
     _bump_mtime(path)
     assert index.ensure_fresh(own_index_app, force=True) is True
     assert [h.slug for h in index.search("zanzibarquux").hits] == ["cookies"]
+
+
+def test_an_articles_problems_outrank_a_feature_word_in_another_title(
+    own_index_app: Flask, articles_copy: Path
+) -> None:
+    # Issue 15: "paypal" is a tag of Accepted payment methods; the customer's problem
+    # ("wobbly") is only in the problems another article says it solves.
+    text = "my paypal checkout is wobbly"
+    index.rebuild(own_index_app)
+    assert [h.slug for h in index.suggest(text)][:1] == ["accepted-payment-methods"]
+    path = articles_copy / "payment-declined.md"
+    source = path.read_text(encoding="utf-8")
+    path.write_text(source.replace("problems: [", "problems: [checkout is wobbly, ", 1), "utf-8")
+    index.rebuild(own_index_app)
+    assert [h.slug for h in index.suggest(text)][:1] == ["payment-declined"]
+    assert [h.slug for h in index.search(text).hits][:1] == ["payment-declined"]
 
 
 def test_removed_and_added_articles_are_noticed(own_index_app: Flask, articles_copy: Path) -> None:

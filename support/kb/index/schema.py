@@ -15,7 +15,8 @@ from whoosh.lang.porter import stem
 from support.kb import language
 
 # Two searchable fields, so a query term costs two posting lists, not four:
-# `about` (title and tags) says what an article is about and counts double;
+# `about` (title, tags and the problems it solves) says what an article is about
+# and counts double;
 # `content` (summary and body) says more but mentions much in passing.
 FIELD_BOOSTS = {"about": 2.0, "content": 1.0}
 SEARCH_FIELDS = tuple(FIELD_BOOSTS)
