@@ -112,8 +112,26 @@ class _Open:
 _open: _Open | None = None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A built email, ready to hand over; `name` is its file for MAIL_BACKEND=file."""
+
+    email: EmailMessage
+    name: str
+
+
+def prepare(message: OutboxMessage) -> Outgoing:
+    """Build the email for `message` (raises CannotBuild when it never can be)."""
+    return Outgoing(_built(message), f"{message.id:06d}-{message.kind}.eml")
+
+
 def send(message: OutboxMessage) -> None:
-    """Hand the message to the SMTP server; raises on any failure.
+    """Build and hand over one message (`transmit`); raises on any failure."""
+    transmit(prepare(message))
+
+
+def transmit(outgoing: Outgoing) -> None:
+    """Hand a built email to the SMTP server; raises on any failure.
 
     The connection stays open for the next message (an in-process worker sends
     one email after another); a connection the server closed meanwhile is
@@ -122,13 +140,12 @@ def send(message: OutboxMessage) -> None:
     laptop needs no mail server.
     """
     config = current_app.config
+    email = outgoing.email
     if config["MAIL_BACKEND"] == "file":
         folder = Path(current_app.instance_path) / "mail"
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{message.id:06d}-{message.kind}.eml"
-        (folder / name).write_bytes(bytes(_built(message)))
+        (folder / outgoing.name).write_bytes(bytes(email))
         return
-    email = _built(message)
     smtp, reused = _connection()
     try:
         smtp.send_message(email)
