@@ -286,10 +286,15 @@ def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
     now = clock.now()
     due = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)  # concurrent drains take different rows
+        # Concurrent drains take different rows. Materialized: as a plain IN (subquery)
+        # PostgreSQL may rescan it and claim more than `limit` rows.
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        ids = select(locked.c.id)
+    else:
+        ids = due  # SQLite: one writer at a time, the UPDATE is atomic
     claimed = db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()), _due(now))
+        .where(OutboxMessage.id.in_(ids), _due(now))
         .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
