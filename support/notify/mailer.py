@@ -11,7 +11,7 @@ from datetime import UTC
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, parseaddr
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -65,7 +65,23 @@ class _OwnHeaders(EmailPolicy):
             and "=?" not in value  # an encoded word typed by someone: the parser decodes it
         ):
             return (name, value)
+        if name.lower() in _MIME and isinstance(value, str):
+            return (name, _mime_header(self.header_factory, name, value))
         return super().header_store_parse(name, value)
+
+
+# The MIME headers set_content and add_alternative write: the same few values in
+# every email ('text/plain; charset="utf-8"', '7bit', '1.0' …), parsed once. A header
+# object never changes once made (a new value is a new object), so sharing is safe;
+# the multipart's Content-Type, unique by its boundary, only passes through.
+_MIME = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+
+
+@lru_cache(maxsize=64)
+def _mime_header(factory, name: str, value: str):  # type: ignore[no-untyped-def]
+    if "\r" in value or "\n" in value:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    return factory(name, value)
 
 
 POLICY = _OwnHeaders()

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import ColumnElement, or_, select, update
@@ -334,9 +335,7 @@ def _send_batch(
             done.unbuildable += 1
             continue
         except Exception as exc:
-            _failed(message, exc)
-            _release(messages[index + 1 :], claimed_at)
-            raise StopDrain(f"building email {message.id}: {exc}") from exc
+            _stop(message, exc, messages[index + 1 :], claimed_at)
         try:
             mailer.transmit(outgoing)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
@@ -344,13 +343,20 @@ def _send_batch(
             done.failed += 1
             continue
         except Exception as exc:
-            _failed(message, exc)
-            _release(messages[index + 1 :], claimed_at)
-            raise StopDrain(f"sending email {message.id}: {exc}") from exc
+            _stop(message, exc, messages[index + 1 :], claimed_at)
         _mark_sent(message)
         done.sent.append(message)
         if on_sent is not None:
             on_sent(message)
+
+
+def _stop(
+    message: OutboxMessage, exc: Exception, rest: list[OutboxMessage], claimed_at: datetime
+) -> NoReturn:
+    """The server or the database failed on `message`: it backs off, the rest go back."""
+    _failed(message, exc)
+    _release(rest, claimed_at)
+    raise StopDrain(f"email {message.id}: {type(exc).__name__}: {exc}") from exc
 
 
 def _mark_sent(message: OutboxMessage) -> None:
