@@ -1,24 +1,37 @@
 """2,000 notification emails through the outbox, delivered by ONE real worker process.
 
 Seeds 200 tickets (200 acknowledgements) and 1,800 public agent replies (one
-notification email each) through the ticket service, so 2,000 `deliver_email`
-jobs wait in RQ. Then `flask --app app worker --burst` (one worker, running the
-jobs in its own process as in production; `--fork` here: a work horse per job)
-sends them to an aiosmtpd server on loopback that counts every Message-ID it
-receives.
+notification email each) through the ticket service. Then `flask --app app worker
+--burst` (one worker, running the jobs in its own process as in production;
+`--fork` here: a work horse per job) sends them to an aiosmtpd server on loopback
+that counts every Message-ID it receives.
 
-Run from the repo root: .venv/bin/python bench/notifications.py [--fork]
+Modes (`--mode`, several may be given: each run starts from the same seeded
+database, restored from a copy):
+- `drain` (the default, what the app enqueues): one coalesced "drain the outbox"
+  job sends them all, 50 rows claimed per round trip, over one SMTP connection;
+- `per-message`: one `deliver_email` job per email (how every email was sent
+  before the drain; still how an admin's retry sends one).
+
+Run from the repo root: .venv/bin/python bench/notifications.py [--mode drain
+--mode per-message] [--fork] [--seeded FILE]. `--seeded FILE` keeps the seeded
+SQLite database in FILE and reuses it next time (seeding takes minutes).
 Needs a Redis: REDIS_URL if set, else an embedded redis-server started (and
-stopped) here. Everything it creates is removed: SMTP server, Redis (or this
+stopped) here. Everything else it creates is removed: SMTP server, Redis (or this
 run's keys in yours), the temporary database.
 
-Prints jobs per second (worker launch to exit, start-up included) and the
-outbox's end state: all sent, none twice.
+Prints, per mode, emails per second (worker launch to exit, start-up included),
+the worker's CPU seconds per email (start-up, measured by an empty run, taken
+off: little affected by what else runs on the machine), the jobs it ran, and
+the outbox's end state: all sent, none twice.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -41,6 +54,7 @@ from support.jobs import queue
 from support.jobs.embedded import EmbeddedRedis
 from support.jobs.redis import connection
 from support.models import OutboxMessage, OutboxStatus, Role
+from support.notify import outbox
 from support.tickets import service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,8 +104,10 @@ def seed() -> int:
     return db.session.scalar(select(func.count(OutboxMessage.id)))
 
 
-def run_worker(env: dict[str, str], fork: bool) -> float:
-    """One `flask worker --burst` process; returns its wall time in seconds."""
+def run_worker(env: dict[str, str], fork: bool) -> tuple[float, float]:
+    """One `flask worker --burst` process; returns its wall and CPU seconds (user +
+    system, with any work horses it forked)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"]
@@ -103,7 +119,10 @@ def run_worker(env: dict[str, str], fork: bool) -> float:
         stderr=subprocess.DEVNULL,
         timeout=1800,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def forget_jobs(app) -> None:
@@ -126,7 +145,100 @@ def forget_jobs(app) -> None:
         redis.delete(key)
 
 
+def enqueue(app, mode: str) -> int:
+    """Put this mode's jobs on a clean queue; returns how many."""
+    forget_jobs(app)
+    if mode == "drain":
+        assert outbox.request_drain(force=True)
+        return 1
+    keys = outbox.due_for_delivery(limit=100_000)
+    for key in keys:
+        assert queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key))
+    return len(keys)
+
+
+def database_file(app) -> Path:
+    return Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+
+
+def seed_or_restore(app, seeded: Path | None, snapshot: Path) -> None:
+    """Seed the database (or copy in a kept seed); keep a copy to restore per mode."""
+    with app.app_context():
+        if seeded is not None and seeded.exists():
+            db.engine.dispose()
+            shutil.copyfile(seeded, database_file(app))
+        else:
+            clock.freeze(clock.now())  # one moment: SLA wake-ups dedupe per ticket
+            try:
+                seed()
+            finally:
+                clock.freeze(None)
+            db.session.remove()
+            db.engine.dispose()  # the last connection closed: the WAL is checkpointed
+            if seeded is not None:
+                seeded.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(database_file(app), seeded)
+    shutil.copyfile(database_file(app), snapshot)
+
+
+def restore(app, snapshot: Path) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database_file(app)}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(snapshot, database_file(app))
+
+
+def measure(app, mailbox: CountingMailbox, env: dict[str, str], mode: str, fork: bool) -> None:
+    """One mode: enqueue, run the worker, print its figures and the end state."""
+    mailbox.ids.clear()
+    with app.app_context():
+        emails = db.session.scalar(select(func.count(OutboxMessage.id)))
+        queued = enqueue(app, mode)
+        q = queue.queue(app)
+        db.session.remove()
+        seconds, cpu = run_worker(env, fork)
+        ran = q.finished_job_registry.count + q.failed_job_registry.count
+        states = dict(
+            db.session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        db.session.remove()
+    forget_jobs_in(app)
+    _, startup = run_worker(env, fork)  # nothing queued: the start-up alone
+    sent = states.get(OutboxStatus.SENT, 0)
+    pending = sum(states.get(s, 0) for s in (OutboxStatus.PENDING, OutboxStatus.SENDING))
+    received = sum(mailbox.ids.values())
+    duplicates = sum(n - 1 for n in mailbox.ids.values() if n > 1)
+    name = mode.replace("-", "_")
+    print(f"notify_{name}_emails_queued: {emails} messages")
+    print(f"notify_{name}_jobs: {ran} jobs ({queued} enqueued)")
+    print(f"notify_{name}_emails_per_second: {sent / seconds:.1f} emails/s")
+    print(f"notify_{name}_worker_wall: {seconds:.2f} s")
+    print(f"notify_{name}_worker_cpu: {cpu:.2f} s (start-up {startup:.2f} s)")
+    print(f"notify_{name}_cpu_per_email: {(cpu - startup) / max(sent, 1) * 1000:.2f} ms")
+    print(f"notify_{name}_cpu_bound_rate: {max(sent, 1) / max(cpu - startup, 1e-9):.0f} emails/s")
+    print(
+        f"notify_{name}_outbox: {sent} sent, {pending} pending, "
+        f"{states.get(OutboxStatus.FAILED, 0)} failed"
+    )
+    print(f"notify_{name}_smtp: {received} received, {duplicates} duplicates")
+    print(f"load_average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def forget_jobs_in(app) -> None:
+    with app.app_context():
+        forget_jobs(app)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", action="append", choices=["drain", "per-message"])
+    parser.add_argument("--fork", action="store_true")
+    parser.add_argument("--seeded", type=Path)
+    args = parser.parse_args()
     embedded = None if os.environ.get("REDIS_URL") else EmbeddedRedis()
     redis_url = os.environ.get("REDIS_URL") or embedded.start()
     mailbox = CountingMailbox()
@@ -140,56 +252,28 @@ def main() -> None:
         MAIL_PORT=smtp.port,
         BASE_URL="http://support.bench",
     )
+    env = dict(
+        os.environ,
+        SUPPORT_ENV="testing",
+        SECRET_KEY=app.config["SECRET_KEY"],
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=redis_url,
+        RQ_QUEUE=app.config["RQ_QUEUE"],
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp.port),
+        BASE_URL=app.config["BASE_URL"],
+        INSTANCE_PATH=str(Path(tmp.name) / "worker-instance"),
+    )
+    snapshot = Path(tmp.name) / "seeded.db"
     try:
+        seed_or_restore(app, args.seeded, snapshot)
+        for n, mode in enumerate(args.mode or ["drain"]):
+            if n:
+                restore(app, snapshot)
+            measure(app, mailbox, env, mode, args.fork)
+        forget_jobs_in(app)
         with app.app_context():
-            clock.freeze(clock.now())  # one moment: SLA wake-ups dedupe per ticket
-            try:
-                emails = seed()
-            finally:
-                clock.freeze(None)
-            q = queue.queue(app)
-            queued = q.count
-            env = dict(
-                os.environ,
-                SUPPORT_ENV="testing",
-                SECRET_KEY=app.config["SECRET_KEY"],
-                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-                REDIS_URL=redis_url,
-                RQ_QUEUE=q.name,
-                MAIL_BACKEND="smtp",
-                MAIL_SERVER="127.0.0.1",
-                MAIL_PORT=str(smtp.port),
-                BASE_URL=app.config["BASE_URL"],
-                INSTANCE_PATH=str(Path(tmp.name) / "worker-instance"),
-            )
-            db.session.remove()
-            seconds = run_worker(env, fork="--fork" in sys.argv[1:])
-
-            ran = q.finished_job_registry.count + q.failed_job_registry.count
-            states = dict(
-                db.session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                ).all()
-            )
-            sent = states.get(OutboxStatus.SENT, 0)
-            pending = sum(states.get(s, 0) for s in (OutboxStatus.PENDING, OutboxStatus.SENDING))
-            failed = states.get(OutboxStatus.FAILED, 0)
-            received = sum(mailbox.ids.values())
-            duplicates = sum(n - 1 for n in mailbox.ids.values() if n > 1)
-
-            print(f"notify_emails_queued: {emails} messages")
-            print(f"notify_jobs: {ran} jobs")
-            print(f"notify_jobs_per_second: {ran / seconds:.1f} jobs/s")
-            print(f"notify_worker_wall: {seconds:.2f} s")
-            print(f"outbox_sent: {sent} messages")
-            print(f"outbox_pending: {pending} messages")
-            print(f"outbox_failed: {failed} messages")
-            print(f"smtp_received: {received} messages")
-            print(f"smtp_duplicates: {duplicates} messages")
-            if queued != emails:
-                print(f"# note: {queued} jobs were queued for {emails} emails", file=sys.stderr)
-
-            forget_jobs(app)
             db.session.remove()
             db.engine.dispose()
     finally:

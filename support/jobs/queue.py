@@ -11,6 +11,7 @@ committed (support/tickets/service/change.py). Other writers (an admin's
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,12 +37,15 @@ _PENDING = "support_after_commit"
 class Job:
     """A job to enqueue: `func` (a dotted path) with `args`, now or at `at` (naive UTC).
 
-    The same `job_id` is one job: scheduling it twice is a no-op."""
+    The same `job_id` is one job: scheduling it twice is a no-op. A job with a
+    `coalesce` key is one of many requests for the same work (e.g. "drain the
+    outbox"): at most one such job waits in the queue (see `request`)."""
 
     func: str
     args: tuple[Any, ...] = ()
     job_id: str | None = None
     at: datetime | None = None
+    coalesce: str | None = None
 
 
 def queue(app: Flask | None = None) -> Queue:
@@ -69,12 +73,55 @@ def enqueue(
     return True
 
 
+# How long a coalesced request stands without its job starting. Normally the job
+# starts (and clears it) within moments; if the enqueue after setting it failed
+# (Redis went away between the two commands), requests are ignored this long, and
+# the sweep (every minute, regardless of the flag) covers the gap.
+COALESCE_SECONDS = 60
+
+
+def _flag(key: str) -> str:
+    # Under rq:…<queue>… so whatever clears a queue's keys clears its flags too.
+    return f"rq:coalesce:{current_app.config['RQ_QUEUE']}:{key}"
+
+
+def request(func: str, *args: Any, key: str, force: bool = False) -> bool:
+    """Ask for `func` to run soon, once for any number of requests: enqueue it unless
+    a job for `key` is queued and has not started yet. The job calls `started(key)`
+    before it reads its work, so a request made after that point enqueues a new job
+    and nothing committed before any request is missed. `force` (the sweep) enqueues
+    even when the flag says a job waits: the flag may outlive a lost job.
+    False if Redis is down (the sweep finds the work in the database)."""
+    try:
+        fresh = connection().set(_flag(key), 1, nx=True, ex=COALESCE_SECONDS)
+    except RedisError as exc:
+        log.warning("Redis unavailable, %s left for the sweep: %s", func, exc)
+        return False
+    if not fresh and not force:
+        return True  # a job is queued and will see this request's work
+    return enqueue(func, *args, job_id=f"{key}-{uuid.uuid4().hex[:12]}")
+
+
+def started(key: str) -> None:
+    """Called by a coalesced job before it reads its work: later requests enqueue anew."""
+    connection().delete(_flag(key))
+
+
 def enqueue_all(jobs: Sequence[Job]) -> None:
     """Enqueue committed work. Once one fails, Redis is down or hung: skip the rest
     rather than wait a timeout for each (the sweep re-creates them all from the
-    database), so a customer filing a ticket waits one timeout at most."""
+    database), so a customer filing a ticket waits one timeout at most. Coalesced
+    jobs are requested once per batch (ten emails of one change: one request)."""
+    asked: set[str] = set()
     for done, job in enumerate(jobs):
-        if not enqueue(job.func, *job.args, job_id=job.job_id, at=job.at):
+        if job.coalesce is not None:
+            if job.coalesce in asked:
+                continue
+            asked.add(job.coalesce)
+            ok = request(job.func, *job.args, key=job.coalesce)
+        else:
+            ok = enqueue(job.func, *job.args, job_id=job.job_id, at=job.at)
+        if not ok:
             if skipped := len(jobs) - done - 1:
                 log.warning("Redis unavailable, %d more jobs left for the sweep", skipped)
             return

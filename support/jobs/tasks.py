@@ -20,7 +20,7 @@ from support import clock
 from support.extensions import db
 from support.jobs import queue
 from support.mail.inbound import intake
-from support.models import EmailKind, OutboxStatus, Status, SurveyInvite, Ticket
+from support.models import EmailKind, OutboxMessage, OutboxStatus, Status, SurveyInvite, Ticket
 from support.notify import outbox
 from support.reports import facts
 from support.tickets import automation, service, sla
@@ -73,6 +73,22 @@ def deliver_email(key: str) -> str:
     if message.kind == EmailKind.ACK and message.ticket is not None:
         service.acknowledged(message.ticket)
     return f"sent to {message.to_address}"
+
+
+@job
+def drain_outbox() -> str:
+    """Send every email due (support.notify.outbox.drain), one SMTP connection for all."""
+    queue.started(outbox.DRAIN_KEY)  # before reading the outbox: later emails ask anew
+    done = outbox.drain(on_sent=_acknowledged)
+    more = "; more left for the next drain" if done.more else ""
+    return f"sent {len(done.sent)}, can't be built {done.unbuildable}, failed {done.failed}{more}"
+
+
+def _acknowledged(message: OutboxMessage) -> None:
+    """The acknowledgement went out: note it on the ticket's timeline (once)."""
+    if message.kind == EmailKind.ACK and message.ticket is not None:
+        db.session.refresh(message.ticket)  # the drain keeps objects across commits
+        service.acknowledged(message.ticket)
 
 
 @job
@@ -134,9 +150,8 @@ def sweep() -> dict[str, int]:
     reports' per-ticket facts up to date (support/reports/facts.py).
     """
     keys = outbox.due_for_delivery()
-    for key in keys:
-        if not queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key)):
-            break  # Redis went away: the next sweep finds the rest in the database
+    if keys:
+        outbox.request_drain(force=True)  # the flag may outlive a drain Redis lost
     deliveries = webhooks.due_for_delivery()
     for delivery_id in deliveries:
         if not queue.enqueue(webhooks.DELIVER, delivery_id, job_id=webhooks.job_id(delivery_id)):

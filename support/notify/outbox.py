@@ -1,22 +1,39 @@
 """The email outbox: messages are rows first, sent later, each exactly once.
 
-`queue_email` adds a row inside the caller's transaction; the caller enqueues
-its `delivery` job once that transaction has committed (a TicketChange does).
-`deliver` claims the row with a conditional UPDATE (so two workers never send
-the same message), sends it, and marks it sent; a worker that dies after
-claiming leaves a claim that expires, and the sweep hands the message to
-another worker.
+`queue_email` adds a row inside the caller's transaction; the caller requests
+its `delivery` once that transaction has committed (a TicketChange does): one
+coalesced "drain the outbox" job for any number of emails (`drain`). `deliver`
+sends one message by key (an admin's retry). Both claim rows with a conditional
+UPDATE (so two workers never send the same message), send, and mark each sent
+with its own commit; a worker that dies after claiming leaves claims that
+expire, and the sweep hands those messages to another worker.
+
+What "exactly once" rests on, per message, the same in both paths:
+1. the claim (status `sending`, `claimed_at`, attempts + 1) is committed before
+   any SMTP command, so nobody else sends it while the lease runs;
+2. after the SMTP server accepts it, `sent` is committed at once, for that message
+   alone, before the next message is sent.
+A crash before the server's acceptance: the claim expires, the message is sent
+once by the next worker. A crash in the moment between the server's "250" and the
+commit of `sent` (one message at most, never a batch) is the one window SMTP
+itself leaves open: that message would go out again after the lease.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import smtplib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from support import clock
 from support.extensions import db
@@ -26,7 +43,11 @@ from support.notify import mailer, preferences
 
 log = logging.getLogger(__name__)
 DELIVER = "support.jobs.tasks.deliver_email"
+DRAIN = "support.jobs.tasks.drain_outbox"
+DRAIN_KEY = "mail-drain"  # the coalescing key, and the prefix of each drain job's id
 MAX_ATTEMPTS = 8
+BATCH = 50  # rows claimed per round trip by a drain
+DRAIN_SECONDS = 20.0  # a drain hands over to a fresh job after this long (queue fairness)
 
 
 def _domain() -> str:
@@ -100,9 +121,14 @@ def is_bouncing(address: str) -> bool:
 
 
 def delivery(message: OutboxMessage) -> queue.Job:
-    """The job that sends `message` (one per message: enqueuing it twice is a no-op)."""
-    key = message.idempotency_key
-    return queue.Job(DELIVER, (key,), job_id=job_id(key))
+    """The job that sends `message`: a request to drain the outbox, coalesced (any
+    number of emails committed before a drain starts are sent by that drain)."""
+    return queue.Job(DRAIN, coalesce=DRAIN_KEY)
+
+
+def request_drain(*, force: bool = False) -> bool:
+    """Enqueue a drain unless one waits (`force`: the sweep's, regardless)."""
+    return queue.request(DRAIN, key=DRAIN_KEY, force=force)
 
 
 def _claim(key: str) -> bool:
@@ -184,22 +210,182 @@ def _unbuildable(message: OutboxMessage, exc: mailer.CannotBuild) -> None:
     log.error("Email %s (%s) can't be built, not retried: %s", message.id, message.kind, exc)
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Should be sent now: pending and due, or an abandoned claim."""
+    return or_(
+        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+        _lease_expired(now),
+    )
+
+
 def due_for_delivery(limit: int = 500) -> list[str]:
     """Keys of messages that should be sent now (pending and due, or abandoned claims)."""
-    now = clock.now()
     query = (
         select(OutboxMessage.idempotency_key)
-        .where(
-            or_(
-                (OutboxMessage.status == OutboxStatus.PENDING)
-                & (OutboxMessage.next_attempt_at <= now),
-                _lease_expired(now),
-            )
-        )
+        .where(_due(clock.now()))
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
     return list(db.session.scalars(query))
+
+
+# --- the drain: many messages per job, one SMTP connection ---------------------------------
+
+
+@dataclass
+class Drained:
+    """What one drain did: sent, given up on (can't be built), failed (back-off)."""
+
+    sent: list[OutboxMessage]
+    unbuildable: int = 0
+    failed: int = 0
+    more: bool = False  # stopped with due messages left (time budget): a new drain was asked
+
+
+class StopDrain(Exception):
+    """The server or the database failed: the rest of the batch is handed back."""
+
+
+def drain(
+    batch: int = BATCH,
+    budget: float = DRAIN_SECONDS,
+    on_sent: Callable[[OutboxMessage], None] | None = None,
+) -> Drained:
+    """Send every due message, claiming `batch` rows per round trip, over one SMTP
+    connection, each marked sent with its own commit (see the module's docstring).
+
+    Stops when nothing is due, or after `budget` seconds (asking for a fresh drain,
+    so other jobs get the worker in between). A failure of the server (connection
+    refused, dropped) or of the database gives the failing message its back-off,
+    hands the rest of the batch back untouched, and raises, so RQ retries; a message
+    the server refuses (a bad recipient) backs off alone and the drain goes on.
+    `on_sent(message)` runs after each message's `sent` commit (the ACK's timeline).
+    """
+    done = Drained(sent=[])
+    deadline = time.monotonic() + budget
+    session = db.session()
+    # Each message's commit would otherwise expire the whole batch (a reload per row);
+    # nothing else writes these rows while our claim is live.
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        while True:
+            claimed_at, messages = _claim_batch(batch)
+            if not messages:
+                return done
+            _send_batch(messages, claimed_at, done, on_sent)
+            if time.monotonic() > deadline:
+                done.more = True
+                request_drain(force=True)
+                return done
+    finally:
+        session.expire_on_commit = expire
+
+
+def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
+    """Claim up to `limit` due messages in one UPDATE (the same conditions as `_claim`),
+    committed before any is sent, and load them with their tickets."""
+    now = clock.now()
+    due = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Concurrent drains take different rows. Materialized: as a plain IN (subquery)
+        # PostgreSQL may rescan it and claim more than `limit` rows.
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        ids = select(locked.c.id)
+    else:
+        ids = due  # SQLite: one writer at a time, the UPDATE is atomic
+    claimed = db.session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), _due(now))
+        .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    if not claimed:
+        return now, []
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(claimed))
+        .options(selectinload(OutboxMessage.ticket))
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    return now, list(db.session.scalars(query))
+
+
+def _send_batch(
+    messages: list[OutboxMessage],
+    claimed_at: datetime,
+    done: Drained,
+    on_sent: Callable[[OutboxMessage], None] | None,
+) -> None:
+    """Build each, send it, commit it sent; on a failure that is not the message's own,
+    hand the rest back and raise."""
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    for index, message in enumerate(messages):
+        if clock.now() - claimed_at > lease / 2:
+            # Slow sends ate half the lease: the rest could expire mid-send and be
+            # taken over. Hand them back for a fresh claim.
+            _release(messages[index:], claimed_at)
+            return
+        try:
+            outgoing = mailer.prepare(message)
+        except mailer.CannotBuild as exc:
+            _unbuildable(message, exc)
+            done.unbuildable += 1
+            continue
+        except Exception as exc:
+            _stop(message, exc, messages[index + 1 :], claimed_at)
+        try:
+            mailer.transmit(outgoing)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+            _failed(message, exc)  # the server answered: this message's problem only
+            done.failed += 1
+            continue
+        except Exception as exc:
+            _stop(message, exc, messages[index + 1 :], claimed_at)
+        _mark_sent(message)
+        done.sent.append(message)
+        if on_sent is not None:
+            on_sent(message)
+
+
+def _stop(
+    message: OutboxMessage, exc: Exception, rest: list[OutboxMessage], claimed_at: datetime
+) -> NoReturn:
+    """The server or the database failed on `message`: it backs off, the rest go back."""
+    _failed(message, exc)
+    _release(rest, claimed_at)
+    raise StopDrain(f"email {message.id}: {type(exc).__name__}: {exc}") from exc
+
+
+def _mark_sent(message: OutboxMessage) -> None:
+    message.status = OutboxStatus.SENT
+    message.sent_at = clock.now()
+    message.last_error = None
+    db.session.commit()
+
+
+def _release(messages: list[OutboxMessage], claimed_at: datetime) -> None:
+    """Hand claimed, never-attempted messages back: pending, due now, the attempt undone;
+    only while the claim is still ours (nobody took it over)."""
+    if not messages:
+        return
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_([m.id for m in messages]),
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_at == claimed_at,
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            claimed_at=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def retry_failed(message: OutboxMessage) -> bool:

@@ -75,11 +75,12 @@ def test_a_refused_connection_raises_and_leaves_nothing_open(app: Flask, smtp: S
 
 
 def test_the_worker_stops_after_max_jobs_for_its_supervisor_to_restart_it(
-    app: Flask, make, smtp: SmtpServer, worker_process
+    app: Flask, smtp: SmtpServer, worker_process
 ) -> None:
     """`--max-jobs` bounds what a leaking job could build up in an in-process worker."""
-    for _ in range(3):
-        make.ticket(make.customer())  # an acknowledgement each
+    for n in range(3):  # one job per email (a drain would send all three in one job)
+        key = queued(f"max-jobs-{n}").idempotency_key
+        assert queue.enqueue(outbox.DELIVER, key, job_id=outbox.job_id(key))
     worker = worker_process("--burst", "--no-scheduler", "--max-jobs", "2")
     assert worker.wait(timeout=60) == 0
     assert len(smtp.mailbox.messages) == 2

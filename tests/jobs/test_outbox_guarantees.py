@@ -91,7 +91,7 @@ def test_delivered_email_is_not_resent_when_its_lease_runs_out(app, make, smtp, 
     customer, agent = make.customer(), make.agent()
     ticket = make.ticket(customer)  # the acknowledgement
     service.reply(ticket, author=agent, body="We are refunding the duplicate.")  # a notification
-    assert run_jobs() >= 2
+    assert run_jobs() >= 1  # one drain sends both
     messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert {m.kind for m in messages} >= {"ack", "reply"}  # the agent's words: a reply
     assert sent_ids(smtp) == Counter(m.message_id for m in messages)

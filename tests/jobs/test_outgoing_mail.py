@@ -242,7 +242,7 @@ def test_email_that_cannot_be_built_fails_at_once_and_is_listed_for_admins(
     customer, agent = make.customer(), make.agent()
     ticket = make.ticket(customer)
     service.reply(ticket, author=agent, body="We are on it.")
-    assert run_jobs() == 2
+    assert run_jobs() == 1  # one drain for both emails
 
     ack = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == EmailKind.ACK))
     assert ack.status == OutboxStatus.FAILED
@@ -300,5 +300,5 @@ def test_a_database_error_while_building_is_retried_not_given_up(
     message = db.session.scalar(select(OutboxMessage))
     assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
     assert message.last_error.startswith("OperationalError")
-    job_id = outbox.job_id(message.idempotency_key)
-    assert job_id in queue.queue(app).scheduled_job_registry.get_job_ids()  # RQ retries it
+    retried = queue.queue(app).scheduled_job_registry.get_job_ids()
+    assert [j for j in retried if j.startswith(f"{outbox.DRAIN_KEY}-")]  # RQ retries the drain
