@@ -210,9 +210,10 @@ class Ticket(db.Model):
         # The queue (support/queue/queries.py): open work latest first and by due time,
         # and one agent's or one team's tickets by status, latest first.
         _open_work_index("ix_tickets_open_updated", "updated_at", "id"),
-        _open_work_index("ix_tickets_open_due", "next_due_at", "id"),
+        # (sla_paused_at: "due within N hours" counts its tickets from the index alone.)
+        _open_work_index("ix_tickets_open_due", "next_due_at", "id", "sla_paused_at"),
         Index("ix_tickets_assignee_status", "assignee_id", "status", "updated_at"),
-        Index("ix_tickets_team_status", "team_id", "status", "updated_at"),
+        Index("ix_tickets_team_status", "team_id", "status", "priority", "updated_at"),
         # Reports (support/reports): tickets filed, resolved or closed in a date range.
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),

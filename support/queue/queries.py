@@ -210,7 +210,7 @@ def load(filters: QueueFilters, viewer: User, now: datetime) -> QueuePage:
     """The page asked for (the last one when it asks for more pages than there are)."""
     conditions_ = where(filters, viewer, now)
     total, more = _count(conditions_, capped=bool(filters.q))
-    if more and filters.sort.lstrip("-") == "updated":  # read in ix_tickets_updated's order
+    if more and filters.sort.lstrip("-") in ("updated", "due"):  # read in an index's order
         conditions_ = where(filters, viewer, now, many_found=True)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
