@@ -14,25 +14,22 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import seeding
 from common import QueryCounter, bench_app, report, timed
 from sqlalchemy import func, insert, select
 
 from support import clock
-from support.auth import accounts
 from support.extensions import db
 from support.models import (
     Category,
-    EventKind,
     Priority,
-    Role,
     Status,
     Team,
     Ticket,
     TicketEvent,
     User,
 )
-from support.text import plain_to_html
-from support.tickets import due, refs
+from support.tickets import due
 
 HTMX = {"HX-Request": "true"}
 TICKETS = 10_000
@@ -57,29 +54,8 @@ FILTERED = "?team={team}&overdue=1&q=refund"
 
 
 def _people() -> tuple[User, list[int], list[int]]:
-    teams = [Team(name=name) for name in ("Customer Care", "Payments & Trust", "Logistics")]
-    db.session.add_all(teams)
-    db.session.commit()
-    agents = [
-        accounts.create_user(
-            email=f"agent{i}@example.com",
-            name=f"Agent {i}",
-            password=PASSWORD,
-            role=Role.AGENT,
-            tier=1 + i % 3,
-            team_id=teams[i % len(teams)].id,
-        )
-        for i in range(AGENTS)
-    ]
-    # Customers by Core too: hashing 2,000 passwords would only time scrypt.
-    password_hash = agents[0].password_hash
-    rows = [
-        {"email": f"c{i}@example.com", "name": f"Customer {i}", "password_hash": password_hash}
-        for i in range(CUSTOMERS)
-    ]
-    db.session.execute(insert(User), rows)
-    db.session.commit()
-    customer_ids = list(db.session.scalars(select(User.id).where(User.role == Role.CUSTOMER)))
+    """The first agent (who signs in), every agent's id and the customers' ids."""
+    agents, customer_ids = seeding.people(AGENTS, CUSTOMERS, PASSWORD)
     return agents[0], [a.id for a in agents], customer_ids
 
 
@@ -87,11 +63,8 @@ def _ticket_rows(rng: random.Random, agent_ids: list[int], customer_ids: list[in
     categories = list(db.session.scalars(select(Category)))
     team_ids = list(db.session.scalars(select(Team.id)))
     now = clock.now()
-    unique_refs: set[str] = set()
-    while len(unique_refs) < TICKETS:  # 10,000 random refs collide now and then
-        unique_refs.add(refs.new_ref())
     rows = []
-    for i, ref in enumerate(sorted(unique_refs)):
+    for i, ref in enumerate(seeding.unique_refs(TICKETS)):
         opened = now - timedelta(minutes=rng.randint(5, 60 * 24 * 20))
         priority = rng.choices(list(Priority), weights=[2, 6, 3, 1])[0]
         responded = opened + timedelta(minutes=30) if rng.random() < 0.7 else None
@@ -118,30 +91,8 @@ def _ticket_rows(rng: random.Random, agent_ids: list[int], customer_ids: list[in
     return rows
 
 
-def _event_rows(rng: random.Random, agent_ids: list[int], tickets) -> list[dict]:
-    kinds = [EventKind.REPLY, EventKind.REPLY, EventKind.NOTE, EventKind.STATUS_CHANGED]
-    html = str(plain_to_html("Thanks, we are looking into it. " * 3))
-    rows = []
-    per_ticket = EVENTS // TICKETS
-    for ticket_id, customer_id, created in tickets:
-        for n in range(per_ticket):
-            kind = EventKind.CREATED if n == 0 else rng.choice(kinds)
-            by_customer = kind == EventKind.CREATED or (kind == EventKind.REPLY and n % 2)
-            rows.append(
-                {
-                    "ticket_id": ticket_id,
-                    "kind": kind,
-                    "actor_id": customer_id if by_customer else rng.choice(agent_ids),
-                    "is_public": kind != EventKind.NOTE,
-                    "body_text": "Thanks, we are looking into it. " * 3,
-                    "body_html": html,
-                    "data": {"from": "new", "to": "open"}
-                    if kind == EventKind.STATUS_CHANGED
-                    else None,
-                    "created_at": created + timedelta(minutes=10 * n),
-                }
-            )
-    return rows
+def _message(rng: random.Random) -> str:
+    return "Thanks, we are looking into it. " * 3
 
 
 def seed() -> tuple[str, str, int]:
@@ -150,11 +101,11 @@ def seed() -> tuple[str, str, int]:
     db.session.execute(insert(Ticket), _ticket_rows(rng, agent_ids, customer_ids))
     due.refresh(db.session.connection())  # a Core insert: work the stored due columns out
     db.session.commit()
-    tickets = db.session.execute(select(Ticket.id, Ticket.customer_id, Ticket.created_at)).all()
-    rows = _event_rows(rng, agent_ids, tickets)
-    for start in range(0, len(rows), 20_000):
-        db.session.execute(insert(TicketEvent), rows[start : start + 20_000])
-    db.session.commit()
+    tickets = db.session.execute(
+        select(Ticket.id, Ticket.customer_id, Ticket.created_at, Ticket.description)
+    ).all()
+    rows = seeding.event_rows(rng, tickets, EVENTS // TICKETS, agent_ids, _message)
+    seeding.insert_batched(TicketEvent, rows)
     busiest = db.session.scalar(
         select(Ticket.ref)
         .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)

@@ -11,7 +11,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support import clock
@@ -155,8 +166,23 @@ ticket_tags = Table(
     "ticket_tags",
     db.metadata,
     Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # A tag's tickets from the index alone (filter by tag on the board and the queue).
+    Index("ix_ticket_tags_tag_ticket", "tag_id", "ticket_id"),
 )
+
+# Open work (not resolved or closed), as SQL for the partial indexes below. A query
+# uses them only when its WHERE says the same, literally: support/queue/queries.py's
+# `open_work()` writes this condition with the values inline, never as parameters.
+ACTIVE_STATUSES = tuple(s for s in Status if s.is_active)
+ACTIVE_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in ACTIVE_STATUSES) + ")"
+
+
+def _open_work_index(name: str, *columns: str) -> Index:
+    """An index of open tickets only: the queue's cost follows the open work, not the
+    years of closed history beside it."""
+    where = text(ACTIVE_SQL)
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
 
 
 class Ticket(db.Model):
@@ -181,6 +207,13 @@ class Ticket(db.Model):
             "priority",
             "category_id",
         ),
+        # The queue (support/queue/queries.py): open work latest first and by due time,
+        # and one agent's or one team's tickets by status, latest first.
+        _open_work_index("ix_tickets_open_updated", "updated_at", "id"),
+        # (sla_paused_at: "due within N hours" counts its tickets from the index alone.)
+        _open_work_index("ix_tickets_open_due", "next_due_at", "id", "sla_paused_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status", "updated_at"),
+        Index("ix_tickets_team_status", "team_id", "status", "priority", "updated_at"),
         # Reports (support/reports): tickets filed, resolved or closed in a date range.
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),

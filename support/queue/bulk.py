@@ -9,7 +9,8 @@ is reported as unchanged rather than as a conflict, so submitting twice is harml
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -173,13 +174,34 @@ def apply(change: Change, chosen: dict[str, int | None], actor: User) -> Summary
     query = select(Ticket).where(Ticket.ref.in_(list(chosen))).options(selectinload(Ticket.tags))
     found = {ticket.ref: ticket for ticket in db.session.scalars(query)}
     outcomes = []
-    for ref, seen in chosen.items():
-        ticket = found.get(ref)
-        if ticket is None:
-            outcomes.append(Outcome(ref, "", Result.REFUSED, "There is no such ticket."))
-            continue
-        outcomes.append(_one(change, ticket, seen, actor))
+    with _loaded_once():
+        for ref, seen in chosen.items():
+            ticket = found.get(ref)
+            if ticket is None:
+                outcomes.append(Outcome(ref, "", Result.REFUSED, "There is no such ticket."))
+                continue
+            outcomes.append(_one(change, ticket, seen, actor))
     return Summary(change.what, outcomes)
+
+
+@contextmanager
+def _loaded_once() -> Iterator[None]:
+    """Keep what was loaded across the per-ticket commits.
+
+    Each commit would otherwise expire every object in the session: the tickets not
+    yet changed, their tags, the actor, the assignee. Each would be read again, one
+    statement at a time, and expiring them costs more with every ticket done. Nothing
+    is lost: each ticket's UPDATE still carries the version it was read at, so a
+    change made by someone else meanwhile is still refused (StaleTicket), and a
+    rollback still expires everything.
+    """
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 def _one(change: Change, ticket: Ticket, seen: int | None, actor: User) -> Outcome:

@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import aliased, contains_eager, defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.board.queries import BoardFilters, conditions
 from support.extensions import db
 from support.models import Category, Priority, Status, Team, Ticket, User
+from support.models.ticket import ACTIVE_STATUSES
 from support.params import plain_int
 from support.tickets import search
 
@@ -33,7 +34,7 @@ PAGE_SIZE = 50
 SEARCH_COUNT_MAX = 1000
 MAX_PAGE = 100_000
 MAX_HOURS = 24 * 365
-ACTIVE = [s for s in Status if s.is_active]
+ACTIVE = list(ACTIVE_STATUSES)
 # "status": open work by default; "all", or one status.
 STATUS_ACTIVE, STATUS_ALL = "", "all"
 
@@ -72,6 +73,14 @@ def _sort(value: str | None) -> str:
 def _hours(value: str | None) -> int | None:
     number = plain_int(value, maximum=MAX_HOURS)
     return number or None
+
+
+def open_work() -> ColumnElement[bool]:
+    """Not resolved or closed, with the statuses written inline, not bound: only a WHERE
+    that says what the partial indexes' WHERE says (models.ticket.ACTIVE_SQL) may use
+    them, on SQLite and PostgreSQL alike, and a parameter's value is unknown when the
+    statement is planned."""
+    return Ticket.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE])
 
 
 @dataclass(frozen=True)
@@ -158,13 +167,16 @@ def where(
     """
     found = conditions(replace(filters.board, q=""), viewer, now)
     if filters.status == STATUS_ACTIVE:
-        found.append(Ticket.status.in_(ACTIVE))
+        found.append(open_work())
     elif filters.status != STATUS_ALL:
-        found.append(Ticket.status == Status(filters.status))
+        status = Status(filters.status)
+        found.append(Ticket.status == status)
+        if status.is_active:  # implied, but said: the open-work indexes then apply
+            found.append(open_work())
     if filters.due_within:
         found.append(
             and_(
-                Ticket.status.in_(ACTIVE),
+                open_work(),
                 Ticket.sla_paused_at.is_(None),
                 Ticket.next_due_at <= now + timedelta(hours=filters.due_within),
             )
@@ -198,7 +210,7 @@ def load(filters: QueueFilters, viewer: User, now: datetime) -> QueuePage:
     """The page asked for (the last one when it asks for more pages than there are)."""
     conditions_ = where(filters, viewer, now)
     total, more = _count(conditions_, capped=bool(filters.q))
-    if more and filters.sort.lstrip("-") == "updated":  # read in ix_tickets_updated's order
+    if more and filters.sort.lstrip("-") in ("updated", "due"):  # read in an index's order
         conditions_ = where(filters, viewer, now, many_found=True)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
