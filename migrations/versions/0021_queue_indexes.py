@@ -7,8 +7,8 @@ queue page reads its 50 rows from them whatever the closed history. ticket_tags'
 on tag_id alone becomes (tag_id, ticket_id): filtering by tag no longer reads the table.
 Users by role and name: the "assign to" lists read the team, not every customer.
 
-Revision ID: 0022
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-06 04:30:00
 
 """
