@@ -18,8 +18,8 @@ from alembic import op
 from support.models.ticket import ACTIVE_SQL
 
 # revision identifiers, used by Alembic.
-revision = "0022"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
