@@ -15,13 +15,16 @@ Create Date: 2026-12-06 04:30:00
 import sqlalchemy as sa
 from alembic import op
 
-from support.models.ticket import ACTIVE_SQL
 
 # revision identifiers, used by Alembic.
 revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
+
+# The open statuses as this revision knew them (support/models/ticket.py ACTIVE_SQL then):
+# a migration never follows later changes to the models.
+ACTIVE_SQL = "status IN ('new', 'open', 'pending', 'on_hold', 'escalated')"
 
 
 def upgrade():
