@@ -145,6 +145,21 @@
     });
     htmx.onLoad(labelInsertButtons);
 
+    // A region that refreshes itself (data-keeps-drafts: the ticket summary after news)
+    // never wipes a form in it that someone has started to fill in: the refresh waits
+    // for the next news. The form's own submit answer replaces it as usual.
+    document.addEventListener("input", function (event) {
+      var form = event.target.form;
+      if (form) form.setAttribute("data-touched", "");
+    });
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var region = event.detail.elt;
+      if (region.hasAttribute && region.hasAttribute("data-keeps-drafts") &&
+          region.querySelector("form[data-touched]")) {
+        event.preventDefault();
+      }
+    });
+
     // Suggestions send what the customer typed in a GET URL, which some servers
     // cap at 4 KB (gunicorn): the start of a long description is enough.
     document.body.addEventListener("htmx:configRequest", function (event) {

@@ -8,8 +8,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from support.extensions import db
-from support.models import Status, Ticket
+from support.models import Status, Ticket, User
 from support.tickets import service
+from tests.browser.test_board import log_in
 from tests.factories import Factory
 
 
@@ -87,3 +88,38 @@ def test_register_file_follow_reply_resolve_and_rate(page: Page, live_server, tm
     page.get_by_role("link", name="My tickets").first.click()
     expect(page.locator(".ticket-list")).to_contain_text(ref)
     expect(page.locator(".ticket-list")).to_contain_text("Resolved")
+
+
+def test_news_never_wipes_a_rating_being_written(page: Page, live_server) -> None:
+    """The summary refreshes itself when the timeline brings news; a rating the customer
+    has started stays as typed until they send it."""
+    base = live_server.url
+    with live_server.app.app_context():
+        make = Factory()
+        customer = make.customer(name="Robin Buyer")
+        agent = make.agent(name="Alex Agent")
+        ticket = make.ticket(customer, subject="Parcel never arrived")
+        service.reply(ticket, author=agent, body="The carrier found it.")
+        service.change_status(ticket, Status.RESOLVED, actor=agent)
+        ref, email, ticket_id, agent_id = ticket.ref, customer.email, ticket.id, agent.id
+        db.session.remove()
+    log_in(page, base, email)
+    page.goto(f"{base}/tickets/{ref}")
+    page.get_by_label("4 — Good").check()
+    page.get_by_label("Anything you'd like to add? (optional)").fill("Quick, thanks.")
+
+    with live_server.app.app_context():  # news arrives while they write
+        service.reply(
+            db.session.get(Ticket, ticket_id),
+            author=db.session.get(User, agent_id),
+            body="PS: the refund for shipping is on its way.",
+        )
+        db.session.remove()
+    expect(page.locator(".timeline")).to_contain_text("refund for shipping", timeout=8000)
+    page.wait_for_timeout(1500)  # time for the summary's own refresh to have come
+    expect(page.get_by_label("4 — Good")).to_be_checked()
+    expect(page.get_by_label("Anything you'd like to add? (optional)")).to_have_value(
+        "Quick, thanks."
+    )
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
