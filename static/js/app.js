@@ -147,17 +147,22 @@
 
     // A region that refreshes itself (data-keeps-drafts: the ticket summary after news)
     // never wipes a form in it that someone has started to fill in: the refresh waits
-    // for the next news. The form's own submit answer replaces it as usual.
+    // for the next news. The form's own submit answer replaces it as usual. Checked twice:
+    // before the refresh leaves, and when its answer lands (they may start in between).
+    function holdsADraft(region) {
+      return region && region.hasAttribute && region.hasAttribute("data-keeps-drafts") &&
+        region.querySelector("form[data-touched]") !== null;
+    }
     document.addEventListener("input", function (event) {
       var form = event.target.form;
       if (form) form.setAttribute("data-touched", "");
     });
     document.body.addEventListener("htmx:beforeRequest", function (event) {
-      var region = event.detail.elt;
-      if (region.hasAttribute && region.hasAttribute("data-keeps-drafts") &&
-          region.querySelector("form[data-touched]")) {
-        event.preventDefault();
-      }
+      if (holdsADraft(event.detail.elt)) event.preventDefault();
+    });
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var asker = event.detail.requestConfig && event.detail.requestConfig.elt;
+      if (holdsADraft(asker)) event.detail.shouldSwap = false;  // the region's own refresh
     });
 
     // Suggestions send what the customer typed in a GET URL, which some servers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from support.extensions import db
@@ -123,3 +123,55 @@ def test_news_never_wipes_a_rating_being_written(page: Page, live_server) -> Non
     )
     page.get_by_role("button", name="Send rating").click()
     expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
+
+
+def test_a_refresh_answered_after_the_customer_started_never_wipes_their_rating(
+    page: Page, live_server
+) -> None:
+    """The race behind a flaky journey: the summary's refresh leaves before the customer
+    touches the rating form and its answer lands after. The answer is dropped, not
+    swapped over what they chose (the next news refreshes the summary again)."""
+    base = live_server.url
+    with live_server.app.app_context():
+        make = Factory()
+        customer = make.customer(name="Robin Buyer")
+        agent = make.agent(name="Alex Agent")
+        ticket = make.ticket(customer, subject="Parcel never arrived")
+        service.change_status(ticket, Status.RESOLVED, actor=agent)
+        ref, email, ticket_id, agent_id = ticket.ref, customer.email, ticket.id, agent.id
+        db.session.remove()
+    log_in(page, base, email)
+    page.goto(f"{base}/tickets/{ref}")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)  # the refresh waits for the test
+
+    page.route(re.compile(r"/summary$"), hold)
+
+    with live_server.app.app_context():  # news: the summary asks for a refresh
+        service.reply(
+            db.session.get(Ticket, ticket_id),
+            author=db.session.get(User, agent_id),
+            body="PS: the refund for shipping is on its way.",
+        )
+        db.session.remove()
+    expect(page.locator(".timeline")).to_contain_text("refund for shipping", timeout=8000)
+    for _ in range(80):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the summary never asked for its refresh"
+    page.get_by_label("4 — Good").check()  # while the refresh is on its way
+    page.get_by_label("Anything you'd like to add? (optional)").fill("Quick, thanks.")
+    held[0].continue_()
+    page.unroute(re.compile(r"/summary$"))
+    page.wait_for_load_state("networkidle")
+
+    expect(page.get_by_label("4 — Good")).to_be_checked()
+    expect(page.get_by_label("Anything you'd like to add? (optional)")).to_have_value(
+        "Quick, thanks."
+    )
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
+
