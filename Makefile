@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	SUPPORT_ENV=development PORT=$(PORT) $(BIN)/flask --app app devserver
 
-## Lint and run the whole test suite (unit, web, jobs, browser).
+## Lint and run the whole test suite (unit, web, jobs, browser), one pytest process per core.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n logical --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -18,7 +18,7 @@ from support.extensions import db
 from support.jobs import queue
 from support.jobs.redis import connection
 from tests.browser.conftest import LiveServer
-from tests.conftest import make_app
+from tests.conftest import close_database, make_app
 from tests.factories import PASSWORD, Factory
 from tests.jobs.conftest import SmtpServer, text_part
 
@@ -57,9 +57,7 @@ def mail_server(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Li
             redis = connection(app)
             for key in redis.scan_iter(f"rq:*{app.config['RQ_QUEUE']}*"):
                 redis.delete(key)
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            close_database()
 
 
 def run_worker(server: LiveServer) -> None:

@@ -14,11 +14,10 @@ from playwright.sync_api import Page, expect
 from rq import SimpleWorker
 from werkzeug.serving import make_server
 
-from support.extensions import db
 from support.jobs import queue
 from support.jobs.redis import connection
 from tests.browser.conftest import LiveServer
-from tests.conftest import make_app
+from tests.conftest import close_database, make_app
 from tests.factories import PASSWORD, Factory
 
 
@@ -39,9 +38,7 @@ def server(tmp_path: Path, redis_url: str) -> Iterator[LiveServer]:
             redis = connection(app)
             for key in redis.scan_iter(f"rq:*{app.config['RQ_QUEUE']}*"):
                 redis.delete(key)
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            close_database()
 
 
 def run_worker(app: Flask) -> None:

@@ -28,7 +28,7 @@ from support import clock
 from support.extensions import db
 from support.jobs import queue
 from support.jobs.redis import connection
-from tests.conftest import make_app
+from tests.conftest import close_database, make_app
 from tests.jobs.webhook_receiver import receiver, webhook, webhook_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,9 +208,7 @@ def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
         redis = connection(app)
         for key in redis.scan_iter(f"rq:*{app.config['RQ_QUEUE']}*"):
             redis.delete(key)
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        close_database()
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from support.extensions import db
 from support.kb import index
 from support.kb.settings import ROOT
-from tests.conftest import make_app
+from tests.conftest import close_database, make_app
 
 ARTICLES = ROOT / "kb_articles"
 
@@ -25,9 +24,7 @@ def shared_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _close(app: Flask) -> None:
     index.close(app)
-    db.session.remove()
-    db.drop_all()
-    db.engine.dispose()
+    close_database()
 
 
 @pytest.fixture

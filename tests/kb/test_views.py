@@ -14,7 +14,7 @@ from support.extensions import db
 from support.kb import index
 from support.models import ArticleFeedback, Deflection, Ticket
 from support.models.kb import QUERY_MAX
-from tests.conftest import Auth, make_app
+from tests.conftest import Auth, close_database, make_app
 from tests.factories import Factory
 
 HTMX = {"HX-Request": "true"}
@@ -282,9 +282,7 @@ def csrf_client(tmp_path: Path, redis_url: str, shared_index_dir: Path) -> Itera
     with app.app_context():
         yield app.test_client()
         index.close(app)
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        close_database()
 
 
 def form_token(client: FlaskClient, path: str) -> str:

@@ -31,6 +31,7 @@ from support.models import (
 from support.tickets import service
 from support.tickets.categories import ensure_default_categories
 from support.triage import routing
+from tests.conftest import empty_database
 
 
 def file(customer: User, category: Category, n: int) -> Ticket:
@@ -130,9 +131,7 @@ def _scenario(make, teams) -> list[str | None]:
 
 def test_the_same_filings_twice_give_the_same_assignments(make, teams) -> None:
     first = _scenario(make, teams)
-    db.session.remove()
-    db.drop_all()
-    db.create_all()
+    empty_database()
     ensure_default_categories()
     second = _scenario(make, teams)
     assert first == second

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from support.extensions import db
 from support.models import Role, User
 from support.tickets.service import StaleTicket, TicketError
-from tests.conftest import Auth, make_app
+from tests.conftest import Auth, close_database, make_app
 from tests.factories import Factory
 
 HTMX = {"HX-Request": "true"}
@@ -47,9 +47,7 @@ def app_without_redis(tmp_path: Path) -> Iterator[Flask]:
     app = make_app(tmp_path, f"redis://127.0.0.1:{unused_loopback_port()}/0")
     with app.app_context():
         yield app
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        close_database()
 
 
 def test_healthz_is_503_when_redis_is_unreachable(app_without_redis: Flask) -> None:

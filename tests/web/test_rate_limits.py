@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from support.extensions import db
 from support.models import Ticket
 from support.ratelimit import limiter
-from tests.conftest import Auth, make_app
+from tests.conftest import Auth, close_database, make_app
 from tests.factories import PASSWORD, Factory
 from tests.web.portal import file_ticket
 
@@ -44,9 +44,7 @@ def limited_app(
         yield app
         if reset:
             limiter.reset()
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        close_database()
 
 
 @pytest.fixture
@@ -204,8 +202,7 @@ def test_limits_are_off_in_the_shared_test_config(tmp_path: Path, redis_url: str
             assert bad_login(client, f"user{n}@example.com").status_code == 422
     finally:
         with app.app_context():
-            db.drop_all()
-            db.engine.dispose()
+            close_database()
 
 
 def test_unreachable_redis_fails_open(tmp_path: Path, redis_url: str) -> None:

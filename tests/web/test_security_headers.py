@@ -12,7 +12,7 @@ from sqlalchemy import select
 from support.extensions import db
 from support.models import Attachment
 from support.security import CONTENT_SECURITY_POLICY
-from tests.conftest import Auth, make_app
+from tests.conftest import Auth, close_database, make_app
 from tests.factories import Factory
 from tests.web.portal import PNG, file_ticket
 
@@ -60,8 +60,7 @@ def test_hsts_in_production(tmp_path: Path, redis_url: str) -> None:
         assert_protected(response)
     finally:
         with app.app_context():
-            db.drop_all()
-            db.engine.dispose()
+            close_database()
 
 
 def test_attachment_downloads_keep_their_stricter_policy(
