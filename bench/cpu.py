@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,17 @@ SAMPLE_EVERY = 0.5  # seconds
 # Processes found by name rather than by ancestry (started outside the bench).
 BY_NAME = {"postgres": "postgresql", "redis-server": "redis"}
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def cpu_seconds_of(pids: Iterable[int]) -> float:
+    """User and system CPU seconds of these processes (those that have ended: none)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _cpu_seconds(psutil.Process(pid)) or 0.0
+        except psutil.Error:
+            continue
+    return total
 
 
 def _cpu_seconds(process: psutil.Process) -> float | None:

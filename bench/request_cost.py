@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psutil
 import psycopg
 from board import PASSWORD
 from common import QueryCounter
+from cpu import cpu_seconds_of
 from redis.client import Redis
 from sqlalchemy import event, select
 
@@ -97,14 +97,7 @@ class ServerCpu:
                 self.backends.add(cursor.fetchone()[0])
 
     def seconds(self) -> float:
-        total = 0.0
-        for pid in self.backends:
-            try:
-                times = psutil.Process(pid).cpu_times()
-            except psutil.Error:
-                continue
-            total += times.user + times.system
-        return total
+        return cpu_seconds_of(self.backends)
 
 
 SERVER = ServerCpu()
