@@ -436,7 +436,6 @@ def report(stats: Stats, elapsed: float) -> dict[str, int]:
         "load_5xx": errors_5xx,
         "load_timeouts": timeouts,
         "load_429": limited,
-        "load_failed_logins": stats.events["failed_logins"],
         "load_dead_users": stats.events["dead_users"],
     }
     print(f"load_total_rps: {total / elapsed:.1f} req/s")
@@ -444,7 +443,6 @@ def report(stats: Stats, elapsed: float) -> dict[str, int]:
     print(f"load_5xx: {errors_5xx} responses")
     print(f"load_timeouts: {timeouts} requests")
     print(f"load_429: {limited} responses")
-    print(f"load_failed_logins: {figures['load_failed_logins']} attempts")
     print(f"load_dead_users: {figures['load_dead_users']} users")
     for death in stats.deaths[:3]:
         print(f"--- dead user {death}", file=sys.stderr)
