@@ -3,8 +3,12 @@
 `CpuMeter` samples every process of the run (psutil) twice a second: the ones the
 bench started, grouped by kind with all their descendants (gunicorn's master and
 workers, RQ workers and any work horse they fork), and PostgreSQL and Redis by
-name. CPU already spent before `start()` is not counted; a process that ends
-between two samples loses at most its last half second.
+name. On a machine other sessions share, give it the run's database
+(`postgres_database`): PostgreSQL's backends serving other databases are then left
+out (its shared processes, the WAL writer and the like, stay in), and a Redis the
+bench started itself is better tracked by pid than found by name. CPU already spent
+before `start()` is not counted; a process that ends between two samples loses at
+most its last half second.
 
 `profile_process` runs py-spy against one process for a while and returns the
 functions it was seen in most: by their own time and including what they call.
@@ -17,16 +21,29 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import psycopg
 
 SAMPLE_EVERY = 0.5  # seconds
 
 # Processes found by name rather than by ancestry (started outside the bench).
 BY_NAME = {"postgres": "postgresql", "redis-server": "redis"}
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def cpu_seconds_of(pids: Iterable[int]) -> float:
+    """User and system CPU seconds of these processes (those that have ended: none)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _cpu_seconds(psutil.Process(pid)) or 0.0
+        except psutil.Error:
+            continue
+    return total
 
 
 def _cpu_seconds(process: psutil.Process) -> float | None:
@@ -42,13 +59,20 @@ class CpuMeter:
     """CPU seconds per kind over the time between `start()` and `stop()`."""
 
     roots: dict[int, str] = field(default_factory=dict)  # pid → kind, descendants included
+    postgres_database: str | None = None  # count only this database's backends
+    by_name: dict[str, str] = field(default_factory=lambda: dict(BY_NAME))
     _baseline: dict[int, float] = field(default_factory=dict)
     _last: dict[int, tuple[str, float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _admin: psycopg.Connection | None = None
 
     def track(self, pid: int, kind: str) -> None:
         self.roots[pid] = kind
+
+    def again(self) -> CpuMeter:
+        """A new meter for the same processes (one meter measures one stretch of time)."""
+        return CpuMeter(dict(self.roots), self.postgres_database, dict(self.by_name))
 
     def start(self) -> None:
         for pid, (_, seconds) in self._sample().items():
@@ -61,6 +85,9 @@ class CpuMeter:
         if self._thread is not None:
             self._thread.join()
         self._record(self._sample())
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         totals: Counter[str] = Counter()
         for pid, (kind, seconds) in self._last.items():
             totals[kind] += seconds - self._baseline.get(pid, 0.0)
@@ -91,11 +118,29 @@ class CpuMeter:
                     continue
                 if (seconds := _cpu_seconds(process)) is not None:
                     seen[process.pid] = (kind, seconds)
+        others = self._other_databases_backends()
         for process in psutil.process_iter(["name"]):
-            kind = BY_NAME.get(process.info["name"] or "")
-            if kind and process.pid not in seen and (seconds := _cpu_seconds(process)):
+            kind = self.by_name.get(process.info["name"] or "")
+            if not kind or process.pid in seen or process.pid in others:
+                continue
+            if seconds := _cpu_seconds(process):
                 seen[process.pid] = (kind, seconds)
         return seen
+
+    def _other_databases_backends(self) -> set[int]:
+        if self.postgres_database is None:
+            return set()
+        try:
+            if self._admin is None:  # one connection for the run: not a new backend a sample
+                self._admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=2)
+            rows = self._admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname IS NOT NULL AND datname <> %s",
+                (self.postgres_database,),
+            ).fetchall()
+        except psycopg.Error:
+            self._admin = None
+            return set()
+        return {pid for (pid,) in rows}
 
 
 def print_breakdown(totals: dict[str, float], elapsed: float, prefix: str = "cpu") -> None:

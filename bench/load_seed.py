@@ -1,5 +1,6 @@
 """Seed the load test's database (DATABASE_URL): 20 agents, 2,000 customers, 10,000
-open tickets each with its opening event. Called by bench/load.py."""
+open tickets each with its opening event, then ANALYZE. Called by bench/load.py and
+bench/request_cost.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from board import _people, _ticket_rows
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from support import create_app
 from support.extensions import db
@@ -43,6 +44,18 @@ def main() -> None:
         ]
         db.session.execute(insert(TicketEvent), events)
         db.session.commit()
+        analyze()
+
+
+def analyze() -> None:
+    """Planner statistics for the bulk-inserted rows, as a live database has them.
+
+    Without them PostgreSQL plans the first minute of the load for empty tables
+    (autovacuum analyzes only after its next nap): a ticket's timeline hash-joins
+    every ticket instead of reading three rows by index, ~6 ms of server CPU a page.
+    """
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,10 @@ class Client:
         self._next = time.monotonic()
         self._rng = random.Random()
 
+    def resume(self) -> None:
+        """Pace from now on (not from before a wait the pace did not ask for)."""
+        self._next = time.monotonic()
+
     def wait_turn(self) -> None:
         """With a pace, start requests at random (Poisson) moments: arrivals that do not
         wait for the server, so latency is measured at a rate, not at saturation."""
@@ -107,6 +111,15 @@ class Stats:
             self.times[route].append(seconds * 1000)
             self.codes[route][status] += 1
 
+    def failed(self) -> int:
+        """Answers with a 5xx status."""
+        return sum(
+            n for codes in self.codes.values() for c, n in codes.items() if 500 <= c < NO_ANSWER
+        )
+
+    def unanswered(self) -> int:
+        return sum(codes[NO_ANSWER] for codes in self.codes.values())
+
     def count(self, event: str) -> None:
         with self.lock:
             self.events[event] += 1
@@ -140,24 +153,55 @@ class Ledger:
                 getattr(self, kind).append(item)
 
 
+class Start:
+    """The moment the measured load begins: every simulated user signs in first, then
+    all of them wait here together, so the run's figures are the paced pages and forms,
+    not the burst of password checks at sign-in (measured on their own)."""
+
+    def __init__(self, users: int, duration: float) -> None:
+        # The users and load.py's run(); the last to arrive sets the end for all.
+        self.barrier = threading.Barrier(users + 1, action=self._started)
+        self.duration = duration
+        self.until = 0.0
+
+    def _started(self) -> None:
+        self.until = time.monotonic() + self.duration
+
+    def wait(self) -> None:
+        """Called by each user once signed in (or not), and by run() to start the clock."""
+        self.barrier.wait()
+
+
 def simulated(user):
-    """A simulated user, signed in first: one that cannot sign in or that fails is
-    counted and its traceback kept, never lost silently."""
+    """A simulated user, signed in first (its sign-in counted in `signing_in`, before
+    the start): one that cannot sign in or that fails is counted and its traceback
+    kept, never lost silently."""
 
     def run(
         base: str,
         email: str,
         stats: Stats,
         ledger: Ledger,
-        until: float,
+        start: Start,
         pace: float | None = None,
+        signing_in: Stats | None = None,
     ) -> None:
+        signed_in = False
         try:
-            client = Client(base, stats, pace)
-            if not client.login(email):
+            client = Client(base, signing_in or stats, pace)
+            signed_in = client.login(email)
+            if not signed_in:
                 stats.died(f"{email}: could not sign in")
-                return
-            user(client, random.Random(email), ledger, until)
+        except Exception:
+            stats.died(f"{email}: {traceback.format_exc()}")
+        finally:
+            start.wait()  # whatever happened: the others must not wait for ever
+        if not signed_in:
+            return
+        try:
+            client.stats = stats
+            client.resume()
+            user(client, random.Random(email), ledger, start.until)
         except Exception:  # any crash is a dead user, reported at the end
             stats.died(f"{email}: {traceback.format_exc()}")
 

@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 limiter = Limiter(
     key_func=get_remote_address,
-    headers_enabled=True,
+    # No X-RateLimit-* headers on answers under a limit: working out "remaining" and
+    # "reset" is a second Redis round trip on every limited request (the count itself
+    # is the first), for headers no page reads. A refusal still says when to come back
+    # (Retry-After, from the 429 handlers below and in support/api/blueprint.py).
+    headers_enabled=False,
     swallow_errors=True,  # Redis down: let the request through rather than fail it
     key_prefix="support-desk",
     strategy="moving-window",

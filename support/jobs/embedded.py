@@ -24,6 +24,11 @@ class EmbeddedRedis:
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
+    @property
+    def pid(self) -> int | None:
+        """The redis-server's process id while it runs (benches measure its CPU)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self, timeout: float = 10.0) -> str:
         """Start redis-server on a private unix socket; returns its URL."""
         self._dir = Path(tempfile.mkdtemp(prefix="support-redis-"))

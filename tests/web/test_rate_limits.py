@@ -183,6 +183,33 @@ def test_search_and_suggest_share_a_limit_per_address(client: FlaskClient) -> No
     assert client.get("/kb/search?q=refund", environ_base=address("10.0.3.1")).status_code == 200
 
 
+def test_a_limited_request_costs_one_redis_round_trip(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count, and nothing else: no second script call for X-RateLimit-* headers on
+    every search (bench/request_cost.py; issue 17). A refusal still says when to retry."""
+    from redis.client import Redis
+
+    commands: list[object] = []
+    plain = Redis.execute_command
+
+    def counted(redis: Redis, *args: object, **options: object) -> object:
+        commands.append(args[0])
+        return plain(redis, *args, **options)
+
+    client.get("/kb/search?q=refund")  # the first one loads the limiter's script
+    monkeypatch.setattr(Redis, "execute_command", counted)
+    response = client.get("/kb/search?q=refund")
+    assert response.status_code == 200
+    assert commands == ["EVALSHA"], commands
+    assert "X-RateLimit-Remaining" not in response.headers
+    for _ in range(3):
+        client.get("/kb/search?q=refund")
+    refused = client.get("/kb/search?q=refund")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
 def test_htmx_gets_a_toast_saying_when_to_retry(client: FlaskClient) -> None:
     for _ in range(5):
         client.get("/kb/suggest?subject=refund", headers=HTMX)
