@@ -135,6 +135,8 @@ def main() -> None:
                         )
                         timings += wall
                         cpu += used
+                if not timings:  # --rounds 0: figures only
+                    continue
                 print(f"kb_{kind}_latency_median: {statistics.median(timings):.2f} ms")
                 print(f"kb_{kind}_latency_p95: {statistics.quantiles(timings, n=100)[94]:.2f} ms")
                 # CPU time is what a loaded machine does not inflate.
