@@ -116,12 +116,33 @@ _NEGATED = re.compile(
 )
 
 
+def negated_words(text: str) -> list[str]:
+    """The lowercase words of `text` that a negation applies to, in order."""
+    return [m.group(1) for m in _NEGATED.finditer(text.lower())]
+
+
 def problem_words(text: str) -> set[str]:
     """The lowercase words of `text` that say what went wrong: known symptom words
     and the word a negation applies to."""
     lowered = text.lower()
     found = {w for w in re.findall(r"[a-z][a-z'-]*", lowered) if w in PROBLEM_WORDS}
-    return found | {m.group(1) for m in _NEGATED.finditer(lowered)}
+    return found | set(negated_words(lowered))
+
+
+# "Order NOT RECEIVED" and "my parcel NEVER ARRIVED" say the same, and it is what
+# tells that article from "Lost or damaged parcel", which shares the feature word.
+# A negated word is indexed and searched a second time as one term, "not_arrived".
+NEGATION_MARK = "not_"
+
+
+def negation_term(word: str) -> str:
+    """The word that stands for `word` negated (stemmed like any other word)."""
+    return NEGATION_MARK + word
+
+
+def negation_text(text: str) -> str:
+    """`text`'s negated words as negation terms, for the index."""
+    return " ".join(negation_term(word) for word in negated_words(text))
 
 
 def circumstance_words(text: str) -> set[str]:
