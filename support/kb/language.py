@@ -50,6 +50,9 @@ SYNONYMS: list[tuple[re.Pattern[str], str]] = [
         (r"\bansw?er(?:s|ed)?\b|\brepl(?:y|ies|ied)\b", "response reply"),
         (r"\breceipts?\b|\binvoices?\b", "receipt invoice"),
         (r"\bdouble\s+(?:charged?|payment|billed)\b", "charged twice"),
+        # "two" is a count, dropped as a word: "two identical charges" is the problem.
+        (r"\btwo\s+(?:\w+\s+)?(?:charges|payments|amounts|transactions)\b", "charged twice"),
+        (r"\bup\s+for\s+sale\b", "sell listing"),
     ]
 ]
 
@@ -145,10 +148,22 @@ def negation_text(text: str) -> str:
     return " ".join(negation_term(word) for word in negated_words(text))
 
 
+# What the customer was doing when the problem struck ("restricted WHEN I TRY TO LEAVE
+# A REVIEW") names a feature too: the problem is what happened, not the attempt.
+_ATTEMPT = re.compile(
+    r"\b(?:when|whenever|every\s+time)\s+i\s+(?:try|tried)\s+to\s+"
+    r"((?:[a-z][a-z'-]*)(?:\s+[a-z][a-z'-]*){0,2})"
+)
+
+
 def circumstance_words(text: str) -> set[str]:
-    """The lowercase words of `text` used only inside prepositional phrases: the
-    circumstances (a word also used elsewhere is part of the problem)."""
+    """The lowercase words of `text` used only inside prepositional phrases or an
+    attempt ("when I try to ..."): the circumstances (a word also used elsewhere is
+    part of the problem)."""
     lowered = text.lower()
-    inside = Counter(w for m in _CIRCUMSTANCE.finditer(lowered) for w in m.group(1).split())
-    everywhere = Counter(re.findall(r"[a-z][a-z'-]*", lowered))
+    # Word positions, so a word inside two overlapping phrases counts once.
+    spans = [m.span(1) for p in (_CIRCUMSTANCE, _ATTEMPT) for m in p.finditer(lowered)]
+    words = list(re.finditer(r"[a-z][a-z'-]*", lowered))
+    inside = Counter(w.group() for w in words if any(a <= w.start() < b for a, b in spans))
+    everywhere = Counter(w.group() for w in words)
     return {word for word, count in inside.items() if everywhere[word] == count}

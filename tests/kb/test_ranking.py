@@ -51,3 +51,19 @@ def test_a_negated_problem_finds_the_article_that_says_it_negated(app: Flask) ->
     text = "parcel never arrived"
     assert [h.slug for h in index.suggest(text)][:1] == ["order-not-received"]
     assert [h.slug for h in index.search(text).hits][:1] == ["order-not-received"]
+
+
+def test_what_the_customer_tried_to_do_is_a_circumstance() -> None:
+    text = "it says my account is restricted when I try to leave a review"
+    assert {"leave", "review"} <= language.circumstance_words(text)
+    assert "restricted" not in language.circumstance_words(text)
+
+
+def test_a_counted_charge_and_up_for_sale_have_the_articles_words() -> None:
+    assert "charged twice" in language.synonym_text("I see two pending amounts on my card")
+    assert "sell listing" in language.synonym_text("how do I put my bike up for sale")
+
+
+def test_an_attempted_feature_does_not_outrank_the_problem(app: Flask) -> None:
+    text = "it says my account is restricted when I try to leave a review"
+    assert [h.slug for h in index.suggest(text)][:1] == ["account-locked"]
