@@ -119,9 +119,16 @@ _NEGATED = re.compile(
 )
 
 
+# "doesn't WORK", "not AS described": a negated word that says nothing says nothing negated.
+_EMPTY_WORDS = CONVERSATION_WORDS | frozenset(
+    ["a", "an", "the", "as", "to", "of", "in", "on", "at", "for", "it", "that", "this"]
+)
+
+
 def negated_words(text: str) -> list[str]:
     """The lowercase words of `text` that a negation applies to, in order."""
-    return [m.group(1) for m in _NEGATED.finditer(text.lower())]
+    found = (m.group(1) for m in _NEGATED.finditer(text.lower()))
+    return [word for word in found if word not in _EMPTY_WORDS]
 
 
 def problem_words(text: str) -> set[str]:
