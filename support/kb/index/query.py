@@ -170,13 +170,14 @@ def _key_terms(
     for word in words_of(language.synonym_text(f"{emphasis}\n{text}")):
         if (found := weigher.term(word)) and found[0] not in weights:
             weights[found[0]] = found[1] * SYNONYM_WEIGHT
+    best = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
     # A negated word ("never ARRIVED") counts again as a negation term, matched by the
     # articles that say the same negated ("not arrived"; see language.negation_text).
+    # On top of the words, not instead of one: it is a second look at a word already in.
     for word in language.negated_words(f"{emphasis}\n{text}"):
         term = _stem(language.negation_term(weigher.corrections.get(word, word)))
         if df := _doc_frequency(searcher, term):
-            weights[term] = PROBLEM_WEIGHT * math.log(1 + (weigher.total - df + 0.5) / (df + 0.5))
-    best = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
+            best[term] = PROBLEM_WEIGHT * math.log(1 + (weigher.total - df + 0.5) / (df + 0.5))
     sequence = [_stem(weigher.corrections.get(w, w)) for w in words]
     pairs = [(a, b) for a, b in itertools.pairwise(sequence) if a != b and a in best and b in best]
     return _Terms(best, weigher.corrections, list(dict.fromkeys(pairs)))
