@@ -8,7 +8,12 @@ so every query is really run). Prints `name: value unit` lines, then the phrasin
 not ranked first with what was ranked above them (`--misses`). Latency is given as
 wall time and as CPU time (`time.process_time`), which a busy machine inflates less.
 
-    .venv/bin/python bench/kb_relevance.py [--misses] [--rounds 5]
+The held-out figures are printed for the whole set and, apart, for the phrasings of
+each round that has a `round:` field (`heldout_r3`) and for those before it
+(`heldout_r12`, the first 77), so a round is compared with itself. While tuning,
+`--sets tuned` ranks the development set only and never shows a held-out figure.
+
+    .venv/bin/python bench/kb_relevance.py [--misses] [--rounds 5] [--sets tuned]
 """
 
 from __future__ import annotations
@@ -76,10 +81,29 @@ def measure(
     return timings, cpu
 
 
+def subsets(set_name: str, cases: list[dict]) -> dict[str, list[dict]]:
+    """The set, plus (held out) its phrasings before any `round:` and those of each round."""
+    named = {set_name: cases}
+    rounds = sorted({case["round"] for case in cases if "round" in case})
+    if rounds:
+        earlier = "".join(str(n) for n in range(1, rounds[0]))
+        named[f"{set_name}_r{earlier}"] = [case for case in cases if "round" not in case]
+        for number in rounds:
+            named[f"{set_name}_r{number}"] = [c for c in cases if c.get("round") == number]
+    return named
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the phrasings not ranked first")
     parser.add_argument("--rounds", type=int, default=5, help="timed passes over every set")
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        choices=sorted(SETS),
+        default=list(SETS),
+        help="which phrasings to rank (tune with 'tuned' alone)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kb-relevance-"))
     app = create_app(
@@ -97,12 +121,22 @@ def main() -> None:
             for kind, rank in (("suggest", suggested), ("search", searched)):
                 timings: list[float] = []
                 cpu: list[float] = []
-                for set_name, path in SETS.items():
-                    cases = yaml.safe_load(path.read_text("utf-8"))
-                    name = f"{set_name}_{kind}"
-                    wall, used = measure(name, cases, rank, args.rounds, args.misses)
-                    timings += wall
-                    cpu += used
+                for set_name in args.sets:
+                    cases = yaml.safe_load(SETS[set_name].read_text("utf-8"))
+                    for part, part_cases in subsets(set_name, cases).items():
+                        # Each phrasing is timed and listed once, with its whole set.
+                        whole = part == set_name
+                        wall, used = measure(
+                            f"{part}_{kind}",
+                            part_cases,
+                            rank,
+                            args.rounds if whole else 0,
+                            args.misses and whole,
+                        )
+                        timings += wall
+                        cpu += used
+                if not timings:  # --rounds 0: figures only
+                    continue
                 print(f"kb_{kind}_latency_median: {statistics.median(timings):.2f} ms")
                 print(f"kb_{kind}_latency_p95: {statistics.quantiles(timings, n=100)[94]:.2f} ms")
                 # CPU time is what a loaded machine does not inflate.

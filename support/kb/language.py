@@ -50,6 +50,9 @@ SYNONYMS: list[tuple[re.Pattern[str], str]] = [
         (r"\bansw?er(?:s|ed)?\b|\brepl(?:y|ies|ied)\b", "response reply"),
         (r"\breceipts?\b|\binvoices?\b", "receipt invoice"),
         (r"\bdouble\s+(?:charged?|payment|billed)\b", "charged twice"),
+        # "two" is a count, dropped as a word: "two identical charges" is the problem.
+        (r"\btwo\s+(?:\w+\s+)?(?:charges|payments|amounts|transactions)\b", "charged twice"),
+        (r"\bup\s+for\s+sale\b", "sell listing"),
     ]
 ]
 
@@ -116,18 +119,58 @@ _NEGATED = re.compile(
 )
 
 
+# "doesn't WORK", "not AS described": a negated word that says nothing says nothing negated.
+_EMPTY_WORDS = CONVERSATION_WORDS | frozenset(
+    ["a", "an", "the", "as", "to", "of", "in", "on", "at", "for", "it", "that", "this"]
+)
+
+
+def negated_words(text: str) -> list[str]:
+    """The lowercase words of `text` that a negation applies to, in order."""
+    found = (m.group(1) for m in _NEGATED.finditer(text.lower()))
+    return [word for word in found if word not in _EMPTY_WORDS]
+
+
 def problem_words(text: str) -> set[str]:
     """The lowercase words of `text` that say what went wrong: known symptom words
     and the word a negation applies to."""
     lowered = text.lower()
     found = {w for w in re.findall(r"[a-z][a-z'-]*", lowered) if w in PROBLEM_WORDS}
-    return found | {m.group(1) for m in _NEGATED.finditer(lowered)}
+    return found | set(negated_words(lowered))
+
+
+# "Order NOT RECEIVED" and "my parcel NEVER ARRIVED" say the same, and it is what
+# tells that article from "Lost or damaged parcel", which shares the feature word.
+# A negated word is indexed and searched a second time as one term, "not_arrived".
+NEGATION_MARK = "not_"
+
+
+def negation_term(word: str) -> str:
+    """The word that stands for `word` negated (stemmed like any other word)."""
+    return NEGATION_MARK + word
+
+
+def negation_text(text: str) -> str:
+    """`text`'s negated words as negation terms, for the index."""
+    return " ".join(negation_term(word) for word in negated_words(text))
+
+
+# What the customer was doing when the problem struck ("restricted WHEN I TRY TO LEAVE
+# A REVIEW") names a feature too: the problem is what happened, not the attempt.
+_ATTEMPT = re.compile(
+    r"\b(?:when|whenever|every\s+time)\s+i\s+(?:try|tried)\s+to\s+"
+    r"((?:[a-z][a-z'-]*)(?:\s+[a-z][a-z'-]*){0,2})"
+)
 
 
 def circumstance_words(text: str) -> set[str]:
-    """The lowercase words of `text` used only inside prepositional phrases: the
-    circumstances (a word also used elsewhere is part of the problem)."""
+    """The lowercase words of `text` used only inside prepositional phrases or an
+    attempt ("when I try to ..."): the circumstances (a word also used elsewhere is
+    part of the problem)."""
     lowered = text.lower()
-    inside = Counter(w for m in _CIRCUMSTANCE.finditer(lowered) for w in m.group(1).split())
-    everywhere = Counter(re.findall(r"[a-z][a-z'-]*", lowered))
+    # Word positions, so a word inside two overlapping phrases counts once.
+    spans = [m.span(1) for p in (_CIRCUMSTANCE, _ATTEMPT) for m in p.finditer(lowered)]
+    words = list(re.finditer(r"[a-z][a-z'-]*", lowered))
+    inside = Counter(w.group() for w in words if any(a <= w.start() < b for a, b in spans))
+    everywhere = Counter(w.group() for w in words)
     return {word for word, count in inside.items() if everywhere[word] == count}

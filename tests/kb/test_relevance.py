@@ -74,21 +74,24 @@ def searched(text: str) -> list[str]:
 
 # On the 135 tuned phrasings, issue 15's problem words and `problems:` front matter
 # took hit@1 from 0.711 to 0.770 (suggest) and 0.696 to 0.763 (search), hit@3 from
-# 0.919 / 0.926 to 0.956 / 0.956, MRR from 0.810 / 0.814 to 0.857 / 0.859.
+# 0.919 / 0.926 to 0.956 / 0.956, MRR from 0.810 / 0.814 to 0.857 / 0.859. The second
+# round (damped term frequency, negation terms, attempts as circumstances, four
+# articles' `problems:`) took hit@1 to 0.926 / 0.933, hit@3 to 0.993 / 0.985 and MRR
+# to 0.957 / 0.961; the held-out figures moved far less (bench/README.md, issue 15).
 
 
 def test_suggestions_rank_the_right_article_in_the_top_three(app: Flask) -> None:
     mrr, hit_at_1, hit_at_3 = all_figures("kb_relevance", CASES, suggested)
-    assert hit_at_1 >= 0.74
-    assert hit_at_3 >= 0.93
-    assert mrr >= 0.83
+    assert hit_at_1 >= 0.9
+    assert hit_at_3 >= 0.97
+    assert mrr >= 0.94
 
 
 def test_search_ranks_the_right_article_in_the_top_three(app: Flask) -> None:
     mrr, hit_at_1, hit_at_3 = all_figures("kb_search", CASES, searched)
-    assert hit_at_1 >= 0.74
-    assert hit_at_3 >= 0.93
-    assert mrr >= 0.83
+    assert hit_at_1 >= 0.9
+    assert hit_at_3 >= 0.97
+    assert mrr >= 0.94
 
 
 def test_held_out_phrasings_point_at_real_articles(app: Flask) -> None:
@@ -110,8 +113,11 @@ def test_held_out_phrasings_mostly_find_their_article(app: Flask) -> None:
 def test_held_out_set_has_incidental_feature_words() -> None:
     # Issue 15: the misses shared a pattern (a word naming a feature, "credit card",
     # "listing", "review", matches another article's title or tags); the set keeps
-    # enough phrasings of that kind to measure it.
-    assert len(HELD_OUT) >= 77
+    # enough phrasings of that kind to measure it, the third round apart.
+    assert len(HELD_OUT) >= 105
+    third_round = [case for case in HELD_OUT if case.get("round") == 3]
+    assert len(third_round) >= 20
+    assert {case["kind"] for case in third_round} == {"incidental"}
 
 
 def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
@@ -120,7 +126,10 @@ def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
     # second round (written before the next ranking change) the same engine scores
     # 0.571 / 0.558 hit@1 and 0.818 / 0.831 hit@3 (suggest / search) on 77; after the
     # problem words and `problems:` front matter (tuned on relevance_cases.yaml only)
-    # 0.571 / 0.584 hit@1 and 0.831 / 0.857 hit@3. The floor stops a regression.
+    # 0.571 / 0.584 hit@1 and 0.831 / 0.857 hit@3. On 105 with the third round's 28
+    # (written before they were ranked): 0.581 / 0.590 hit@1 and 0.848 / 0.876 hit@3
+    # before the second ranking round, 0.590 / 0.600 and 0.848 / 0.876 after it.
+    # The floor stops a regression.
     for name, rank in (("kb_heldout_suggest", suggested), ("kb_heldout_search", searched)):
         _mrr, hit_at_1, hit_at_3 = all_figures(name, HELD_OUT, rank)
         assert hit_at_1 >= 0.55, name

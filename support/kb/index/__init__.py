@@ -1,9 +1,10 @@
 """The knowledge-base search index: the only package that imports whoosh.
 
 Public API: `rebuild(app)`, `ensure_fresh(app)`, `search(q, limit)`,
-`suggest(text, limit)` and `close(app)`. `schema` holds the fields and
-analyzers, `store` the generations on disk, building and freshness, `query`
-the way from text to a query, search and suggestions.
+`suggest(text, limit)` and `close(app)`. `schema` holds the fields, analyzers
+and scoring, `store` the generations on disk, building and freshness, `query`
+the way from text to a query, search and suggestions, and `ranking` the scoring
+of suggestions straight from the posting lists.
 
 On disk (`KB_INDEX_DIR`, by default `<instance>/kb_index`) every build is a
 separate generation directory that is never modified; a one-line `CURRENT`

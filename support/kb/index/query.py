@@ -16,6 +16,7 @@ from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
 from support.kb import language
+from support.kb.index import ranking
 from support.kb.index.schema import FIELD_BOOSTS, SEARCH_FIELDS, STOP, TOKENIZER, stem_word
 from support.kb.index.store import Generation, live
 
@@ -170,6 +171,13 @@ def _key_terms(
         if (found := weigher.term(word)) and found[0] not in weights:
             weights[found[0]] = found[1] * SYNONYM_WEIGHT
     best = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
+    # A negated word ("never ARRIVED") counts again as a negation term, matched by the
+    # articles that say the same negated ("not arrived"; see language.negation_text).
+    # On top of the words, not instead of one: it is a second look at a word already in.
+    for word in language.negated_words(f"{emphasis}\n{text}"):
+        term = _stem(language.negation_term(weigher.corrections.get(word, word)))
+        if df := _doc_frequency(searcher, term):
+            best[term] = PROBLEM_WEIGHT * math.log(1 + (weigher.total - df + 0.5) / (df + 0.5))
     sequence = [_stem(weigher.corrections.get(w, w)) for w in words]
     pairs = [(a, b) for a, b in itertools.pairwise(sequence) if a != b and a in best and b in best]
     return _Terms(best, weigher.corrections, list(dict.fromkeys(pairs)))
@@ -184,29 +192,38 @@ def _fields_for(searcher: Searcher, term: str, *, fast: bool) -> list[str]:
     return list(SEARCH_FIELDS)
 
 
-def _query(
-    searcher: Searcher, terms: _Terms, *, coordination: float | None = None, fast: bool = False
-) -> Query | None:
+def _plan(
+    searcher: Searcher, terms: _Terms, *, fast: bool
+) -> tuple[list[ranking.Clause], list[ranking.Pair]]:
     """Each term in any field, weighted by how telling it is, plus a bonus for
     key words that stand together in a title or tag as they do in the text."""
-    if not terms.weights:
-        return None
     top = max(terms.weights.values())
-    clauses: list[Query] = [
-        Or(
-            [Term(name, term) for name in _fields_for(searcher, term, fast=fast)],
-            boost=max(weight / top, 0.2),
-        )
+    clauses = [
+        ranking.Clause(term, tuple(_fields_for(searcher, term, fast=fast)), max(weight / top, 0.2))
         for term, weight in terms.weights.items()
     ]
     strongest = sorted(
         terms.pairs, key=lambda pair: -(terms.weights[pair[0]] + terms.weights[pair[1]])
     )
-    clauses += [
-        Phrase("about", [a, b], slop=2, boost=(terms.weights[a] + terms.weights[b]) / (2 * top))
+    pairs = [
+        ranking.Pair(a, b, (terms.weights[a] + terms.weights[b]) / (2 * top))
         for a, b in strongest[:PHRASE_PAIRS]
     ]
-    return Or(clauses, scale=coordination)
+    return clauses, pairs
+
+
+def _query(searcher: Searcher, terms: _Terms, *, coordination: float | None = None) -> Query | None:
+    """The plan (see `_plan`) as a whoosh query, for the search box."""
+    if not terms.weights:
+        return None
+    clauses, pairs = _plan(searcher, terms, fast=False)
+    # Boosted terms, not an OR of fields boosted: whoosh drops the boost of an OR
+    # that holds a single term.
+    queries: list[Query] = [Term(name, c.term, boost=c.boost) for c in clauses for name in c.fields]
+    queries += [
+        Phrase(ranking.PHRASE_FIELD, [p.first, p.second], slop=p.slop, boost=p.boost) for p in pairs
+    ]
+    return Or(queries, scale=coordination)
 
 
 # --- Search and suggestions ------------------------------------------------------------
@@ -228,6 +245,11 @@ def _hit(result: Any, snippet: Markup | None = None) -> Hit:
         result.score,
         snippet,
     )
+
+
+def _stored_hit(searcher: Searcher, docnum: int, score: float) -> Hit:
+    stored = searcher.stored_fields(docnum)
+    return Hit(stored["slug"], stored["title"], stored["summary"], stored["category"], score)
 
 
 def _snippet(result: Any) -> Markup:
@@ -272,13 +294,12 @@ def suggest(text: str, limit: int = 5, *, subject: str = "", app: Flask | None =
     generation = live(app)
     with generation.searcher() as searcher:
         terms = _key_terms(generation, searcher, text[:5000], SUGGEST_TERMS, emphasis=subject[:300])
-        query = _query(searcher, terms, fast=True)
-        if query is None:
+        if not terms.weights:
             return []
-        # Not optimize=True: its per-block score bounds cost whoosh more than they save
-        # on these wide OR queries (the same results, 10-15 % slower).
-        results = searcher.search(query, limit=limit, optimize=False)
-        if not results or results[0].score < _min_score(searcher):
+        # Scored straight from the posting lists (see ranking.py), not by whoosh.
+        clauses, pairs = _plan(searcher, terms, fast=True)
+        ranked = ranking.best(searcher, clauses, pairs, limit)
+        if not ranked or ranked[0][0] < _min_score(searcher):
             return []
-        floor = results[0].score * RELATIVE_FLOOR
-        return [_hit(result) for result in results if result.score >= floor]
+        floor = ranked[0][0] * RELATIVE_FLOOR
+        return [_stored_hit(searcher, doc, score) for score, doc in ranked if score >= floor]

@@ -23,7 +23,7 @@ from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import create_in, open_dir
 from whoosh.searching import Searcher
 
-from support.kb import articles, settings
+from support.kb import articles, language, settings
 from support.kb.index.schema import WEIGHTING, schema
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,8 @@ def _document(article: articles.Article) -> dict[str, str]:
     return {
         "slug": article.slug,
         "category": article.category,
-        "about": about,
+        # The negation terms are not words anyone types: not in "words" (Did you mean).
+        "about": f"{about}\n{language.negation_text(about)}",
         "content": content,
         "words": f"{about}\n{content}",
         "title": article.title,
