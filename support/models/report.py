@@ -1,7 +1,7 @@
 """What the reports keep worked out per ticket, so a page need not work it out again
 from the timeline (support/reports/facts.py fills these tables; nothing else writes them).
 
-Each row is a copy of what the SQL in support/reports/figures.py says for one ticket,
+Each row is a copy of what the SQL in support/reports/clock.py says for one ticket,
 made by INSERT … SELECT from that same SQL: the definition stays there, once.
 """
 

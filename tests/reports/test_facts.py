@@ -35,6 +35,7 @@ from support.models import (
 )
 from support.models.ticket import Channel
 from support.reports import facts, figures, tables
+from support.reports.clock import RAW, Clock, Kept
 from support.reports.filters import ReportFilters
 from support.tickets import service
 from tests.reports.conftest import NOW, add_business_hours_policy
@@ -175,7 +176,7 @@ def mixed(app, make) -> Mixed:
     return Mixed(team, alex, bea, customer, made)
 
 
-def _report(viewer: User, kept: figures.Kept | None = None, **args: str) -> figures.Report:
+def _report(viewer: User, kept: Kept | None = None, **args: str) -> figures.Report:
     filters = ReportFilters.from_args({**RANGE, **args}, NOW.date())
     chosen = board.BoardFilters(
         team=filters.team, category=filters.category, priority=filters.priority
@@ -212,7 +213,7 @@ def _filter_sets(mixed: Mixed) -> list[dict[str, str]]:
 
 def _raw(viewers: list[User], mixed: Mixed) -> dict:
     return {
-        (viewer.id, tuple(args.items())): _everything(_report(viewer, figures.RAW, **args))
+        (viewer.id, tuple(args.items())): _everything(_report(viewer, RAW, **args))
         for viewer in viewers
         for args in _filter_sets(mixed)
     }
@@ -242,11 +243,11 @@ def test_kept_facts_give_every_figure_as_worked_out_raw(mixed, admin):
     # A run cut short (2 batches of 9 tickets) leaves the watermark where it was:
     # the page still works everything out.
     assert facts.refresh(NOW, max_batches=2, batch=9) == 18
-    assert figures.Kept.read(figures.Clock.current()) == figures.RAW
+    assert Kept.read(Clock.current()) == RAW
     # The next runs carry on from the cursor and finish.
     while facts.refresh(NOW, batch=9):
         pass
-    assert figures.Kept.read(figures.Clock.current()).watermark == NOW - facts.MARGIN
+    assert Kept.read(Clock.current()).watermark == NOW - facts.MARGIN
     assert db.session.scalar(select(func.count()).select_from(ReportTicketFacts)) == TICKETS
     assert db.session.scalar(select(func.count()).select_from(ReportBacklogSpan)) > TICKETS
     kept = _kept(viewers, mixed)
@@ -285,18 +286,16 @@ def test_a_change_after_the_sweep_shows_at_once(client, auth, mixed, admin):
     # Today's backlog: one more (reopened); the answered ticket stays in it.
     assert int(then[-1][3]) == int(first[-1][3]) + 1
     for args in _filter_sets(mixed):
-        assert _everything(_report(admin, **args)) == _everything(
-            _report(admin, figures.RAW, **args)
-        ), args
+        assert _everything(_report(admin, **args)) == _everything(_report(admin, RAW, **args)), args
     # The sweep catches up (the change is within MARGIN: a run a little later takes it).
     facts.refresh(NOW + facts.MARGIN + timedelta(minutes=1))
-    assert figures.Kept.read(figures.Clock.current()).watermark > NOW
-    assert _everything(_report(admin)) == _everything(_report(admin, figures.RAW))
+    assert Kept.read(Clock.current()).watermark > NOW
+    assert _everything(_report(admin)) == _everything(_report(admin, RAW))
 
 
 def test_another_clock_makes_every_fact_stale(mixed, admin, make):
     facts.refresh(NOW)
-    assert figures.Kept.read(figures.Clock.current()) != figures.RAW
+    assert Kept.read(Clock.current()) != RAW
     # The normal priority moves to business hours: every kept clock time is wrong now.
     db.session.add(
         SlaPolicy(
@@ -308,12 +307,12 @@ def test_another_clock_makes_every_fact_stale(mixed, admin, make):
         )
     )
     db.session.commit()
-    assert figures.Kept.read(figures.Clock.current()) == figures.RAW
-    raw = _everything(_report(admin, figures.RAW))
+    assert Kept.read(Clock.current()) == RAW
+    raw = _everything(_report(admin, RAW))
     assert _everything(_report(admin)) == raw  # worked out raw meanwhile
     while facts.refresh(NOW, batch=25):
         pass
-    assert figures.Kept.read(figures.Clock.current()) != figures.RAW
+    assert Kept.read(Clock.current()) != RAW
     assert _everything(_report(admin)) == raw
 
 
@@ -342,7 +341,7 @@ def test_a_ticket_out_of_the_backlog_between_two_stretches(app, make, admin):
         )
     db.session.commit()
     filters = ReportFilters(start=date(2031, 3, 3), end=date(2031, 3, 6))
-    for kept in (figures.RAW, None):
+    for kept in (RAW, None):
         if kept is None:
             facts.refresh(NOW)
         report = figures.build(filters, admin, NOW, kept=kept)
