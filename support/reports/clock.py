@@ -28,15 +28,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, literal, or_, select, true, union_all
+from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.selectable import FromClause, ScalarSelect
 
 from support.extensions import db
 from support.models import (
     EventKind,
     Priority,
     ReportBacklogSpan,
+    ReportEventCount,
     ReportFactsState,
     ReportTicketFacts,
     Ticket,
@@ -75,9 +78,13 @@ class Clock:
         return case((Ticket.priority.in_(business), counted), else_=sql.seconds(ts))
 
 
-def done_at() -> ColumnElement[datetime]:
-    """When the ticket was resolved (or closed without being resolved first)."""
-    return func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+TICKETS = Ticket.__table__
+
+
+def done_at(t: Any = TICKETS.c) -> ColumnElement[datetime]:
+    """When the ticket was resolved (or closed without being resolved first); `t`: the
+    tickets' columns, or a kept copy of them (Source.c)."""
+    return func.coalesce(t.resolved_at, t.closed_at)
 
 
 # Status changes that start or end a pause of the SLA clock (support/tickets/service/change.py:
@@ -93,9 +100,50 @@ def fingerprint(clock: Clock) -> str:
     return hashlib.sha256(repr(clock).encode()).hexdigest()
 
 
+class NotKept(Exception):
+    """A condition reads a ticket column the kept rows have no copy of."""
+
+
+def on_copy(condition: ColumnElement[bool], copy: Table) -> ColumnElement[bool]:
+    """`condition`, written over the tickets, over `copy`: a kept table carrying a copy of
+    the tickets' columns under the same names (support/models/report.py). Subqueries
+    (a category looked up by its slug) are left as they are. NotKept when it reads a
+    column the copy lacks."""
+
+    def moved(element: Any) -> Any:
+        if isinstance(element, (Select, ScalarSelect, FromClause)):
+            return element  # not a column of the tickets row: never look inside
+        table = getattr(element, "table", None)
+        if isinstance(element, ColumnClause) and table is not None and table.name == TICKETS.name:
+            if element.name not in copy.c:
+                raise NotKept(element.name)
+            return copy.c[element.name]
+        return None
+
+    return visitors.replacement_traverse(condition, {}, moved)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one part of a statement reads tickets' columns from: the tickets, or a
+    kept copy of their columns (`kept`); `where`: the page's conditions on it, with
+    which of its rows to read."""
+
+    table: Table
+    where: list
+
+    @property
+    def c(self) -> Any:
+        return self.table.c
+
+    @property
+    def kept(self) -> bool:
+        return self.table is not TICKETS
+
+
 @dataclass(frozen=True)
 class Kept:
-    """Which tickets' kept facts a page may read: those last updated before the
+    """Which tickets' kept facts a page may read: all but those updated since the
     sweep's watermark, under the clock in force (None: none, work everything out)."""
 
     watermark: datetime | None = None
@@ -107,37 +155,58 @@ class Kept:
             return cls()
         return cls(state.watermark)
 
-    def fresh(self) -> ColumnElement[bool]:
-        return Ticket.updated_at < self.watermark if self.watermark else false()
-
-    def stale(self) -> ColumnElement[bool]:
-        """The tickets changed since, found through the updated_at index: written as an
-        id list so that SQLite's planner starts from it (a few rows), not from a date
-        range of the filters (tens of thousands)."""
-        if self.watermark is None:
-            return true()
+    def changed(self) -> Select:
+        """The tickets changed since the watermark: a few, found through the updated_at
+        index (an id list, so that SQLite's planner starts from it, not from a date
+        range of tens of thousands)."""
         changed = aliased(Ticket)
-        return Ticket.id.in_(select(changed.id).where(changed.updated_at >= self.watermark))
+        return select(changed.id).where(changed.updated_at >= self.watermark)
+
+    def sources(self, where: list, copy: Table) -> list[Source]:
+        """The kept rows of `copy` for the tickets unchanged since the watermark and the
+        tickets themselves for the others; only the tickets when nothing is kept, or
+        when a condition reads a column `copy` has no copy of."""
+        if self.watermark is None:
+            return [Source(TICKETS, list(where))]
+        try:
+            moved = [on_copy(condition, copy) for condition in where]
+        except NotKept:
+            return [Source(TICKETS, list(where))]
+        return [
+            Source(copy, [*moved, copy.c.ticket_id.not_in(self.changed())]),
+            Source(TICKETS, [*where, Ticket.id.in_(self.changed())]),
+        ]
 
 
 RAW = Kept()
+FACTS = ReportTicketFacts.__table__
+SPANS = ReportBacklogSpan.__table__
+EVENT_COUNTS = ReportEventCount.__table__
+
+
+def union(parts: list[Select], name: str) -> Any:
+    """The parts' rows as one subquery (a part alone as it is)."""
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery(name)
 
 
 def clock_times(filters: ReportFilters, where: list, clock: Clock, kept: Kept = RAW) -> Any:
     """A CTE: for each ticket filed in the range, its id, assignee, channel, and `fr` and
     `res`, the clock seconds to the first response and to done (None while not there):
     kept facts where they are fresh, worked out (clock_rows) for the rest."""
-    cohort = [*where, in_range(Ticket.created_at, filters)]
-    raw = clock_rows([*cohort, kept.stale()], clock)
-    if kept.watermark is None:
-        return raw.cte("times")  # read by several parts of one statement: worked out once
-    facts = ReportTicketFacts
-    read = (
-        select(Ticket.id, Ticket.assignee_id, Ticket.channel, facts.fr, facts.res)
-        .join(facts, facts.ticket_id == Ticket.id)
-        .where(*cohort, kept.fresh())
-    )
-    return union_all(read, raw).cte("times")
+    parts = []
+    for source in kept.sources(where, FACTS):
+        c = source.c
+        cohort = [*source.where, in_range(c.created_at, filters)]
+        if source.kept:
+            parts.append(
+                select(c.ticket_id.label("id"), c.assignee_id, c.channel, c.fr, c.res).where(
+                    *cohort
+                )
+            )
+        else:
+            parts.append(clock_rows(cohort, clock))
+    # A CTE: read by several parts of one statement, worked out once.
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("times")
 
 
 def clock_rows(cohort: list, clock: Clock) -> Select:
@@ -282,22 +351,26 @@ def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
     of tickets passing `where` that meet any of the `chosen` conditions (each one a part
     of its own, read through its own index): kept ones where fresh, worked out for the
     rest."""
-    raw = span_rows([*where, kept.stale()]).subquery("raw_spans")
-    filed = sql.seconds(Ticket.created_at).label("s")
-    span = ReportBacklogSpan
     parts = []
-    for condition in chosen:
-        parts.append(
+    for source in kept.sources(where, SPANS):
+        if source.kept:
+            span = source.c
+            filed = sql.seconds(span.created_at).label("s")
+            parts += [
+                select(span.opened_at, span.closed_at, filed).where(
+                    *source.where, condition(span.opened_at, span.closed_at)
+                )
+                for condition in chosen
+            ]
+            continue
+        raw = span_rows(source.where).subquery("raw_spans")
+        filed = sql.seconds(Ticket.created_at).label("s")
+        parts += [
             select(raw.c.opened_at, raw.c.closed_at, filed)
             .join(Ticket, Ticket.id == raw.c.ticket_id)
             .where(condition(raw.c.opened_at, raw.c.closed_at))
-        )
-        if kept.watermark is not None:
-            parts.append(
-                select(span.opened_at, span.closed_at, filed)
-                .join(Ticket, Ticket.id == span.ticket_id)
-                .where(*where, kept.fresh(), condition(span.opened_at, span.closed_at))
-            )
+            for condition in chosen
+        ]
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
@@ -313,15 +386,66 @@ def open_spans(where: list, kept: Kept, moment: datetime) -> Any:
     )
 
 
-def target_counts(answered: Any, due: Any, now: datetime) -> tuple[ColumnElement, ...]:
+def target_counts(
+    answered: Any, due: Any, now: datetime, paused: Any = TICKETS.c.sla_paused_at
+) -> tuple[ColumnElement, ...]:
     """(counted, met) for one SLA target: answered, or due and passed with the clock
-    running; met when answered by the due time."""
+    running (`paused`: when the ticket's clock stopped); met when answered by the due
+    time."""
     counted = and_(
         due.is_not(None),
         or_(
             answered.is_not(None),
-            and_(due < now, or_(Ticket.sla_paused_at.is_(None), due <= Ticket.sla_paused_at)),
+            and_(due < now, or_(paused.is_(None), due <= paused)),
         ),
     )
     met = and_(counted, answered.is_not(None), answered <= due)
     return counted, met
+
+
+# Escalations, reopens and replies: the events the reports count.
+COUNTED_EVENTS = [EventKind.ESCALATED, EventKind.REOPENED, EventKind.REPLY]
+
+
+def event_rows(cohort: list) -> Select:
+    """For each ticket passing `cohort` (conditions on tickets and their events): its
+    escalations, reopens and the team's public replies (the customer's own are theirs)
+    by day, kind and actor: ticket_id, day, kind, actor_id, n."""
+    day = sql.day_number(TicketEvent.created_at).label("day")
+    return (
+        select(
+            TicketEvent.ticket_id,
+            day,
+            TicketEvent.kind,
+            TicketEvent.actor_id,
+            func.count().label("n"),
+        )
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            *cohort,
+            TicketEvent.kind.in_(COUNTED_EVENTS),
+            or_(TicketEvent.kind != EventKind.REPLY, TicketEvent.actor_id != Ticket.customer_id),
+        )
+        .group_by(TicketEvent.ticket_id, day, TicketEvent.kind, TicketEvent.actor_id)
+    )
+
+
+def event_counts(filters: ReportFilters, where: list, kept: Kept) -> Any:
+    """kind, actor_id and n: the counted events of tickets passing `where` on the days
+    of the range, kept counts where fresh, worked out for the rest."""
+    first = (filters.start - sql.EPOCH).days
+    parts = []
+    for source in kept.sources(where, EVENT_COUNTS):
+        c = source.c
+        if source.kept:
+            parts.append(
+                select(c.kind, c.actor_id, c.n).where(
+                    *source.where, c.day >= first, c.day < first + filters.days
+                )
+            )
+            continue
+        raw = event_rows([*source.where, in_range(TicketEvent.created_at, filters)]).subquery(
+            "raw_events"
+        )
+        parts.append(select(raw.c.kind, raw.c.actor_id, raw.c.n))
+    return union(parts, "counted_events")

@@ -25,30 +25,33 @@ which of them the sweep keeps are in support/reports/clock.py.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import String, and_, case, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
-from support.models import EventKind, Rating, Ticket, TicketEvent, User
+from support.models import EventKind, Rating, Ticket, User
 from support.models.ticket import Channel
 from support.reports import sql
 from support.reports.clock import (
+    FACTS,
     Clock,
     Kept,
     backlog_spans,
     clock_times,
     done_at,
+    event_counts,
     open_spans,
     target_counts,
+    union,
 )
 from support.reports.filters import Grouping, ReportFilters, conditions, in_range
 
-EPOCH = date(1970, 1, 1)
+EPOCH = sql.EPOCH
 SATISFIED = 4  # a score of 4 or 5 out of 5
 LATEST_COMMENTS = 5
 # Time-to-first-response distribution: upper bounds in hours, the last one open.
@@ -60,10 +63,6 @@ AGE_LAST = "Over 30 days"
 
 def day_of(number: int) -> date:
     return EPOCH + timedelta(days=int(number))
-
-
-def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 # --- the report --------------------------------------------------------------------------
@@ -191,8 +190,8 @@ def build(
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
     times = _times(clock_times(filters, where, clock, kept))
-    events = _events(filters, where)
-    ratings = _ratings(filters, where)
+    events = _events(filters, where, kept)
+    ratings = _ratings(filters, where, kept)
     _attach_ratings(days, weeks, ratings)
     report = Report(
         filters=filters,
@@ -211,19 +210,36 @@ def build(
         reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
         ratings=_distribution(ratings),
         comments=_comments(filters, where),
-        agents=_agents(filters, where, events, times.agents, ratings),
-        channels=_channels(filters, where, times.channels, ratings),
+        agents=_agents(filters, where, kept, events, times.agents, ratings),
+        channels=_channels(filters, where, kept, times.channels, ratings),
         totals=totals,
     )
     return report
 
 
-def _donein_range(filters: ReportFilters) -> ColumnElement[bool]:
+def _done_in_range(filters: ReportFilters, c: Any) -> ColumnElement[bool]:
     """done_at() in the range, written so the resolved_at and closed_at indexes serve it."""
     return or_(
-        in_range(Ticket.resolved_at, filters),
-        and_(Ticket.resolved_at.is_(None), in_range(Ticket.closed_at, filters)),
+        in_range(c.resolved_at, filters),
+        and_(c.resolved_at.is_(None), in_range(c.closed_at, filters)),
     )
+
+
+def _ticket_rows(
+    kept: Kept, where: list, row: Callable[[Any], list], chosen: Callable[[Any], Any], name: str
+) -> Any:
+    """A subquery: `row(c)` for each ticket passing `where` and `chosen(c)`, read from the
+    kept facts where fresh and from the tickets for the others (`c`: the columns of
+    either, under the same names)."""
+    parts = [
+        select(*row(source.c)).where(*source.where, chosen(source.c))
+        for source in kept.sources(where, FACTS)
+    ]
+    return union(parts, name)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
 
 
 def _days(filters: ReportFilters, where: list, now: datetime, kept: Kept) -> list[Period]:
@@ -233,27 +249,34 @@ def _days(filters: ReportFilters, where: list, now: datetime, kept: Kept) -> lis
     in it that began since, less those that ended; its average age comes the same way
     from the sum of the filing times of the tickets in it.
     """
-    created_day = sql.day_number(Ticket.created_at)
-    fr_counted, fr_met = target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
-    res_counted, res_met = target_counts(done_at(), Ticket.resolution_due, now)
-    filed = (
-        select(
-            created_day.label("day"),
-            func.count().label("n"),
-            _count(fr_counted).label("frc"),
-            _count(fr_met).label("frm"),
-            _count(res_counted).label("rc"),
-            _count(res_met).label("rm"),
+
+    def sla_row(c: Any) -> list:
+        fr_counted, fr_met = target_counts(
+            c.first_responded_at, c.first_response_due, now, c.sla_paused_at
         )
-        .where(*where, in_range(Ticket.created_at, filters))
-        .group_by(created_day)
+        res_counted, res_met = target_counts(done_at(c), c.resolution_due, now, c.sla_paused_at)
+        return [
+            sql.day_number(c.created_at).label("day"),
+            _flag(fr_counted).label("frc"),
+            _flag(fr_met).label("frm"),
+            _flag(res_counted).label("rc"),
+            _flag(res_met).label("rm"),
+        ]
+
+    rows = _ticket_rows(kept, where, sla_row, lambda c: in_range(c.created_at, filters), "filed")
+    filed = select(
+        rows.c.day,
+        func.count().label("n"),
+        *[func.sum(rows.c[name]).label(name) for name in ("frc", "frm", "rc", "rm")],
+    ).group_by(rows.c.day)
+    rows = _ticket_rows(
+        kept,
+        where,
+        lambda c: [sql.day_number(done_at(c)).label("day")],
+        lambda c: _done_in_range(filters, c),
+        "done",
     )
-    done_day = sql.day_number(done_at())
-    done = (
-        select(done_day.label("day"), func.count().label("n"))
-        .where(*where, _donein_range(filters))
-        .group_by(done_day)
-    )
+    done = select(rows.c.day, func.count().label("n")).group_by(rows.c.day)
     backlog, age_sum, moves = _backlog_moves(filters, where, kept)
     filed_by_day = {row.day: row for row in db.session.execute(filed)}
     done_by_day = {row.day: row for row in db.session.execute(done)}
@@ -351,10 +374,16 @@ def _times(times: Any) -> Times:
         values(literal("res", String), times.c.res),
         values(_tagged("a:", times.c.assignee_id), times.c.fr, times.c.assignee_id.is_not(None)),
         values(_tagged("c:", times.c.channel), times.c.fr),
-        values(bucket, times.c.fr),
     ).subquery("v")
-    statement = sql.percentiles(
-        select(values_of.c.key, values_of.c.value), [0.5, 0.9], db.engine.dialect.name
+    # The distribution only counts: no sort of its values with the others'.
+    distribution = (
+        select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
+    )
+    statement = union_all(
+        sql.percentiles(
+            select(values_of.c.key, values_of.c.value), [0.5, 0.9], db.engine.dialect.name
+        ),
+        distribution,
     )
     found = {row[0]: (row[1], row[2], row[3]) for row in db.session.execute(statement)}
     labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
@@ -385,22 +414,15 @@ def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> list[tuple
     return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
 
 
-def _events(filters: ReportFilters, where: list) -> dict[tuple[EventKind, int | None], int]:
+def _events(
+    filters: ReportFilters, where: list, kept: Kept
+) -> dict[tuple[EventKind, int | None], int]:
     """Escalations, reopens and the team's public replies in the range, by kind and actor."""
-    kinds = [EventKind.ESCALATED, EventKind.REOPENED, EventKind.REPLY]
-    statement = (
-        select(TicketEvent.kind, TicketEvent.actor_id, func.count())
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(
-            *where,
-            TicketEvent.kind.in_(kinds),
-            in_range(TicketEvent.created_at, filters),
-            # Replies count the team's; the customer's own are theirs.
-            or_(TicketEvent.kind != EventKind.REPLY, TicketEvent.actor_id != Ticket.customer_id),
-        )
-        .group_by(TicketEvent.kind, TicketEvent.actor_id)
+    counted = event_counts(filters, where, kept)
+    statement = select(counted.c.kind, counted.c.actor_id, func.sum(counted.c.n)).group_by(
+        counted.c.kind, counted.c.actor_id
     )
-    return {(EventKind(kind), actor): n for kind, actor, n in db.session.execute(statement)}
+    return {(EventKind(kind), actor): int(n) for kind, actor, n in db.session.execute(statement)}
 
 
 @dataclass(frozen=True)
@@ -412,15 +434,30 @@ class RatingCount:
     count: int
 
 
-def _ratings(filters: ReportFilters, where: list) -> list[RatingCount]:
-    """Ratings given in the range, counted by day, score, assignee and channel."""
-    day = sql.day_number(Rating.created_at)
-    statement = (
-        select(day, Rating.score, Ticket.assignee_id, Ticket.channel, func.count())
-        .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(*where, in_range(Rating.created_at, filters))
-        .group_by(day, Rating.score, Ticket.assignee_id, Ticket.channel)
-    )
+def _ratings(filters: ReportFilters, where: list, kept: Kept) -> list[RatingCount]:
+    """Ratings given in the range, counted by day, score, assignee and channel: the
+    kept facts carry each ticket's rating (one at most), the others join theirs."""
+    parts = []
+    for source in kept.sources(where, FACTS):
+        c = source.c
+        if source.kept:
+            rated_at, score, joined = c.rated_at, c.rating_score, source.table
+        else:
+            rated_at, score = Rating.created_at, Rating.score
+            joined = source.table.join(Rating, Rating.ticket_id == c.id)
+        parts.append(
+            select(
+                sql.day_number(rated_at).label("day"),
+                score.label("score"),
+                c.assignee_id,
+                c.channel,
+            )
+            .select_from(joined)
+            .where(*source.where, in_range(rated_at, filters))
+        )
+    rows = union(parts, "rated")
+    group = (rows.c.day, rows.c.score, rows.c.assignee_id, rows.c.channel)
+    statement = select(*group, func.count()).group_by(*group)
     return [RatingCount(d, s, a, str(c), n) for d, s, a, c, n in db.session.execute(statement)]
 
 
@@ -462,25 +499,24 @@ def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
 def _agents(
     filters: ReportFilters,
     where: list,
+    kept: Kept,
     events: dict[tuple[EventKind, int | None], int],
     fr_medians: dict[int, float],
     ratings: list[RatingCount],
 ) -> list[Row]:
     """Per agent: tickets filed in the range now assigned to them, their public replies,
     tickets they resolved, their first-response median and their tickets' ratings."""
-    assigned = dict(
-        db.session.execute(
-            select(Ticket.assignee_id, func.count())
-            .where(*where, in_range(Ticket.created_at, filters), Ticket.assignee_id.is_not(None))
-            .group_by(Ticket.assignee_id)
-        ).all()
+    assigned = _count_by(
+        kept,
+        where,
+        "assignee_id",
+        lambda c: and_(in_range(c.created_at, filters), c.assignee_id.is_not(None)),
     )
-    resolved = dict(
-        db.session.execute(
-            select(Ticket.assignee_id, func.count())
-            .where(*where, _donein_range(filters), Ticket.assignee_id.is_not(None))
-            .group_by(Ticket.assignee_id)
-        ).all()
+    resolved = _count_by(
+        kept,
+        where,
+        "assignee_id",
+        lambda c: and_(_done_in_range(filters, c), c.assignee_id.is_not(None)),
     )
     replies = {actor: n for (kind, actor), n in events.items() if kind == EventKind.REPLY and actor}
     ids = set(assigned) | set(resolved) | set(replies)
@@ -509,24 +545,22 @@ def _agents(
     return sorted(rows.values(), key=lambda row: (-row.resolved, -row.assigned, row.label))
 
 
+def _count_by(kept: Kept, where: list, key: str, chosen: Callable[[Any], Any]) -> dict:
+    """How many tickets passing `where` and `chosen(c)` there are by the column `key`."""
+    rows = _ticket_rows(kept, where, lambda c: [c[key].label("key")], chosen, "counted")
+    return dict(db.session.execute(select(rows.c.key, func.count()).group_by(rows.c.key)).all())
+
+
 def _channels(
-    filters: ReportFilters, where: list, fr_medians: dict[str, float], ratings: list[RatingCount]
+    filters: ReportFilters,
+    where: list,
+    kept: Kept,
+    fr_medians: dict[str, float],
+    ratings: list[RatingCount],
 ) -> list[Row]:
     """Per channel: tickets filed and done in the range, first-response median, ratings."""
-    created = dict(
-        db.session.execute(
-            select(Ticket.channel, func.count())
-            .where(*where, in_range(Ticket.created_at, filters))
-            .group_by(Ticket.channel)
-        ).all()
-    )
-    resolved = dict(
-        db.session.execute(
-            select(Ticket.channel, func.count())
-            .where(*where, _donein_range(filters))
-            .group_by(Ticket.channel)
-        ).all()
-    )
+    created = _count_by(kept, where, "channel", lambda c: in_range(c.created_at, filters))
+    resolved = _count_by(kept, where, "channel", lambda c: _done_in_range(filters, c))
     rows = {
         channel.value: Row(
             channel.value,

@@ -21,10 +21,12 @@ from sqlalchemy import func, select, update
 from support.board import queries as board
 from support.extensions import db
 from support.models import (
+    Category,
     EventKind,
     Priority,
     Rating,
     ReportBacklogSpan,
+    ReportEventCount,
     ReportTicketFacts,
     SlaPolicy,
     Status,
@@ -35,7 +37,8 @@ from support.models import (
 )
 from support.models.ticket import Channel
 from support.reports import facts, figures, tables
-from support.reports.clock import RAW, Clock, Kept
+from support.reports.clock import FACTS, RAW, Clock, Kept
+from support.reports.clock import TICKETS as TICKETS_TABLE
 from support.reports.filters import ReportFilters
 from support.tickets import service
 from tests.reports.conftest import NOW, add_business_hours_policy
@@ -147,6 +150,8 @@ def mixed(app, make) -> Mixed:
     bea = make.agent(name="Bea Agent", team_id=other.id)
     customer = make.customer(name="Casey Customer")
     rng = random.Random(21)
+    topics = random.Random(5)  # its own, so the histories stay as they were
+    categories = db.session.scalars(select(Category).order_by(Category.slug)).all()
     made = []
     for i in range(TICKETS):
         created = START + timedelta(minutes=rng.randrange(27 * 24 * 60))
@@ -161,6 +166,7 @@ def mixed(app, make) -> Mixed:
             priority=rng.choice([Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.LOW]),
             channel=rng.choice(list(Channel)),
             status=Status.NEW,
+            category_id=topics.choice(categories).id if topics.random() < 0.9 else None,
             created_at=created,
             first_response_due=created + timedelta(hours=rng.choice([4, 8, 30])),
             resolution_due=created + timedelta(hours=rng.choice([16, 72, 100])),
@@ -207,6 +213,9 @@ def _filter_sets(mixed: Mixed) -> list[dict[str, str]]:
         {"priority": "high"},
         {"agent": str(mixed.bea.id)},
         {"team": str(mixed.team.id)},
+        {"category": "payments"},
+        {"team": str(mixed.team.id), "priority": "high", "group": "week"},
+        {"channel": "portal", "agent": str(mixed.alex.id)},
         {"from": "2031-03-10", "to": "2031-03-16"},
     ]
 
@@ -270,6 +279,43 @@ def test_the_page_reads_the_kept_facts(mixed, admin):
     assert doctored.days[-1].backlog > before.days[-1].backlog
 
 
+def test_the_page_reads_the_kept_copies_alone(mixed, admin):
+    """The filters, the ratings and the counted events come from the kept rows' own
+    copies, not from the tickets: doctored copies show."""
+    facts.refresh(NOW)
+    before = _report(admin, channel="chat")
+    for model in (ReportTicketFacts, ReportBacklogSpan, ReportEventCount):
+        db.session.execute(update(model).values(channel=Channel.CHAT))
+    db.session.execute(update(ReportTicketFacts).values(rating_score=1))
+    db.session.execute(update(ReportEventCount).values(n=ReportEventCount.n * 10))
+    db.session.commit()
+    doctored = _report(admin, channel="chat")
+    everything = _report(admin)
+    assert doctored.created == everything.created > before.created
+    assert doctored.days[-1].backlog == everything.days[-1].backlog > before.days[-1].backlog
+    assert set(everything.ratings) == {1, 2, 3, 4, 5}
+    assert everything.rating_count == everything.ratings[1] > 0
+    raw = _report(admin, RAW)
+    assert everything.escalations == 10 * raw.escalations > 0
+
+
+def test_a_condition_on_a_column_not_kept_reads_the_tickets(mixed, admin):
+    """A filter on a column the kept rows have no copy of (here the status) makes the
+    page read the tickets, and it still agrees with working everything out."""
+    facts.refresh(NOW)
+    kept = Kept.read(Clock.current())
+    on_status = [Ticket.status == Status.RESOLVED]
+    assert [source.table for source in kept.sources(on_status, FACTS)] == [TICKETS_TABLE]
+    assert [source.table for source in kept.sources([Ticket.priority == "high"], FACTS)] == [
+        FACTS,
+        TICKETS_TABLE,
+    ]
+    filters = ReportFilters.from_args(RANGE, NOW.date())
+    assert _everything(figures.build(filters, admin, NOW, on_status)) == _everything(
+        figures.build(filters, admin, NOW, on_status, kept=RAW)
+    )
+
+
 def test_a_change_after_the_sweep_shows_at_once(client, auth, mixed, admin):
     facts.refresh(NOW)
     auth.login(admin)
@@ -282,6 +328,13 @@ def test_a_change_after_the_sweep_shows_at_once(client, auth, mixed, admin):
     )
     service.reopen(resolved, actor=mixed.alex, reason="Still broken")
     service.reply(waiting, author=mixed.alex, body="On it.")
+    # And one moves to the other team, its category and priority changed: the filters
+    # read the ticket as it is now, not the kept copy.
+    moved = next(t for t in mixed.tickets if t.team_id == mixed.team.id and t.category_id)
+    payments = db.session.scalar(select(Category).where(Category.slug == "payments"))
+    service.update_fields(
+        moved, actor=admin, team=mixed.bea.team, category=payments, priority=Priority.HIGH
+    )
     then = list(csv.reader(io.StringIO(client.get(volume).get_data(as_text=True))))
     # Today's backlog: one more (reopened); the answered ticket stays in it.
     assert int(then[-1][3]) == int(first[-1][3]) + 1
