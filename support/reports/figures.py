@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, String, and_, case, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
@@ -361,28 +361,28 @@ def _times(times: Any) -> Times:
     """Median and 90th percentile of first-response and resolution clock times, the
     first-response median per agent and per channel, and the first-response
     distribution: one statement, so the clock times are worked out once."""
+    dialect = db.engine.dialect.name
 
-    def values(key: Any, value: Any, *extra: Any) -> Any:
-        return select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
+    def series(name: str, key: Any, value: Any, *extra: Any) -> Select:
+        """The percentiles of `value` by `key`, each key tagged `name`: a series of its
+        own, so each is sorted alone (not one sort of every series' values together)."""
+        values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
+        found = sql.percentiles(values, [0.5, 0.9], dialect).subquery(name)
+        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, found.c.p1)
 
     bucket = case(
         *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
         else_=literal(f"b:{len(RESPONSE_BUCKETS)}"),
     )
-    values_of = union_all(
-        values(literal("fr", String), times.c.fr),
-        values(literal("res", String), times.c.res),
-        values(_tagged("a:", times.c.assignee_id), times.c.fr, times.c.assignee_id.is_not(None)),
-        values(_tagged("c:", times.c.channel), times.c.fr),
-    ).subquery("v")
-    # The distribution only counts: no sort of its values with the others'.
+    # The distribution only counts: no sort of its values.
     distribution = (
         select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
     )
     statement = union_all(
-        sql.percentiles(
-            select(values_of.c.key, values_of.c.value), [0.5, 0.9], db.engine.dialect.name
-        ),
+        series("fr", literal("", String), times.c.fr),
+        series("res", literal("", String), times.c.res),
+        series("a:", times.c.assignee_id, times.c.fr, times.c.assignee_id.is_not(None)),
+        series("c:", times.c.channel, times.c.fr),
         distribution,
     )
     found = {row[0]: (row[1], row[2], row[3]) for row in db.session.execute(statement)}
