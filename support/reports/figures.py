@@ -186,7 +186,8 @@ def build(
     clock = Clock.current()
     if kept is None:
         kept = Kept.read(clock)
-    days = _days(filters, where, now, kept)
+    filed, done = _filed(filters, where, kept, now), _done(filters, where, kept)
+    days = _days(filters, where, kept, filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
     times = _times(clock_times(filters, where, clock, kept))
@@ -210,8 +211,8 @@ def build(
         reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
         ratings=_distribution(ratings),
         comments=_comments(filters, where),
-        agents=_agents(filters, where, kept, events, times.agents, ratings),
-        channels=_channels(filters, where, kept, times.channels, ratings),
+        agents=_agents(filed, done, events, times.agents, ratings),
+        channels=_channels(filed, done, times.channels, ratings),
         totals=totals,
     )
     return report
@@ -225,70 +226,111 @@ def _done_in_range(filters: ReportFilters, c: Any) -> ColumnElement[bool]:
     )
 
 
-def _ticket_rows(
-    kept: Kept, where: list, row: Callable[[Any], list], chosen: Callable[[Any], Any], name: str
-) -> Any:
-    """A subquery: `row(c)` for each ticket passing `where` and `chosen(c)`, read from the
-    kept facts where fresh and from the tickets for the others (`c`: the columns of
-    either, under the same names)."""
-    parts = [
-        select(*row(source.c)).where(*source.where, chosen(source.c))
-        for source in kept.sources(where, FACTS)
-    ]
-    return union(parts, name)
-
-
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _days(filters: ReportFilters, where: list, now: datetime, kept: Kept) -> list[Period]:
+@dataclass(frozen=True)
+class Tally:
+    """Tickets filed (or done) in the range counted by day (how many, then the day's
+    sums), by assignee and by channel: one read of the tickets for the three."""
+
+    by_day: dict[int, tuple[int, ...]]
+    by_agent: dict[int, int]
+    by_channel: dict[str, int]
+
+
+def _tally(
+    kept: Kept,
+    where: list,
+    day: Callable[[Any], ColumnElement[int]],
+    chosen: Callable[[Any], Any],
+    sums: Callable[[Any], list] = lambda c: [],
+) -> Tally:
+    """The tickets passing `where` and `chosen(c)`, counted by `day(c)` (with the sums of
+    `sums(c)`, each a 0/1 flag), by assignee and by channel."""
+
+    def row(c: Any) -> list:
+        flags = [flag.label(f"f{i}") for i, flag in enumerate(sums(c))]
+        return [day(c).label("day"), c.assignee_id, c.channel, *flags]
+
+    parts = [
+        select(*row(source.c)).where(*source.where, chosen(source.c))
+        for source in kept.sources(where, FACTS)
+    ]
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tallied")
+    flags = [column for column in rows.c if column.name.startswith("f")]
+    blanks = [null()] * len(flags)
+    statement = union_all(
+        select(
+            literal("d"), cast(rows.c.day, String), func.count(), *map(func.sum, flags)
+        ).group_by(rows.c.day),
+        select(literal("a"), cast(rows.c.assignee_id, String), func.count(), *blanks)
+        .where(rows.c.assignee_id.is_not(None))
+        .group_by(rows.c.assignee_id),
+        select(literal("c"), cast(rows.c.channel, String), func.count(), *blanks).group_by(
+            rows.c.channel
+        ),
+    )
+    by_day, by_agent, by_channel = {}, {}, {}
+    for by, key, n, *found in db.session.execute(statement):
+        if by == "d":
+            by_day[int(key)] = (n, *found)
+        elif by == "a":
+            by_agent[int(key)] = n
+        else:
+            by_channel[key] = n
+    return Tally(by_day, by_agent, by_channel)
+
+
+def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Tally:
+    """Tickets filed in the range, and by day their SLA counts (clock.target_counts)."""
+
+    def sla_flags(c: Any) -> list:
+        fr_counted, fr_met = target_counts(
+            c.first_responded_at, c.first_response_due, now, c.sla_paused_at
+        )
+        res_counted, res_met = target_counts(done_at(c), c.resolution_due, now, c.sla_paused_at)
+        return [_flag(fr_counted), _flag(fr_met), _flag(res_counted), _flag(res_met)]
+
+    return _tally(
+        kept,
+        where,
+        lambda c: sql.day_number(c.created_at),
+        lambda c: in_range(c.created_at, filters),
+        sla_flags,
+    )
+
+
+def _done(filters: ReportFilters, where: list, kept: Kept) -> Tally:
+    """Tickets done in the range."""
+    return _tally(
+        kept,
+        where,
+        lambda c: sql.day_number(done_at(c)),
+        lambda c: _done_in_range(filters, c),
+    )
+
+
+def _days(
+    filters: ReportFilters, where: list, kept: Kept, filed: Tally, done: Tally
+) -> list[Period]:
     """Created, done, SLA counts and the backlog for each day of the range.
 
     The backlog at the end of a day is the backlog before the range plus the stretches
     in it that began since, less those that ended; its average age comes the same way
     from the sum of the filing times of the tickets in it.
     """
-
-    def sla_row(c: Any) -> list:
-        fr_counted, fr_met = target_counts(
-            c.first_responded_at, c.first_response_due, now, c.sla_paused_at
-        )
-        res_counted, res_met = target_counts(done_at(c), c.resolution_due, now, c.sla_paused_at)
-        return [
-            sql.day_number(c.created_at).label("day"),
-            _flag(fr_counted).label("frc"),
-            _flag(fr_met).label("frm"),
-            _flag(res_counted).label("rc"),
-            _flag(res_met).label("rm"),
-        ]
-
-    rows = _ticket_rows(kept, where, sla_row, lambda c: in_range(c.created_at, filters), "filed")
-    filed = select(
-        rows.c.day,
-        func.count().label("n"),
-        *[func.sum(rows.c[name]).label(name) for name in ("frc", "frm", "rc", "rm")],
-    ).group_by(rows.c.day)
-    rows = _ticket_rows(
-        kept,
-        where,
-        lambda c: [sql.day_number(done_at(c)).label("day")],
-        lambda c: _done_in_range(filters, c),
-        "done",
-    )
-    done = select(rows.c.day, func.count().label("n")).group_by(rows.c.day)
     backlog, age_sum, moves = _backlog_moves(filters, where, kept)
-    filed_by_day = {row.day: row for row in db.session.execute(filed)}
-    done_by_day = {row.day: row for row in db.session.execute(done)}
     periods = []
     first = (filters.start - EPOCH).days
     for number in range(first, first + filters.days):
         period = Period(day_of(number))
-        if (row := filed_by_day.get(number)) is not None:
-            period.created, period.fr_counted, period.fr_met = row.n, row.frc, row.frm
-            period.res_counted, period.res_met = row.rc, row.rm
-        if (row := done_by_day.get(number)) is not None:
-            period.resolved = row.n
+        if (row := filed.by_day.get(number)) is not None:
+            period.created, period.fr_counted, period.fr_met, period.res_counted = row[:4]
+            period.res_met = row[4]
+        if (row := done.by_day.get(number)) is not None:
+            period.resolved = row[0]
         n, s = moves.get(number, (0, 0))
         backlog, age_sum = backlog + n, age_sum + s
         period.backlog = backlog
@@ -303,20 +345,28 @@ def _backlog_moves(
 ) -> tuple[int, int, dict[int, tuple[int, int]]]:
     """The backlog at the start of the range (how many, and the sum of their filing
     times in seconds), and by day how much it grew: stretches begun less stretches
-    ended. One statement."""
+    ended. One statement, reading each stretch that was in the backlog during the
+    range or before it once: still open, or closed since the range began."""
     since, until = filters.since, filters.until
-    before = open_spans(where, kept, since).subquery("before")
-    began = backlog_spans(
-        where, kept, lambda opened, _: and_(opened >= since, opened < until)
-    ).subquery("began")
-    ended = backlog_spans(
-        where, kept, lambda _, closed: and_(closed >= since, closed < until)
-    ).subquery("ended")
-    began_day, ended_day = sql.day_number(began.c.opened_at), sql.day_number(ended.c.closed_at)
+    spans = backlog_spans(
+        where,
+        kept,
+        lambda opened, closed: and_(closed.is_(None), opened < until),
+        lambda opened, closed: and_(closed >= since, opened < until),
+    ).cte("stretches")
+    opened, closed = spans.c.opened_at, spans.c.closed_at
+    began_day, ended_day = sql.day_number(opened), sql.day_number(closed)
     statement = union_all(
-        select(literal(None).label("day"), func.count(), func.coalesce(func.sum(before.c.s), 0)),
-        select(began_day, func.count(), func.sum(began.c.s)).group_by(began_day),
-        select(ended_day, -func.count(), -func.sum(ended.c.s)).group_by(ended_day),
+        # In the backlog when the range began: begun before, not closed before.
+        select(
+            literal(None).label("day"), func.count(), func.coalesce(func.sum(spans.c.s), 0)
+        ).where(opened < since),
+        select(began_day, func.count(), func.sum(spans.c.s))
+        .where(opened >= since)
+        .group_by(began_day),
+        select(ended_day, -func.count(), -func.sum(spans.c.s))
+        .where(closed.is_not(None), closed < until)
+        .group_by(ended_day),
     )
     backlog, age_sum, moves = 0, 0, {}
     for day, n, s in db.session.execute(statement):
@@ -497,27 +547,15 @@ def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
 
 
 def _agents(
-    filters: ReportFilters,
-    where: list,
-    kept: Kept,
+    filed: Tally,
+    done: Tally,
     events: dict[tuple[EventKind, int | None], int],
     fr_medians: dict[int, float],
     ratings: list[RatingCount],
 ) -> list[Row]:
     """Per agent: tickets filed in the range now assigned to them, their public replies,
     tickets they resolved, their first-response median and their tickets' ratings."""
-    assigned = _count_by(
-        kept,
-        where,
-        "assignee_id",
-        lambda c: and_(in_range(c.created_at, filters), c.assignee_id.is_not(None)),
-    )
-    resolved = _count_by(
-        kept,
-        where,
-        "assignee_id",
-        lambda c: and_(_done_in_range(filters, c), c.assignee_id.is_not(None)),
-    )
+    assigned, resolved = filed.by_agent, done.by_agent
     replies = {actor: n for (kind, actor), n in events.items() if kind == EventKind.REPLY and actor}
     ids = set(assigned) | set(resolved) | set(replies)
     agents = (
@@ -545,22 +583,14 @@ def _agents(
     return sorted(rows.values(), key=lambda row: (-row.resolved, -row.assigned, row.label))
 
 
-def _count_by(kept: Kept, where: list, key: str, chosen: Callable[[Any], Any]) -> dict:
-    """How many tickets passing `where` and `chosen(c)` there are by the column `key`."""
-    rows = _ticket_rows(kept, where, lambda c: [c[key].label("key")], chosen, "counted")
-    return dict(db.session.execute(select(rows.c.key, func.count()).group_by(rows.c.key)).all())
-
-
 def _channels(
-    filters: ReportFilters,
-    where: list,
-    kept: Kept,
+    filed: Tally,
+    done: Tally,
     fr_medians: dict[str, float],
     ratings: list[RatingCount],
 ) -> list[Row]:
     """Per channel: tickets filed and done in the range, first-response median, ratings."""
-    created = _count_by(kept, where, "channel", lambda c: in_range(c.created_at, filters))
-    resolved = _count_by(kept, where, "channel", lambda c: _done_in_range(filters, c))
+    created, resolved = filed.by_channel, done.by_channel
     rows = {
         channel.value: Row(
             channel.value,
