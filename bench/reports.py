@@ -39,8 +39,9 @@ from datetime import datetime, timedelta
 
 import psutil
 import psycopg
+import seeding
 from common import QueryCounter, bench_app, p95
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from support import clock
 from support.auth import accounts
@@ -56,7 +57,6 @@ from support.models import (
     Team,
     Ticket,
     TicketEvent,
-    User,
 )
 from support.models.ticket import Channel
 from support.reports import facts
@@ -74,8 +74,9 @@ COMMENTS = ["Quick and clear, thank you", "Took a while but solved", "Still not 
 
 
 def _people() -> tuple[str, list[int], list[int]]:
-    teams = [Team(name=name) for name in ("Customer Care", "Payments & Trust", "Logistics")]
-    db.session.add_all(teams)
+    """Three teams of agents and the customers (bench/seeding.py), a business-hours
+    policy for "high" and an admin: the admin's email, the agents' and customers' ids."""
+    agents, customers = seeding.people(AGENTS, CUSTOMERS, PASSWORD)
     db.session.add(
         SlaPolicy(
             priority="high",
@@ -89,29 +90,7 @@ def _people() -> tuple[str, list[int], list[int]]:
     admin = accounts.create_user(
         email="admin@example.com", name="Ada Admin", password=PASSWORD, role=Role.ADMIN, tier=3
     )
-    agents = [
-        accounts.create_user(
-            email=f"agent{i}@example.com",
-            name=f"Agent {i:02d}",
-            password=PASSWORD,
-            role=Role.AGENT,
-            tier=1 + i % 3,
-            team_id=teams[i % len(teams)].id,
-        )
-        for i in range(AGENTS)
-    ]
-    rows = [
-        {
-            "email": f"c{i}@example.com",
-            "name": f"Customer {i}",
-            "password_hash": admin.password_hash,
-        }
-        for i in range(CUSTOMERS)
-    ]
-    db.session.execute(insert(User), rows)
-    db.session.commit()
-    customers = list(db.session.scalars(select(User.id).where(User.role == Role.CUSTOMER)))
-    return admin.email, [a.id for a in agents], customers
+    return admin.email, [agent.id for agent in agents], customers
 
 
 def _ticket(rng: random.Random, i: int, now: datetime, people: dict) -> tuple[dict, list, dict]:
@@ -225,11 +204,9 @@ def seed(tickets: int, seed_value: int = 15) -> str:
             events += event_rows
             if rating:
                 ratings.append(rating)
-        db.session.execute(insert(Ticket), rows)
-        db.session.execute(insert(TicketEvent), events)
-        if ratings:
-            db.session.execute(insert(Rating), ratings)
-        db.session.commit()
+        seeding.insert_batched(Ticket, rows)
+        seeding.insert_batched(TicketEvent, events)
+        seeding.insert_batched(Rating, ratings)
     due.refresh(db.session.connection())
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT setval('tickets_id_seq', (SELECT max(id) FROM tickets))"))
