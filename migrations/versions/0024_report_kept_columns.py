@@ -55,12 +55,7 @@ def _ticket_key():
 def upgrade():
     op.execute('DELETE FROM report_facts_state')
     _drop_0020_tables()
-    op.create_table(
-        'report_ticket_facts',
-        *_ticket_key(),
-        sa.Column('fingerprint', sa.String(length=64), nullable=False),
-        sa.Column('fr', sa.BigInteger(), nullable=True),
-        sa.Column('res', sa.BigInteger(), nullable=True),
+    _create_facts(
         sa.Column('resolved_at', sa.DateTime(), nullable=True),
         sa.Column('closed_at', sa.DateTime(), nullable=True),
         sa.Column('first_responded_at', sa.DateTime(), nullable=True),
@@ -70,25 +65,13 @@ def upgrade():
         sa.Column('rated_at', sa.DateTime(), nullable=True),
         sa.Column('rating_score', sa.Integer(), nullable=True),
         *_ticket_columns(),
-        sa.PrimaryKeyConstraint('ticket_id'),
     )
     with op.batch_alter_table('report_ticket_facts', schema=None) as batch_op:
         batch_op.create_index('ix_report_ticket_facts_created', ['created_at'], unique=False)
         batch_op.create_index('ix_report_ticket_facts_resolved', ['resolved_at'], unique=False)
         batch_op.create_index('ix_report_ticket_facts_closed', ['closed_at'], unique=False)
         batch_op.create_index('ix_report_ticket_facts_rated', ['rated_at'], unique=False)
-    op.create_table(
-        'report_backlog_spans',
-        *_ticket_key(),
-        sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('opened_at', sa.DateTime(), nullable=False),
-        sa.Column('closed_at', sa.DateTime(), nullable=True),
-        *_ticket_columns(),
-        sa.PrimaryKeyConstraint('ticket_id', 'seq'),
-    )
-    with op.batch_alter_table('report_backlog_spans', schema=None) as batch_op:
-        batch_op.create_index('ix_report_backlog_spans_opened', ['opened_at'], unique=False)
-        batch_op.create_index('ix_report_backlog_spans_closed', ['closed_at'], unique=False)
+    _create_spans(*_ticket_columns())
     op.create_table(
         'report_event_counts',
         *_ticket_key(),
@@ -122,20 +105,30 @@ def downgrade():
         for name in ('rated', 'closed', 'resolved', 'created'):
             batch_op.drop_index(f'ix_report_ticket_facts_{name}')
     _drop_0020_tables()
+    _create_facts()
+    _create_spans()
+
+
+def _create_facts(*more):
     op.create_table(
         'report_ticket_facts',
         *_ticket_key(),
         sa.Column('fingerprint', sa.String(length=64), nullable=False),
         sa.Column('fr', sa.BigInteger(), nullable=True),
         sa.Column('res', sa.BigInteger(), nullable=True),
+        *more,
         sa.PrimaryKeyConstraint('ticket_id'),
     )
+
+
+def _create_spans(*more):
     op.create_table(
         'report_backlog_spans',
         *_ticket_key(),
         sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('opened_at', sa.DateTime(), nullable=False),
         sa.Column('closed_at', sa.DateTime(), nullable=True),
+        *more,
         sa.PrimaryKeyConstraint('ticket_id', 'seq'),
     )
     with op.batch_alter_table('report_backlog_spans', schema=None) as batch_op:
