@@ -112,15 +112,23 @@ def on_copy(condition: ColumnElement[bool], copy: Table) -> ColumnElement[bool]:
 
     def moved(element: Any) -> Any:
         if isinstance(element, (Select, ScalarSelect, FromClause)):
-            return element  # not a column of the tickets row: never look inside
-        table = getattr(element, "table", None)
-        if isinstance(element, ColumnClause) and table is not None and table.name == TICKETS.name:
+            # A subquery stays as it is, unless it reads the tickets (correlated to
+            # the row, say): it would not follow the row onto the copy.
+            if any(_of_tickets(inner) for inner in visitors.iterate(element)):
+                raise NotKept("a subquery on the tickets")
+            return element
+        if _of_tickets(element):
             if element.name not in copy.c:
                 raise NotKept(element.name)
             return copy.c[element.name]
         return None
 
     return visitors.replacement_traverse(condition, {}, moved)
+
+
+def _of_tickets(element: Any) -> bool:
+    table = getattr(element, "table", None)
+    return isinstance(element, ColumnClause) and table is not None and table.name == TICKETS.name
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from support.board import queries as board
 from support.extensions import db
@@ -310,6 +310,11 @@ def test_a_condition_on_a_column_not_kept_reads_the_tickets(mixed, admin):
         FACTS,
         TICKETS_TABLE,
     ]
+    # A subquery correlated to the ticket (one of its events) cannot follow it either.
+    escalated = exists().where(
+        TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == EventKind.ESCALATED
+    )
+    assert [source.table for source in kept.sources([escalated], FACTS)] == [TICKETS_TABLE]
     filters = ReportFilters.from_args(RANGE, NOW.date())
     assert _everything(figures.build(filters, admin, NOW, on_status)) == _everything(
         figures.build(filters, admin, NOW, on_status, kept=RAW)
