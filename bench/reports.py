@@ -10,8 +10,9 @@ SQLite in a temporary directory by default; `--database postgresql` recreates th
 database `support_bench_reports` on 127.0.0.1:5432 (trust auth, user postgres) and
 drops it afterwards. Seeding the full size takes a quarter of an hour or more, so
 `--keep` keeps the data for the next run: `--keep FILE` (SQLite: a database file,
-seeded when it has no tickets yet) or `--keep` with PostgreSQL (the database is seeded
-once and never dropped; `--fresh` recreates it). A kept run prints each figure the same.
+seeded when it has no tickets yet) or `--keep [NAME]` with PostgreSQL (that database,
+`support_bench_reports` by default, is seeded once and never dropped; `--fresh`
+recreates it). A kept run prints each figure the same.
 `--copy-from FILE` fills an empty kept PostgreSQL database from a kept SQLite file (COPY:
 the same data on both engines, in minutes rather than a seeding's hour on a busy machine).
 
@@ -38,8 +39,9 @@ from datetime import datetime, timedelta
 
 import psutil
 import psycopg
+import seeding
 from common import QueryCounter, bench_app, p95
-from sqlalchemy import insert, select, text
+from sqlalchemy import inspect, select, text
 
 from support import clock
 from support.auth import accounts
@@ -55,7 +57,6 @@ from support.models import (
     Team,
     Ticket,
     TicketEvent,
-    User,
 )
 from support.models.ticket import Channel
 from support.reports import facts
@@ -73,8 +74,9 @@ COMMENTS = ["Quick and clear, thank you", "Took a while but solved", "Still not 
 
 
 def _people() -> tuple[str, list[int], list[int]]:
-    teams = [Team(name=name) for name in ("Customer Care", "Payments & Trust", "Logistics")]
-    db.session.add_all(teams)
+    """Three teams of agents and the customers (bench/seeding.py), a business-hours
+    policy for "high" and an admin: the admin's email, the agents' and customers' ids."""
+    agents, customers = seeding.people(AGENTS, CUSTOMERS, PASSWORD)
     db.session.add(
         SlaPolicy(
             priority="high",
@@ -88,29 +90,7 @@ def _people() -> tuple[str, list[int], list[int]]:
     admin = accounts.create_user(
         email="admin@example.com", name="Ada Admin", password=PASSWORD, role=Role.ADMIN, tier=3
     )
-    agents = [
-        accounts.create_user(
-            email=f"agent{i}@example.com",
-            name=f"Agent {i:02d}",
-            password=PASSWORD,
-            role=Role.AGENT,
-            tier=1 + i % 3,
-            team_id=teams[i % len(teams)].id,
-        )
-        for i in range(AGENTS)
-    ]
-    rows = [
-        {
-            "email": f"c{i}@example.com",
-            "name": f"Customer {i}",
-            "password_hash": admin.password_hash,
-        }
-        for i in range(CUSTOMERS)
-    ]
-    db.session.execute(insert(User), rows)
-    db.session.commit()
-    customers = list(db.session.scalars(select(User.id).where(User.role == Role.CUSTOMER)))
-    return admin.email, [a.id for a in agents], customers
+    return admin.email, [agent.id for agent in agents], customers
 
 
 def _ticket(rng: random.Random, i: int, now: datetime, people: dict) -> tuple[dict, list, dict]:
@@ -224,11 +204,9 @@ def seed(tickets: int, seed_value: int = 15) -> str:
             events += event_rows
             if rating:
                 ratings.append(rating)
-        db.session.execute(insert(Ticket), rows)
-        db.session.execute(insert(TicketEvent), events)
-        if ratings:
-            db.session.execute(insert(Rating), ratings)
-        db.session.commit()
+        seeding.insert_batched(Ticket, rows)
+        seeding.insert_batched(TicketEvent, events)
+        seeding.insert_batched(Rating, ratings)
     due.refresh(db.session.connection())
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT setval('tickets_id_seq', (SELECT max(id) FROM tickets))"))
@@ -239,28 +217,20 @@ def seed(tickets: int, seed_value: int = 15) -> str:
     return admin
 
 
-PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DATABASE}"
-
-
-def recreate_postgres() -> str:
+def postgres(name: str, *, fresh: bool) -> str:
+    """The database `name`: recreated when `fresh`, else made (empty) if missing."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return PG_URL
-
-
-def ensure_postgres() -> str:
-    """The kept database, created (empty) if it is not there yet."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,))
+        if fresh:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if found.fetchone() is None:
-            conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return PG_URL
+            conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
-def drop_postgres() -> None:
+def drop_postgres(name: str) -> None:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _export_peak(client, url: str) -> tuple[int, float, float]:
@@ -317,7 +287,7 @@ def timed_cpu(app, name: str, call, runs: int, warmup: int = 3) -> None:
         print(f"{name}_cpu_p95_app_db: {p95(ours):.2f} ms + {p95(server):.2f} ms")
 
 
-def measure(app, email: str, requests: int) -> None:
+def measure(app, email: str, requests: int, export: bool = True) -> None:
     client = app.test_client()
     client.post("/login", data={"email": email, "password": PASSWORD})
     today = clock.now().date()
@@ -334,7 +304,7 @@ def measure(app, email: str, requests: int) -> None:
             client.get(page)
         print(f"reports_queries: {counter.count} queries")
         db.session.remove()
-    for name, span in (("90d", quarter), ("year", year)):
+    for name, span in (("90d", quarter), ("year", year)) if export else ():
         lines, seconds, peak = _export_peak(client, f"/reports/export/tickets.csv?{span}")
         print(f"csv_tickets_{name}_rows: {lines - 1} rows")
         print(f"csv_tickets_{name}_seconds: {seconds:.2f} s")
@@ -384,6 +354,22 @@ def copy_from_sqlite(path: str) -> None:
         source.close()
 
 
+def fit_kept_tables(app) -> None:
+    """Data kept by an older version: the sweep's tables (report_*, all made again from
+    the tickets) are made anew when any of them has other columns than the models."""
+    with app.app_context():
+        inspector = inspect(db.engine)
+        kept = [table for table in db.metadata.sorted_tables if table.name.startswith("report_")]
+        if any(
+            {column["name"] for column in inspector.get_columns(table.name)} != set(table.c.keys())
+            for table in kept
+        ):
+            db.metadata.drop_all(db.engine, tables=kept)
+            db.metadata.create_all(db.engine, tables=kept)
+            print("kept_tables_remade: yes")
+        db.session.remove()
+
+
 def refresh_facts(app) -> None:
     """What the sweep does every minute, all at once: the per-ticket facts up to date."""
     with app.app_context():
@@ -425,17 +411,20 @@ def main() -> None:
         const="",
         default=None,
         metavar="FILE",
-        help="keep the seeded data (SQLite: the database file to use; PostgreSQL: no value)",
+        help="keep the seeded data: SQLite, the database file to use; PostgreSQL, "
+        f"a database name (none: {PG_DATABASE})",
     )
     parser.add_argument("--fresh", action="store_true", help="with --keep: seed again")
     parser.add_argument("--copy-from", metavar="FILE", help="PostgreSQL: load a kept SQLite file")
     parser.add_argument("--raw", action="store_true", help="measure without the kept facts")
+    parser.add_argument("--no-export", action="store_true", help="measure the page only")
     args = parser.parse_args()
     overrides: dict = {}
     keep = args.keep is not None
+    pg_name = args.keep or PG_DATABASE
     if args.database == "postgresql":
         fresh = args.fresh or not keep
-        overrides["SQLALCHEMY_DATABASE_URI"] = recreate_postgres() if fresh else ensure_postgres()
+        overrides["SQLALCHEMY_DATABASE_URI"] = postgres(pg_name, fresh=fresh)
         # One connection, so one server process whose CPU time is the database's share.
         overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 1, "max_overflow": 0}
     elif keep:
@@ -449,15 +438,16 @@ def main() -> None:
         if args.copy_from:
             with app.app_context():
                 copy_from_sqlite(args.copy_from)
+        fit_kept_tables(app)
         email = _seeded(app, args.tickets)
         if not args.raw:
             refresh_facts(app)
-        measure(app, email, args.requests)
+        measure(app, email, args.requests, export=not args.no_export)
         with app.app_context():
             db.engine.dispose()
     finally:
         if args.database == "postgresql" and not keep:
-            drop_postgres()
+            drop_postgres(pg_name)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,12 @@ from support.models.privacy import (
     JobState,
     PrivacySettings,
 )
-from support.models.report import ReportBacklogSpan, ReportFactsState, ReportTicketFacts
+from support.models.report import (
+    ReportBacklogSpan,
+    ReportEventCount,
+    ReportFactsState,
+    ReportTicketFacts,
+)
 from support.models.saved_view import SavedView
 from support.models.ticket import (
     Attachment,
@@ -95,6 +100,7 @@ __all__ = [
     "PrivacySettings",
     "Rating",
     "ReportBacklogSpan",
+    "ReportEventCount",
     "ReportFactsState",
     "ReportTicketFacts",
     "Role",

@@ -1,8 +1,11 @@
 """What the reports keep worked out per ticket, so a page need not work it out again
 from the timeline (support/reports/facts.py fills these tables; nothing else writes them).
 
-Each row is a copy of what the SQL in support/reports/figures.py says for one ticket,
-made by INSERT … SELECT from that same SQL: the definition stays there, once.
+Each row is a copy of what the SQL in support/reports/clock.py says for one ticket,
+made by INSERT … SELECT from that same SQL: the definition stays there, once. Each
+also carries a copy of the ticket's columns the reports filter and count by, under
+the tickets' own names (the filters' conditions are moved onto them by name, see
+clock.on_copy), so a page reads these rows alone and never joins the tickets.
 """
 
 from __future__ import annotations
@@ -13,13 +16,33 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from support.extensions import db
+from support.models.ticket import Channel, EventKind, Priority, str_enum
 
 
-class ReportTicketFacts(db.Model):
+class TicketColumns:
+    """The ticket's columns every kept row copies: when it was filed, and what the
+    reports filter by (the viewer's scope, team, category, channel, priority, agent)."""
+
+    created_at: Mapped[datetime]
+    team_id: Mapped[int | None] = mapped_column(default=None)
+    category_id: Mapped[int | None] = mapped_column(default=None)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority))
+    assignee_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class ReportTicketFacts(TicketColumns, db.Model):
     """A ticket's clock seconds to its first response and to done (None: not yet),
-    worked out under the SLA clock whose fingerprint is stored with them."""
+    worked out under the SLA clock whose fingerprint is stored with them; the
+    ticket's SLA columns and its rating, for the figures counted per ticket."""
 
     __tablename__ = "report_ticket_facts"
+    __table_args__ = (
+        Index("ix_report_ticket_facts_created", "created_at"),
+        Index("ix_report_ticket_facts_resolved", "resolved_at"),
+        Index("ix_report_ticket_facts_closed", "closed_at"),
+        Index("ix_report_ticket_facts_rated", "rated_at"),
+    )
 
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
@@ -27,9 +50,17 @@ class ReportTicketFacts(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     fr: Mapped[int | None] = mapped_column(BigInteger, default=None)
     res: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_responded_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_due: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due: Mapped[datetime | None] = mapped_column(default=None)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    rated_at: Mapped[datetime | None] = mapped_column(default=None)
+    rating_score: Mapped[int | None] = mapped_column(default=None)
 
 
-class ReportBacklogSpan(db.Model):
+class ReportBacklogSpan(TicketColumns, db.Model):
     """A stretch of time a ticket spent in the backlog: from filing (or a reopening) to
     being resolved or closed (closed_at None: still in it), as its status events say."""
 
@@ -45,6 +76,23 @@ class ReportBacklogSpan(db.Model):
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ReportEventCount(TicketColumns, db.Model):
+    """How many timeline events the reports count (escalations, reopens, the team's
+    replies) a ticket had on one day (days since 1970), by kind and actor."""
+
+    __tablename__ = "report_event_counts"
+    __table_args__ = (Index("ix_report_event_counts_day", "day"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[int]
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, 24))
+    actor_id: Mapped[int | None] = mapped_column(default=None)
+    n: Mapped[int]
 
 
 class ReportFactsState(db.Model):

@@ -1,7 +1,8 @@
-"""The sweep keeps the reports' costly per-ticket facts: clock times and stretches in
-the backlog (support/models/report.py), copied by INSERT … SELECT from the SQL that
-defines them (support/reports/figures.py `clock_rows` and `span_rows`), never ticket
-by ticket in Python.
+"""The sweep keeps the reports' costly per-ticket facts: clock times, stretches in the
+backlog and the counted events by day (support/models/report.py), copied by INSERT …
+SELECT from the SQL that defines them (support/reports/clock.py `clock_rows`,
+`span_rows` and `event_rows`), never ticket by ticket in Python, each row with a copy
+of the ticket's columns the reports filter by.
 
 Tickets are taken in (updated_at, id) order from the last watermark up to a moment a
 little in the past (MARGIN: a change written just before but committed after that
@@ -9,18 +10,28 @@ moment is still ahead of the watermark), in batches, each committed on its own; 
 that stops after `max_batches` carries on from its cursor next time. A new clock
 (another fingerprint: policies or business hours edited) starts them all over, and
 pages work everything out meanwhile. Pages read facts only for tickets last updated
-before the watermark (figures.Kept), so a change shows at once.
+before the watermark (clock.Kept), so a change shows at once.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, insert, literal, or_, select
+from sqlalchemy import Select, Table, and_, delete, func, insert, literal, or_, select
 
 from support.extensions import db
-from support.models import ReportBacklogSpan, ReportFactsState, ReportTicketFacts, Ticket
-from support.reports import figures
+from support.models import Rating, ReportFactsState, Ticket
+from support.reports.clock import (
+    EVENT_COUNTS,
+    FACTS,
+    SPANS,
+    TICKETS,
+    Clock,
+    clock_rows,
+    event_rows,
+    fingerprint,
+    span_rows,
+)
 
 BATCH = 2000  # tickets per statement: their events are read through the ticket index
 MAX_BATCHES = 25  # per sweep run (every minute): 50,000 tickets at most
@@ -30,14 +41,14 @@ MARGIN = timedelta(minutes=5)  # longer than any transaction that writes a ticke
 def refresh(now: datetime, max_batches: int = MAX_BATCHES, batch: int = BATCH) -> int:
     """Bring the kept facts up to `now` − MARGIN (or `max_batches` closer to it);
     returns how many tickets were worked out. Commits after each batch."""
-    clock = figures.Clock.current()
-    fingerprint = figures.fingerprint(clock)
+    clock = Clock.current()
+    kept_under = fingerprint(clock)
     state = db.session.get(ReportFactsState, 1, with_for_update=True)
     if state is None:
         state = ReportFactsState(id=1)
         db.session.add(state)
-    if state.fingerprint != fingerprint:  # everything was worked out under another clock
-        state.fingerprint, state.watermark = fingerprint, None
+    if state.fingerprint != kept_under:  # everything was worked out under another clock
+        state.fingerprint, state.watermark = kept_under, None
         state.cursor_updated_at = state.cursor_id = state.target = None
     if state.target is None:
         state.target = now - MARGIN
@@ -48,7 +59,7 @@ def refresh(now: datetime, max_batches: int = MAX_BATCHES, batch: int = BATCH) -
             state.watermark, state.target = state.target, None
             state.cursor_updated_at = state.cursor_id = None
             break
-        _rebuild([ticket_id for ticket_id, _ in ids], clock, fingerprint)
+        _rebuild([ticket_id for ticket_id, _ in ids], clock, kept_under)
         state.cursor_id, state.cursor_updated_at = ids[-1]
         worked += len(ids)
         db.session.commit()
@@ -75,28 +86,53 @@ def _next_batch(state: ReportFactsState, batch: int):
     )
 
 
-def _rebuild(ids: list[int], clock: figures.Clock, fingerprint: str) -> None:
-    """Replace the facts of the tickets `ids` with what the figures' SQL says now."""
+def _rebuild(ids: list[int], clock: Clock, kept_under: str) -> None:
+    """Replace the facts of the tickets `ids` with what the figures' SQL says now, each
+    row with its copy of the ticket's columns (support/models/report.py)."""
     cohort = [Ticket.id.in_(ids)]
-    facts, spans = ReportTicketFacts, ReportBacklogSpan
-    db.session.execute(delete(facts).where(facts.ticket_id.in_(ids)))
-    db.session.execute(delete(spans).where(spans.ticket_id.in_(ids)))
-    times = figures.clock_rows(cohort, clock).subquery("times")
+    for table in (FACTS, SPANS, EVENT_COUNTS):
+        db.session.execute(delete(table).where(table.c.ticket_id.in_(ids)))
+    times = clock_rows(cohort, clock).subquery("times")
+    own = ["ticket_id", "fingerprint", "fr", "res", "rated_at", "rating_score"]
+    copied = _copied(FACTS, own)
     db.session.execute(
-        insert(facts).from_select(
-            ["ticket_id", "fingerprint", "fr", "res"],
-            select(times.c.id, literal(fingerprint), times.c.fr, times.c.res),
-        )
-    )
-    stretches = figures.span_rows(cohort).subquery("stretches")
-    db.session.execute(
-        insert(spans).from_select(
-            ["ticket_id", "seq", "opened_at", "closed_at"],
+        insert(FACTS).from_select(
+            [*own, *copied],
             select(
-                stretches.c.ticket_id,
-                stretches.c.seq,
-                stretches.c.opened_at,
-                stretches.c.closed_at,
-            ),
+                times.c.id,
+                literal(kept_under),
+                times.c.fr,
+                times.c.res,
+                Rating.created_at,
+                Rating.score,
+                *[TICKETS.c[name] for name in copied],
+            )
+            .join(TICKETS, TICKETS.c.id == times.c.id)
+            .outerjoin(Rating, Rating.ticket_id == times.c.id),
         )
     )
+    for table, rows in ((SPANS, span_rows(cohort)), (EVENT_COUNTS, _numbered(event_rows(cohort)))):
+        found = rows.subquery("found")
+        own = [column.name for column in found.c]
+        copied = _copied(table, own)
+        db.session.execute(
+            insert(table).from_select(
+                [*own, *copied],
+                select(*found.c, *[TICKETS.c[name] for name in copied]).join(
+                    TICKETS, TICKETS.c.id == found.c.ticket_id
+                ),
+            )
+        )
+
+
+def _copied(table: Table, own: list[str]) -> list[str]:
+    """The tickets' columns `table` keeps a copy of: those of the same names but its
+    `own` (a stretch's closed_at is not the ticket's)."""
+    return [c.name for c in table.c if c.name in TICKETS.c and c.name not in own]
+
+
+def _numbered(rows: Select) -> Select:
+    """`rows` (with a ticket_id) and `seq`, 1, 2, … within each ticket: their key."""
+    found = rows.subquery("unnumbered")
+    seq = func.row_number().over(partition_by=found.c.ticket_id, order_by=found.c.day)
+    return select(*found.c, seq.label("seq"))

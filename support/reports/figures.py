@@ -8,75 +8,50 @@ Definitions (a ticket is counted when it passes the viewer's scope and the filte
   events tell (filed, or reopened, and not resolved or closed since): a ticket
   resolved on Tuesday and reopened on Thursday is out of Wednesday's backlog. Its
   age: the average time since those tickets were filed.
-- clock time: time on the SLA clock, as the SLA machinery ran it. Business hours
-  count where the ticket's priority's policy has them, and the time we waited for
-  the customer (the clock paused) does not count. The clock moves due times on
-  when it resumes (support/tickets/sla.py), so the time a target took is the
-  policy's span less what was left on the clock:
-      span − clock(due) + clock(answered)
-  where clock(t) is plain or business seconds (support/reports/sql.py).
-- first-response time: clock time to the first public answer; resolution time:
-  clock time to done. Median and 90th percentile (percentile_cont's interpolation).
+- first-response time: clock time (support/reports/clock.py) to the first public
+  answer; resolution time: clock time to done. Median and 90th percentile
+  (percentile_cont's interpolation).
 - SLA attainment, by the week a ticket was filed: of the tickets with a target
   that has been answered or has passed (not while paused), the share answered by
-  the due time.
+  the due time (clock.target_counts).
 - escalations, reopens and replies: timeline events in the range.
 - reopen rate: reopens in the range per ticket done in the range.
 - satisfaction: ratings given in the range; satisfied means 4 or 5 out of 5.
 
-Kept facts: the two per-ticket results that cost most, the clock times and the
-stretches in the backlog, are also kept in tables by the sweep (support/reports/
-facts.py), filled by INSERT … SELECT from `clock_rows` and `span_rows` below. A
-page reads them for tickets last updated before the sweep's watermark and works out
-the rest (the tickets changed since) with the same SQL, so it is never behind.
+The per-ticket facts these are built on (clock times, stretches in the backlog) and
+which of them the sweep keeps are in support/reports/clock.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    String,
-    and_,
-    case,
-    cast,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    true,
-    union_all,
-)
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, String, and_, case, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
-from support.models import (
-    EventKind,
-    Priority,
-    Rating,
-    ReportBacklogSpan,
-    ReportFactsState,
-    ReportTicketFacts,
-    Ticket,
-    TicketEvent,
-    User,
-)
+from support.models import EventKind, Rating, Ticket, User
 from support.models.ticket import Channel
 from support.reports import sql
-from support.reports.filters import Grouping, ReportFilters, conditions
-from support.tickets import sla
-from support.tickets.schedule import DEFAULT, Schedule, ensure_intervals
-from support.tickets.schedule import current as current_schedule
+from support.reports.clock import (
+    FACTS,
+    Clock,
+    Kept,
+    backlog_spans,
+    clock_times,
+    done_at,
+    event_counts,
+    open_spans,
+    target_counts,
+    union,
+)
+from support.reports.filters import Grouping, ReportFilters, conditions, in_range
 
-EPOCH = date(1970, 1, 1)
+EPOCH = sql.EPOCH
 SATISFIED = 4  # a score of 4 or 5 out of 5
 LATEST_COMMENTS = 5
 # Time-to-first-response distribution: upper bounds in hours, the last one open.
@@ -88,291 +63,6 @@ AGE_LAST = "Over 30 days"
 
 def day_of(number: int) -> date:
     return EPOCH + timedelta(days=int(number))
-
-
-# --- the SLA clock as SQL ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Clock:
-    """The policies and business hours in force, turned into SQL over a ticket's columns."""
-
-    spans: dict[Priority, sla.Targets]
-    schedule: Schedule = DEFAULT
-
-    @classmethod
-    def current(cls) -> Clock:
-        spans = {priority: sla.targets_for(priority) for priority in Priority}
-        clock = cls(spans, current_schedule())
-        if any(targets.business_hours for targets in spans.values()):
-            ensure_intervals(clock.schedule)  # the SQL clock's table, built once per schedule
-        return clock
-
-    def at(self, ts: Any) -> ColumnElement[int]:
-        """Seconds on the clock at `ts`: business seconds where the policy says so."""
-        business = [p for p, t in self.spans.items() if t.business_hours]
-        if not business:
-            return sql.seconds(ts)
-        counted = sql.business_seconds(ts, self.schedule.fingerprint)
-        if len(business) == len(self.spans):
-            return counted
-        return case((Ticket.priority.in_(business), counted), else_=sql.seconds(ts))
-
-
-def done_at() -> ColumnElement[datetime]:
-    """When the ticket was resolved (or closed without being resolved first)."""
-    return func.coalesce(Ticket.resolved_at, Ticket.closed_at)
-
-
-# Status changes that start or end a pause of the SLA clock (support/tickets/service/change.py:
-# waiting on the customer, or resolved until they confirm, stops it).
-STATUS_EVENTS = [EventKind.STATUS_CHANGED, EventKind.REOPENED, EventKind.ESCALATED]
-PAUSED_STATUSES = ["pending", "resolved"]
-
-
-def fingerprint(clock: Clock) -> str:
-    """What the kept clock times were worked out under: another fingerprint, and they
-    are stale. `Clock` holds all the clock depends on (the policies and the business
-    hours schedule), so its repr names it."""
-    return hashlib.sha256(repr(clock).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Kept:
-    """Which tickets' kept facts a page may read: those last updated before the
-    sweep's watermark, under the clock in force (None: none, work everything out)."""
-
-    watermark: datetime | None = None
-
-    @classmethod
-    def read(cls, clock: Clock) -> Kept:
-        state = db.session.get(ReportFactsState, 1)
-        if state is None or state.watermark is None or state.fingerprint != fingerprint(clock):
-            return cls()
-        return cls(state.watermark)
-
-    def fresh(self) -> ColumnElement[bool]:
-        return Ticket.updated_at < self.watermark if self.watermark else false()
-
-    def stale(self) -> ColumnElement[bool]:
-        """The tickets changed since, found through the updated_at index: written as an
-        id list so that SQLite's planner starts from it (a few rows), not from a date
-        range of the filters (tens of thousands)."""
-        if self.watermark is None:
-            return true()
-        changed = aliased(Ticket)
-        return Ticket.id.in_(select(changed.id).where(changed.updated_at >= self.watermark))
-
-
-RAW = Kept()
-
-
-def clock_times(filters: ReportFilters, where: list, clock: Clock, kept: Kept = RAW) -> Any:
-    """A CTE: for each ticket filed in the range, its id, assignee, channel, and `fr` and
-    `res`, the clock seconds to the first response and to done (None while not there):
-    kept facts where they are fresh, worked out (clock_rows) for the rest."""
-    cohort = [*where, _in_range(Ticket.created_at, filters)]
-    raw = clock_rows([*cohort, kept.stale()], clock)
-    if kept.watermark is None:
-        return raw.cte("times")  # read by several parts of one statement: worked out once
-    facts = ReportTicketFacts
-    read = (
-        select(Ticket.id, Ticket.assignee_id, Ticket.channel, facts.fr, facts.res)
-        .join(facts, facts.ticket_id == Ticket.id)
-        .where(*cohort, kept.fresh())
-    )
-    return union_all(read, raw).cte("times")
-
-
-def clock_rows(cohort: list, clock: Clock) -> Select:
-    """For each ticket passing `cohort`: id, assignee_id, channel, and `fr` and `res`,
-    the clock seconds to the first response and to done (None while not there).
-
-    A pause runs from a status event into a paused status to the ticket's next status
-    event; the part of it before the moment measured is taken off.
-    """
-    # The cohort's status events, found through the ticket index (never a scan of all events).
-    changes = (
-        select(
-            TicketEvent.ticket_id,
-            TicketEvent.created_at.label("start"),
-            TicketEvent.data["to"].as_string().label("to"),
-            func.lead(TicketEvent.created_at)
-            .over(
-                partition_by=TicketEvent.ticket_id,
-                order_by=(TicketEvent.created_at, TicketEvent.id),
-            )
-            .label("stop"),
-        )
-        .where(
-            TicketEvent.ticket_id.in_(select(Ticket.id).where(*cohort)),
-            TicketEvent.kind.in_(STATUS_EVENTS),
-        )
-        .subquery("changes")
-    )
-
-    def paused_before(moment: Any) -> Any:
-        end = case((changes.c.stop < moment, changes.c.stop), else_=moment)
-        return func.sum(
-            case(
-                (
-                    and_(moment.is_not(None), changes.c.start < moment),
-                    clock.at(end) - clock.at(changes.c.start),
-                ),
-                else_=0,
-            )
-        )
-
-    pauses = (
-        select(
-            changes.c.ticket_id,
-            paused_before(Ticket.first_responded_at).label("fr"),
-            paused_before(done_at()).label("res"),
-        )
-        .join(Ticket, Ticket.id == changes.c.ticket_id)
-        .where(changes.c.to.in_(PAUSED_STATUSES), changes.c.stop.is_not(None))
-        .group_by(changes.c.ticket_id)
-        .subquery("pauses")
-    )
-
-    def taken(moment: Any, paused: Any) -> Any:
-        return case(
-            (moment.is_(None), None),
-            else_=clock.at(moment) - clock.at(Ticket.created_at) - func.coalesce(paused, 0),
-        )
-
-    return (
-        select(
-            Ticket.id,
-            Ticket.assignee_id,
-            Ticket.channel,
-            taken(Ticket.first_responded_at, pauses.c.fr).label("fr"),
-            taken(done_at(), pauses.c.res).label("res"),
-        )
-        .outerjoin(pauses, pauses.c.ticket_id == Ticket.id)
-        .where(*cohort)
-    )
-
-
-DONE_STATUSES = ["resolved", "closed"]
-
-
-def span_rows(cohort: list) -> Select:
-    """For each ticket passing `cohort`, its stretches in the backlog: ticket_id, seq
-    (1, 2, …), opened_at (filed or reopened) and closed_at (resolved or closed; None:
-    still in the backlog), from its status events.
-
-    Filing starts the first stretch; after that, every status event that moves the
-    ticket between done (resolved, closed) and not done ends or starts one, so the
-    turns alternate and the n-th pair of them is the n-th stretch.
-    """
-    to = TicketEvent.data["to"].as_string()
-    done = case((to.in_(DONE_STATUSES), 1), else_=0)
-    order = (TicketEvent.created_at, TicketEvent.id)
-    events = (
-        select(
-            TicketEvent.ticket_id,
-            TicketEvent.created_at.label("at"),
-            TicketEvent.id.label("seq"),
-            done.label("done"),
-            func.lag(done, 1, 0)
-            .over(partition_by=TicketEvent.ticket_id, order_by=order)
-            .label("was"),
-        )
-        .where(
-            TicketEvent.ticket_id.in_(select(Ticket.id).where(*cohort)),
-            TicketEvent.kind.in_(STATUS_EVENTS),
-        )
-        .subquery("status_events")
-    )
-    turns = union_all(
-        select(
-            Ticket.id.label("ticket_id"),
-            Ticket.created_at.label("at"),
-            literal(0).label("seq"),
-            literal(0).label("done"),
-        ).where(*cohort),
-        select(events.c.ticket_id, events.c.at, events.c.seq, events.c.done).where(
-            events.c.done != events.c.was
-        ),
-    ).subquery("turns")
-    numbered = select(
-        turns.c.ticket_id,
-        turns.c.at,
-        turns.c.done,
-        (
-            (
-                func.row_number().over(
-                    partition_by=turns.c.ticket_id, order_by=(turns.c.at, turns.c.seq)
-                )
-                + 1
-            )
-            // 2
-        ).label("span"),
-    ).subquery("numbered")
-    return select(
-        numbered.c.ticket_id,
-        numbered.c.span.label("seq"),
-        func.min(case((numbered.c.done == 0, numbered.c.at))).label("opened_at"),
-        func.max(case((numbered.c.done == 1, numbered.c.at))).label("closed_at"),
-    ).group_by(numbered.c.ticket_id, numbered.c.span)
-
-
-Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, closed_at
-
-
-def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
-    """opened_at, closed_at and `s` (the filing time in seconds) of the backlog stretches
-    of tickets passing `where` that meet any of the `chosen` conditions (each one a part
-    of its own, read through its own index): kept ones where fresh, worked out for the
-    rest."""
-    raw = span_rows([*where, kept.stale()]).subquery("raw_spans")
-    filed = sql.seconds(Ticket.created_at).label("s")
-    span = ReportBacklogSpan
-    parts = []
-    for condition in chosen:
-        parts.append(
-            select(raw.c.opened_at, raw.c.closed_at, filed)
-            .join(Ticket, Ticket.id == raw.c.ticket_id)
-            .where(condition(raw.c.opened_at, raw.c.closed_at))
-        )
-        if kept.watermark is not None:
-            parts.append(
-                select(span.opened_at, span.closed_at, filed)
-                .join(Ticket, Ticket.id == span.ticket_id)
-                .where(*where, kept.fresh(), condition(span.opened_at, span.closed_at))
-            )
-    return union_all(*parts) if len(parts) > 1 else parts[0]
-
-
-def open_spans(where: list, kept: Kept, moment: datetime) -> Any:
-    """backlog_spans in the backlog at `moment`: still open, or closed since (two
-    conditions, so each is read through the closed_at index, not every stretch begun
-    before `moment`)."""
-    return backlog_spans(
-        where,
-        kept,
-        lambda opened, closed: and_(closed.is_(None), opened < moment),
-        lambda opened, closed: and_(closed >= moment, opened < moment),
-    )
-
-
-def target_counts(answered: Any, due: Any, now: datetime) -> tuple[ColumnElement, ...]:
-    """(counted, met) for one SLA target: answered, or due and passed with the clock
-    running; met when answered by the due time."""
-    counted = and_(
-        due.is_not(None),
-        or_(
-            answered.is_not(None),
-            and_(due < now, or_(Ticket.sla_paused_at.is_(None), due <= Ticket.sla_paused_at)),
-        ),
-    )
-    met = and_(counted, answered.is_not(None), answered <= due)
-    return counted, met
-
-
-def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 # --- the report --------------------------------------------------------------------------
@@ -496,12 +186,13 @@ def build(
     clock = Clock.current()
     if kept is None:
         kept = Kept.read(clock)
-    days = _days(filters, where, now, kept)
+    filed, done = _filed(filters, where, kept, now), _done(filters, where, kept)
+    days = _days(filters, where, kept, filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
     times = _times(clock_times(filters, where, clock, kept))
-    events = _events(filters, where)
-    ratings = _ratings(filters, where)
+    events = _events(filters, where, kept)
+    ratings = _ratings(filters, where, kept)
     _attach_ratings(days, weeks, ratings)
     report = Report(
         filters=filters,
@@ -520,65 +211,126 @@ def build(
         reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
         ratings=_distribution(ratings),
         comments=_comments(filters, where),
-        agents=_agents(filters, where, events, times.agents, ratings),
-        channels=_channels(filters, where, times.channels, ratings),
+        agents=_agents(filed, done, events, times.agents, ratings),
+        channels=_channels(filed, done, times.channels, ratings),
         totals=totals,
     )
     return report
 
 
-def _in_range(column: Any, filters: ReportFilters) -> ColumnElement[bool]:
-    return and_(column >= filters.since, column < filters.until)
-
-
-def _done_in_range(filters: ReportFilters) -> ColumnElement[bool]:
+def _done_in_range(filters: ReportFilters, c: Any) -> ColumnElement[bool]:
     """done_at() in the range, written so the resolved_at and closed_at indexes serve it."""
     return or_(
-        _in_range(Ticket.resolved_at, filters),
-        and_(Ticket.resolved_at.is_(None), _in_range(Ticket.closed_at, filters)),
+        in_range(c.resolved_at, filters),
+        and_(c.resolved_at.is_(None), in_range(c.closed_at, filters)),
     )
 
 
-def _days(filters: ReportFilters, where: list, now: datetime, kept: Kept) -> list[Period]:
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Tickets filed (or done) in the range counted by day (how many, then the day's
+    sums), by assignee and by channel: one read of the tickets for the three."""
+
+    by_day: dict[int, tuple[int, ...]]
+    by_agent: dict[int, int]
+    by_channel: dict[str, int]
+
+
+def _tally(
+    kept: Kept,
+    where: list,
+    day: Callable[[Any], ColumnElement[int]],
+    chosen: Callable[[Any], Any],
+    sums: Callable[[Any], list] = lambda c: [],
+) -> Tally:
+    """The tickets passing `where` and `chosen(c)`, counted by `day(c)` (with the sums of
+    `sums(c)`, each a 0/1 flag), by assignee and by channel."""
+
+    def row(c: Any) -> list:
+        flags = [flag.label(f"f{i}") for i, flag in enumerate(sums(c))]
+        return [day(c).label("day"), c.assignee_id, c.channel, *flags]
+
+    parts = [
+        select(*row(source.c)).where(*source.where, chosen(source.c))
+        for source in kept.sources(where, FACTS)
+    ]
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tallied")
+    flags = [column for column in rows.c if column.name.startswith("f")]
+    blanks = [null()] * len(flags)
+    statement = union_all(
+        select(
+            literal("d"), cast(rows.c.day, String), func.count(), *map(func.sum, flags)
+        ).group_by(rows.c.day),
+        select(literal("a"), cast(rows.c.assignee_id, String), func.count(), *blanks)
+        .where(rows.c.assignee_id.is_not(None))
+        .group_by(rows.c.assignee_id),
+        select(literal("c"), cast(rows.c.channel, String), func.count(), *blanks).group_by(
+            rows.c.channel
+        ),
+    )
+    by_day, by_agent, by_channel = {}, {}, {}
+    for by, key, n, *found in db.session.execute(statement):
+        if by == "d":
+            by_day[int(key)] = (n, *found)
+        elif by == "a":
+            by_agent[int(key)] = n
+        else:
+            by_channel[key] = n
+    return Tally(by_day, by_agent, by_channel)
+
+
+def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Tally:
+    """Tickets filed in the range, and by day their SLA counts (clock.target_counts)."""
+
+    def sla_flags(c: Any) -> list:
+        fr_counted, fr_met = target_counts(
+            c.first_responded_at, c.first_response_due, now, c.sla_paused_at
+        )
+        res_counted, res_met = target_counts(done_at(c), c.resolution_due, now, c.sla_paused_at)
+        return [_flag(fr_counted), _flag(fr_met), _flag(res_counted), _flag(res_met)]
+
+    return _tally(
+        kept,
+        where,
+        lambda c: sql.day_number(c.created_at),
+        lambda c: in_range(c.created_at, filters),
+        sla_flags,
+    )
+
+
+def _done(filters: ReportFilters, where: list, kept: Kept) -> Tally:
+    """Tickets done in the range."""
+    return _tally(
+        kept,
+        where,
+        lambda c: sql.day_number(done_at(c)),
+        lambda c: _done_in_range(filters, c),
+    )
+
+
+def _days(
+    filters: ReportFilters, where: list, kept: Kept, filed: Tally, done: Tally
+) -> list[Period]:
     """Created, done, SLA counts and the backlog for each day of the range.
 
     The backlog at the end of a day is the backlog before the range plus the stretches
     in it that began since, less those that ended; its average age comes the same way
     from the sum of the filing times of the tickets in it.
     """
-    created_day = sql.day_number(Ticket.created_at)
-    fr_counted, fr_met = target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
-    res_counted, res_met = target_counts(done_at(), Ticket.resolution_due, now)
-    filed = (
-        select(
-            created_day.label("day"),
-            func.count().label("n"),
-            _count(fr_counted).label("frc"),
-            _count(fr_met).label("frm"),
-            _count(res_counted).label("rc"),
-            _count(res_met).label("rm"),
-        )
-        .where(*where, _in_range(Ticket.created_at, filters))
-        .group_by(created_day)
-    )
-    done_day = sql.day_number(done_at())
-    done = (
-        select(done_day.label("day"), func.count().label("n"))
-        .where(*where, _done_in_range(filters))
-        .group_by(done_day)
-    )
     backlog, age_sum, moves = _backlog_moves(filters, where, kept)
-    filed_by_day = {row.day: row for row in db.session.execute(filed)}
-    done_by_day = {row.day: row for row in db.session.execute(done)}
     periods = []
     first = (filters.start - EPOCH).days
     for number in range(first, first + filters.days):
         period = Period(day_of(number))
-        if (row := filed_by_day.get(number)) is not None:
-            period.created, period.fr_counted, period.fr_met = row.n, row.frc, row.frm
-            period.res_counted, period.res_met = row.rc, row.rm
-        if (row := done_by_day.get(number)) is not None:
-            period.resolved = row.n
+        if (row := filed.by_day.get(number)) is not None:
+            period.created, period.fr_counted, period.fr_met, period.res_counted = row[:4]
+            period.res_met = row[4]
+        if (row := done.by_day.get(number)) is not None:
+            period.resolved = row[0]
         n, s = moves.get(number, (0, 0))
         backlog, age_sum = backlog + n, age_sum + s
         period.backlog = backlog
@@ -593,20 +345,28 @@ def _backlog_moves(
 ) -> tuple[int, int, dict[int, tuple[int, int]]]:
     """The backlog at the start of the range (how many, and the sum of their filing
     times in seconds), and by day how much it grew: stretches begun less stretches
-    ended. One statement."""
+    ended. One statement, reading each stretch that was in the backlog during the
+    range or before it once: still open, or closed since the range began."""
     since, until = filters.since, filters.until
-    before = open_spans(where, kept, since).subquery("before")
-    began = backlog_spans(
-        where, kept, lambda opened, _: and_(opened >= since, opened < until)
-    ).subquery("began")
-    ended = backlog_spans(
-        where, kept, lambda _, closed: and_(closed >= since, closed < until)
-    ).subquery("ended")
-    began_day, ended_day = sql.day_number(began.c.opened_at), sql.day_number(ended.c.closed_at)
+    spans = backlog_spans(
+        where,
+        kept,
+        lambda opened, closed: and_(closed.is_(None), opened < until),
+        lambda opened, closed: and_(closed >= since, opened < until),
+    ).cte("stretches")
+    opened, closed = spans.c.opened_at, spans.c.closed_at
+    began_day, ended_day = sql.day_number(opened), sql.day_number(closed)
     statement = union_all(
-        select(literal(None).label("day"), func.count(), func.coalesce(func.sum(before.c.s), 0)),
-        select(began_day, func.count(), func.sum(began.c.s)).group_by(began_day),
-        select(ended_day, -func.count(), -func.sum(ended.c.s)).group_by(ended_day),
+        # In the backlog when the range began: begun before, not closed before.
+        select(
+            literal(None).label("day"), func.count(), func.coalesce(func.sum(spans.c.s), 0)
+        ).where(opened < since),
+        select(began_day, func.count(), func.sum(spans.c.s))
+        .where(opened >= since)
+        .group_by(began_day),
+        select(ended_day, -func.count(), -func.sum(spans.c.s))
+        .where(closed.is_not(None), closed < until)
+        .group_by(ended_day),
     )
     backlog, age_sum, moves = 0, 0, {}
     for day, n, s in db.session.execute(statement):
@@ -651,23 +411,29 @@ def _times(times: Any) -> Times:
     """Median and 90th percentile of first-response and resolution clock times, the
     first-response median per agent and per channel, and the first-response
     distribution: one statement, so the clock times are worked out once."""
+    dialect = db.engine.dialect.name
 
-    def values(key: Any, value: Any, *extra: Any) -> Any:
-        return select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
+    def series(name: str, key: Any, value: Any, *extra: Any) -> Select:
+        """The percentiles of `value` by `key`, each key tagged `name`: a series of its
+        own, so each is sorted alone (not one sort of every series' values together)."""
+        values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
+        found = sql.percentiles(values, [0.5, 0.9], dialect).subquery(name)
+        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, found.c.p1)
 
     bucket = case(
         *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
         else_=literal(f"b:{len(RESPONSE_BUCKETS)}"),
     )
-    values_of = union_all(
-        values(literal("fr", String), times.c.fr),
-        values(literal("res", String), times.c.res),
-        values(_tagged("a:", times.c.assignee_id), times.c.fr, times.c.assignee_id.is_not(None)),
-        values(_tagged("c:", times.c.channel), times.c.fr),
-        values(bucket, times.c.fr),
-    ).subquery("v")
-    statement = sql.percentiles(
-        select(values_of.c.key, values_of.c.value), [0.5, 0.9], db.engine.dialect.name
+    # The distribution only counts: no sort of its values.
+    distribution = (
+        select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
+    )
+    statement = union_all(
+        series("fr", literal("", String), times.c.fr),
+        series("res", literal("", String), times.c.res),
+        series("a:", times.c.assignee_id, times.c.fr, times.c.assignee_id.is_not(None)),
+        series("c:", times.c.channel, times.c.fr),
+        distribution,
     )
     found = {row[0]: (row[1], row[2], row[3]) for row in db.session.execute(statement)}
     labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
@@ -698,22 +464,15 @@ def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> list[tuple
     return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
 
 
-def _events(filters: ReportFilters, where: list) -> dict[tuple[EventKind, int | None], int]:
+def _events(
+    filters: ReportFilters, where: list, kept: Kept
+) -> dict[tuple[EventKind, int | None], int]:
     """Escalations, reopens and the team's public replies in the range, by kind and actor."""
-    kinds = [EventKind.ESCALATED, EventKind.REOPENED, EventKind.REPLY]
-    statement = (
-        select(TicketEvent.kind, TicketEvent.actor_id, func.count())
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(
-            *where,
-            TicketEvent.kind.in_(kinds),
-            _in_range(TicketEvent.created_at, filters),
-            # Replies count the team's; the customer's own are theirs.
-            or_(TicketEvent.kind != EventKind.REPLY, TicketEvent.actor_id != Ticket.customer_id),
-        )
-        .group_by(TicketEvent.kind, TicketEvent.actor_id)
+    counted = event_counts(filters, where, kept)
+    statement = select(counted.c.kind, counted.c.actor_id, func.sum(counted.c.n)).group_by(
+        counted.c.kind, counted.c.actor_id
     )
-    return {(EventKind(kind), actor): n for kind, actor, n in db.session.execute(statement)}
+    return {(EventKind(kind), actor): int(n) for kind, actor, n in db.session.execute(statement)}
 
 
 @dataclass(frozen=True)
@@ -725,15 +484,30 @@ class RatingCount:
     count: int
 
 
-def _ratings(filters: ReportFilters, where: list) -> list[RatingCount]:
-    """Ratings given in the range, counted by day, score, assignee and channel."""
-    day = sql.day_number(Rating.created_at)
-    statement = (
-        select(day, Rating.score, Ticket.assignee_id, Ticket.channel, func.count())
-        .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(*where, _in_range(Rating.created_at, filters))
-        .group_by(day, Rating.score, Ticket.assignee_id, Ticket.channel)
-    )
+def _ratings(filters: ReportFilters, where: list, kept: Kept) -> list[RatingCount]:
+    """Ratings given in the range, counted by day, score, assignee and channel: the
+    kept facts carry each ticket's rating (one at most), the others join theirs."""
+    parts = []
+    for source in kept.sources(where, FACTS):
+        c = source.c
+        if source.kept:
+            rated_at, score, joined = c.rated_at, c.rating_score, source.table
+        else:
+            rated_at, score = Rating.created_at, Rating.score
+            joined = source.table.join(Rating, Rating.ticket_id == c.id)
+        parts.append(
+            select(
+                sql.day_number(rated_at).label("day"),
+                score.label("score"),
+                c.assignee_id,
+                c.channel,
+            )
+            .select_from(joined)
+            .where(*source.where, in_range(rated_at, filters))
+        )
+    rows = union(parts, "rated")
+    group = (rows.c.day, rows.c.score, rows.c.assignee_id, rows.c.channel)
+    statement = select(*group, func.count()).group_by(*group)
     return [RatingCount(d, s, a, str(c), n) for d, s, a, c, n in db.session.execute(statement)]
 
 
@@ -762,7 +536,7 @@ def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
         .join(Ticket, Ticket.id == Rating.ticket_id)
         .where(
             *where,
-            _in_range(Rating.created_at, filters),
+            in_range(Rating.created_at, filters),
             Rating.comment.is_not(None),
             Rating.comment != "",
         )
@@ -773,28 +547,15 @@ def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
 
 
 def _agents(
-    filters: ReportFilters,
-    where: list,
+    filed: Tally,
+    done: Tally,
     events: dict[tuple[EventKind, int | None], int],
     fr_medians: dict[int, float],
     ratings: list[RatingCount],
 ) -> list[Row]:
     """Per agent: tickets filed in the range now assigned to them, their public replies,
     tickets they resolved, their first-response median and their tickets' ratings."""
-    assigned = dict(
-        db.session.execute(
-            select(Ticket.assignee_id, func.count())
-            .where(*where, _in_range(Ticket.created_at, filters), Ticket.assignee_id.is_not(None))
-            .group_by(Ticket.assignee_id)
-        ).all()
-    )
-    resolved = dict(
-        db.session.execute(
-            select(Ticket.assignee_id, func.count())
-            .where(*where, _done_in_range(filters), Ticket.assignee_id.is_not(None))
-            .group_by(Ticket.assignee_id)
-        ).all()
-    )
+    assigned, resolved = filed.by_agent, done.by_agent
     replies = {actor: n for (kind, actor), n in events.items() if kind == EventKind.REPLY and actor}
     ids = set(assigned) | set(resolved) | set(replies)
     agents = (
@@ -823,23 +584,13 @@ def _agents(
 
 
 def _channels(
-    filters: ReportFilters, where: list, fr_medians: dict[str, float], ratings: list[RatingCount]
+    filed: Tally,
+    done: Tally,
+    fr_medians: dict[str, float],
+    ratings: list[RatingCount],
 ) -> list[Row]:
     """Per channel: tickets filed and done in the range, first-response median, ratings."""
-    created = dict(
-        db.session.execute(
-            select(Ticket.channel, func.count())
-            .where(*where, _in_range(Ticket.created_at, filters))
-            .group_by(Ticket.channel)
-        ).all()
-    )
-    resolved = dict(
-        db.session.execute(
-            select(Ticket.channel, func.count())
-            .where(*where, _done_in_range(filters))
-            .group_by(Ticket.channel)
-        ).all()
-    )
+    created, resolved = filed.by_channel, done.by_channel
     rows = {
         channel.value: Row(
             channel.value,

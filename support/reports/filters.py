@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.models import Priority, Ticket, User
@@ -110,6 +111,11 @@ class ReportFilters:
             "agent": chosen.agent,
         }
         return {name: value for name, value in params.items() if value is not None}
+
+
+def in_range(column: Any, filters: ReportFilters) -> ColumnElement[bool]:
+    """`column` within the report's days (half-open: since <= t < until)."""
+    return and_(column >= filters.since, column < filters.until)
 
 
 def conditions(

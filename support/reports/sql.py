@@ -14,6 +14,7 @@ difference of their counts, exactly as sla.time_between works it out with its lo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, Select, case, func, literal, select
@@ -24,6 +25,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from support.models import BusinessInterval
 
 DAY = 86400
+EPOCH = date(1970, 1, 1)  # day number 0
 # 1970-01-01 was a Thursday: day numbers shifted by 3 count from Monday 1969-12-29.
 MONDAY_SHIFT = 3
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from support.extensions import db
 from support.models import Category, Rating, Team, Ticket, User
 from support.reports import charts, figures
+from support.reports.clock import Clock, Kept, clock_times, done_at, target_counts
 from support.reports.filters import Grouping, ReportFilters, conditions
 
 STREAM_BATCH = 1000
@@ -273,13 +274,11 @@ def tickets_csv(
     """One line per ticket filed in the range, with its clock times and SLA outcome,
     read from the database in batches: memory stays flat however long the range."""
     where = conditions(filters, viewer, shared)
-    clock = figures.Clock.current()
-    times = figures.clock_times(filters, where, clock, figures.Kept.read(clock))
+    clock = Clock.current()
+    times = clock_times(filters, where, clock, Kept.read(clock))
     assignee = aliased(User)
-    fr_counted, fr_met = figures.target_counts(
-        Ticket.first_responded_at, Ticket.first_response_due, now
-    )
-    res_counted, res_met = figures.target_counts(figures.done_at(), Ticket.resolution_due, now)
+    fr_counted, fr_met = target_counts(Ticket.first_responded_at, Ticket.first_response_due, now)
+    res_counted, res_met = target_counts(done_at(), Ticket.resolution_due, now)
 
     def outcome(counted: Any, met: Any) -> Any:
         return case((met, literal("yes")), (counted, literal("no")), else_=literal(""))

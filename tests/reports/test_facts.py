@@ -16,15 +16,17 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from support.board import queries as board
 from support.extensions import db
 from support.models import (
+    Category,
     EventKind,
     Priority,
     Rating,
     ReportBacklogSpan,
+    ReportEventCount,
     ReportTicketFacts,
     SlaPolicy,
     Status,
@@ -35,6 +37,8 @@ from support.models import (
 )
 from support.models.ticket import Channel
 from support.reports import facts, figures, tables
+from support.reports.clock import FACTS, RAW, Clock, Kept
+from support.reports.clock import TICKETS as TICKETS_TABLE
 from support.reports.filters import ReportFilters
 from support.tickets import service
 from tests.reports.conftest import NOW, add_business_hours_policy
@@ -146,6 +150,8 @@ def mixed(app, make) -> Mixed:
     bea = make.agent(name="Bea Agent", team_id=other.id)
     customer = make.customer(name="Casey Customer")
     rng = random.Random(21)
+    topics = random.Random(5)  # its own, so the histories stay as they were
+    categories = db.session.scalars(select(Category).order_by(Category.slug)).all()
     made = []
     for i in range(TICKETS):
         created = START + timedelta(minutes=rng.randrange(27 * 24 * 60))
@@ -160,6 +166,7 @@ def mixed(app, make) -> Mixed:
             priority=rng.choice([Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.LOW]),
             channel=rng.choice(list(Channel)),
             status=Status.NEW,
+            category_id=topics.choice(categories).id if topics.random() < 0.9 else None,
             created_at=created,
             first_response_due=created + timedelta(hours=rng.choice([4, 8, 30])),
             resolution_due=created + timedelta(hours=rng.choice([16, 72, 100])),
@@ -175,7 +182,7 @@ def mixed(app, make) -> Mixed:
     return Mixed(team, alex, bea, customer, made)
 
 
-def _report(viewer: User, kept: figures.Kept | None = None, **args: str) -> figures.Report:
+def _report(viewer: User, kept: Kept | None = None, **args: str) -> figures.Report:
     filters = ReportFilters.from_args({**RANGE, **args}, NOW.date())
     chosen = board.BoardFilters(
         team=filters.team, category=filters.category, priority=filters.priority
@@ -206,13 +213,16 @@ def _filter_sets(mixed: Mixed) -> list[dict[str, str]]:
         {"priority": "high"},
         {"agent": str(mixed.bea.id)},
         {"team": str(mixed.team.id)},
+        {"category": "payments"},
+        {"team": str(mixed.team.id), "priority": "high", "group": "week"},
+        {"channel": "portal", "agent": str(mixed.alex.id)},
         {"from": "2031-03-10", "to": "2031-03-16"},
     ]
 
 
 def _raw(viewers: list[User], mixed: Mixed) -> dict:
     return {
-        (viewer.id, tuple(args.items())): _everything(_report(viewer, figures.RAW, **args))
+        (viewer.id, tuple(args.items())): _everything(_report(viewer, RAW, **args))
         for viewer in viewers
         for args in _filter_sets(mixed)
     }
@@ -242,11 +252,11 @@ def test_kept_facts_give_every_figure_as_worked_out_raw(mixed, admin):
     # A run cut short (2 batches of 9 tickets) leaves the watermark where it was:
     # the page still works everything out.
     assert facts.refresh(NOW, max_batches=2, batch=9) == 18
-    assert figures.Kept.read(figures.Clock.current()) == figures.RAW
+    assert Kept.read(Clock.current()) == RAW
     # The next runs carry on from the cursor and finish.
     while facts.refresh(NOW, batch=9):
         pass
-    assert figures.Kept.read(figures.Clock.current()).watermark == NOW - facts.MARGIN
+    assert Kept.read(Clock.current()).watermark == NOW - facts.MARGIN
     assert db.session.scalar(select(func.count()).select_from(ReportTicketFacts)) == TICKETS
     assert db.session.scalar(select(func.count()).select_from(ReportBacklogSpan)) > TICKETS
     kept = _kept(viewers, mixed)
@@ -269,6 +279,48 @@ def test_the_page_reads_the_kept_facts(mixed, admin):
     assert doctored.days[-1].backlog > before.days[-1].backlog
 
 
+def test_the_page_reads_the_kept_copies_alone(mixed, admin):
+    """The filters, the ratings and the counted events come from the kept rows' own
+    copies, not from the tickets: doctored copies show."""
+    facts.refresh(NOW)
+    before = _report(admin, channel="chat")
+    for model in (ReportTicketFacts, ReportBacklogSpan, ReportEventCount):
+        db.session.execute(update(model).values(channel=Channel.CHAT))
+    db.session.execute(update(ReportTicketFacts).values(rating_score=1))
+    db.session.execute(update(ReportEventCount).values(n=ReportEventCount.n * 10))
+    db.session.commit()
+    doctored = _report(admin, channel="chat")
+    everything = _report(admin)
+    assert doctored.created == everything.created > before.created
+    assert doctored.days[-1].backlog == everything.days[-1].backlog > before.days[-1].backlog
+    assert set(everything.ratings) == {1, 2, 3, 4, 5}
+    assert everything.rating_count == everything.ratings[1] > 0
+    raw = _report(admin, RAW)
+    assert everything.escalations == 10 * raw.escalations > 0
+
+
+def test_a_condition_on_a_column_not_kept_reads_the_tickets(mixed, admin):
+    """A filter on a column the kept rows have no copy of (here the status) makes the
+    page read the tickets, and it still agrees with working everything out."""
+    facts.refresh(NOW)
+    kept = Kept.read(Clock.current())
+    on_status = [Ticket.status == Status.RESOLVED]
+    assert [source.table for source in kept.sources(on_status, FACTS)] == [TICKETS_TABLE]
+    assert [source.table for source in kept.sources([Ticket.priority == "high"], FACTS)] == [
+        FACTS,
+        TICKETS_TABLE,
+    ]
+    # A subquery correlated to the ticket (one of its events) cannot follow it either.
+    escalated = exists().where(
+        TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == EventKind.ESCALATED
+    )
+    assert [source.table for source in kept.sources([escalated], FACTS)] == [TICKETS_TABLE]
+    filters = ReportFilters.from_args(RANGE, NOW.date())
+    assert _everything(figures.build(filters, admin, NOW, on_status)) == _everything(
+        figures.build(filters, admin, NOW, on_status, kept=RAW)
+    )
+
+
 def test_a_change_after_the_sweep_shows_at_once(client, auth, mixed, admin):
     facts.refresh(NOW)
     auth.login(admin)
@@ -281,22 +333,27 @@ def test_a_change_after_the_sweep_shows_at_once(client, auth, mixed, admin):
     )
     service.reopen(resolved, actor=mixed.alex, reason="Still broken")
     service.reply(waiting, author=mixed.alex, body="On it.")
+    # And one moves to the other team, its category and priority changed: the filters
+    # read the ticket as it is now, not the kept copy.
+    moved = next(t for t in mixed.tickets if t.team_id == mixed.team.id and t.category_id)
+    payments = db.session.scalar(select(Category).where(Category.slug == "payments"))
+    service.update_fields(
+        moved, actor=admin, team=mixed.bea.team, category=payments, priority=Priority.HIGH
+    )
     then = list(csv.reader(io.StringIO(client.get(volume).get_data(as_text=True))))
     # Today's backlog: one more (reopened); the answered ticket stays in it.
     assert int(then[-1][3]) == int(first[-1][3]) + 1
     for args in _filter_sets(mixed):
-        assert _everything(_report(admin, **args)) == _everything(
-            _report(admin, figures.RAW, **args)
-        ), args
+        assert _everything(_report(admin, **args)) == _everything(_report(admin, RAW, **args)), args
     # The sweep catches up (the change is within MARGIN: a run a little later takes it).
     facts.refresh(NOW + facts.MARGIN + timedelta(minutes=1))
-    assert figures.Kept.read(figures.Clock.current()).watermark > NOW
-    assert _everything(_report(admin)) == _everything(_report(admin, figures.RAW))
+    assert Kept.read(Clock.current()).watermark > NOW
+    assert _everything(_report(admin)) == _everything(_report(admin, RAW))
 
 
 def test_another_clock_makes_every_fact_stale(mixed, admin, make):
     facts.refresh(NOW)
-    assert figures.Kept.read(figures.Clock.current()) != figures.RAW
+    assert Kept.read(Clock.current()) != RAW
     # The normal priority moves to business hours: every kept clock time is wrong now.
     db.session.add(
         SlaPolicy(
@@ -308,12 +365,12 @@ def test_another_clock_makes_every_fact_stale(mixed, admin, make):
         )
     )
     db.session.commit()
-    assert figures.Kept.read(figures.Clock.current()) == figures.RAW
-    raw = _everything(_report(admin, figures.RAW))
+    assert Kept.read(Clock.current()) == RAW
+    raw = _everything(_report(admin, RAW))
     assert _everything(_report(admin)) == raw  # worked out raw meanwhile
     while facts.refresh(NOW, batch=25):
         pass
-    assert figures.Kept.read(figures.Clock.current()) != figures.RAW
+    assert Kept.read(Clock.current()) != RAW
     assert _everything(_report(admin)) == raw
 
 
@@ -342,7 +399,7 @@ def test_a_ticket_out_of_the_backlog_between_two_stretches(app, make, admin):
         )
     db.session.commit()
     filters = ReportFilters(start=date(2031, 3, 3), end=date(2031, 3, 6))
-    for kept in (figures.RAW, None):
+    for kept in (RAW, None):
         if kept is None:
             facts.refresh(NOW)
         report = figures.build(filters, admin, NOW, kept=kept)
