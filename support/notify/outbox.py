@@ -12,7 +12,9 @@ What "exactly once" rests on, per message, the same in both paths:
 1. the claim (status `sending`, `claimed_at`, attempts + 1) is committed before
    any SMTP command, so nobody else sends it while the lease runs;
 2. after the SMTP server accepts it, `sent` is committed at once, for that message
-   alone, before the next message is sent.
+   alone, before the server may accept another: a drain sends over several
+   connections at once (MAIL_CONNECTIONS), but lets one at a time past the point
+   where the server may accept (`_Window`, the turn).
 A crash before the server's acceptance: the claim expires, the message is sent
 once by the next worker. A crash in the moment between the server's "250" and the
 commit of `sent` (one message at most, never a batch) is the one window SMTP
