@@ -372,7 +372,7 @@ class _Window:
         lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
         try:
             for index, message in enumerate(messages):
-                self._settle(wait=len(self.out) >= self.allowed)
+                self._settle(wait=False)
                 if self.broke is not None:
                     self._settle_all()
                     _release(messages[index:], claimed_at)
@@ -394,6 +394,13 @@ class _Window:
                     _failed(message, exc)
                     _release(messages[index + 1 :], claimed_at)
                     raise StopDrain(f"email {message.id}: {type(exc).__name__}: {exc}") from exc
+                # Built while the emails before it were out; now wait for room.
+                while len(self.out) >= self.allowed:
+                    self._settle(wait=True)
+                if self.broke is not None:
+                    self._settle_all()
+                    _release(messages[index:], claimed_at)
+                    self._raise()
                 out = _Out(message)
                 self.out[self.senders.submit(self._transmit, outgoing, out)] = out
             self._settle_all()
