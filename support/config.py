@@ -76,6 +76,9 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        # SMTP connections a drain sends over at once: one waits for the server's
+        # replies while another sends (support/notify/outbox.py, README "Settings").
+        "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 2),
         # Inbound mail: bigger messages are kept in quarantine, not filed; the webhook
         # (POST /inbound/email) answers only requests signed with this secret.
         "MAIL_MAX_BYTES": _env_int("MAIL_MAX_BYTES", 40 * 1024 * 1024),

@@ -22,6 +22,8 @@ What running in-process gives up, and what contains it:
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from rq import SimpleWorker, Worker
 from rq.job import Job
@@ -34,7 +36,25 @@ from support.jobs.redis import worker_connection
 from support.notify import mailer
 
 
-class ForkingWorker(Worker):
+class _QuickExit:
+    """RQ's worker ends its command channel's listener (a thread reading Redis pub/sub)
+    by unsubscribing, then asking the thread to stop: when the unsubscribe is answered
+    before that (a worker that exits soon after it started, as a burst worker with
+    little to do), the thread goes back to a blocking read, and the worker waits a full
+    second for it before exiting. Asking first, then unsubscribing, ends it at once."""
+
+    pubsub: Any
+    pubsub_thread: Any
+
+    def unsubscribe(self) -> None:
+        if self.pubsub_thread:
+            self.pubsub_thread.stop()
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.join(timeout=1)
+            self.pubsub.close()
+
+
+class ForkingWorker(_QuickExit, Worker):
     """Forks a work horse per job inside the app's context.
 
     The horse must not reuse database connections it inherited from the parent
@@ -46,7 +66,7 @@ class ForkingWorker(Worker):
         super().main_work_horse(job, queue)
 
 
-class InProcessWorker(SimpleWorker):
+class InProcessWorker(_QuickExit, SimpleWorker):
     """Runs each job in this process (see the module's docstring for the trade-off)."""
 
 

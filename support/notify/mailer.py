@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import smtplib
 import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -94,10 +99,9 @@ def build(message: OutboxMessage) -> EmailMessage:
     a customer, a name, an address) can break a header in two. Automatic email says so
     (`Auto-Submitted`, RFC 3834); an agent's reply does not.
     """
-    config = current_app.config
     email = EmailMessage(policy=POLICY)
-    name, address = parseaddr(config["MAIL_FROM"])
-    _header(email, "From", formataddr((one_line(name), one_line(address))))
+    name = one_line(parseaddr(current_app.config["MAIL_FROM"])[0])
+    _header(email, "From", _from_header())
     _header(email, "To", message.to_address)
     _header(email, "Subject", message.subject)
     # The time it was written, not sent: a retry hours later keeps its place in the inbox.
@@ -110,7 +114,7 @@ def build(message: OutboxMessage) -> EmailMessage:
         # Replies come back to the support mailbox saying which ticket, signed for this
         # recipient (support/mail/addresses.py checks it when the reply arrives).
         reply_to = addresses.reply_address(message.ticket.ref, one_line(message.to_address))
-        _header(email, "Reply-To", formataddr((one_line(name), reply_to)))
+        _header(email, "Reply-To", formataddr((name, reply_to)))
     auto_submitted = message.kind.auto_submitted
     if auto_submitted is not None:
         # Tell mail servers and autoresponders this is automatic: no vacation-reply loops.
@@ -121,6 +125,11 @@ def build(message: OutboxMessage) -> EmailMessage:
     email.set_content(message.body_text)
     email.add_alternative(_html(message), subtype="html")
     return email
+
+
+def _from_header() -> str:
+    name, address = parseaddr(current_app.config["MAIL_FROM"])
+    return formataddr((one_line(name), one_line(address)))
 
 
 def _header(email: EmailMessage, name: str, value: str) -> None:
@@ -158,31 +167,79 @@ def _hostname() -> str:
 IDLE_CHECK_SECONDS = 30
 
 
-@dataclass
-class _Open:
-    """This process's SMTP connection, reused by the next email (one worker, one job
-    at a time: the connection is never shared between threads)."""
+@dataclass(frozen=True)
+class Settings:
+    """Where and how email goes (MAIL_*), read once in the app context, so that
+    threads without one (the drain's senders) can send too."""
 
-    smtp: smtplib.SMTP
-    settings: tuple
-    pid: int
-    last_used: float
+    backend: str
+    folder: Path  # MAIL_BACKEND=file writes here
+    server: str
+    port: int
+    tls: bool
+    username: str
+    password: str
 
 
-_open: _Open | None = None
+def settings() -> Settings:
+    config = current_app.config
+    return Settings(
+        backend=config["MAIL_BACKEND"],
+        folder=Path(current_app.instance_path) / "mail",
+        server=config["MAIL_SERVER"],
+        port=config["MAIL_PORT"],
+        tls=bool(config.get("MAIL_USE_TLS")),
+        username=config.get("MAIL_USERNAME") or "",
+        password=config.get("MAIL_PASSWORD") or "",
+    )
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A built email, ready to hand over; `name` is its file for MAIL_BACKEND=file."""
+    """A built email as it goes on the wire: the envelope and the bytes, what smtplib's
+    `send_message` would send for it; `name` is its file for MAIL_BACKEND=file."""
 
-    email: EmailMessage
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
     name: str
+    international: bool = False  # an address is not ASCII: the server must offer SMTPUTF8
 
 
 def prepare(message: OutboxMessage) -> Outgoing:
-    """Build the email for `message` (raises CannotBuild when it never can be)."""
-    return Outgoing(_built(message), f"{message.id:06d}-{message.kind}.eml")
+    """Build the email for `message`, ready for the wire (raises CannotBuild when it never
+    can be: building is deterministic). The database's and the disk's failures pass as
+    they are: they say nothing about the message, and the next attempt may well work."""
+    try:
+        email = build(message)
+        sender = _envelope("From", _from_header())
+        recipients = _envelope("To", one_line(message.to_address))
+        name = f"{message.id:06d}-{message.kind}.eml"
+        return wire(email, sender[0] if sender else "", recipients, name)
+    except (SQLAlchemyError, OSError):
+        raise
+    except Exception as exc:
+        raise CannotBuild(f"{type(exc).__name__}: {exc}") from exc
+
+
+def wire(email: EmailMessage, sender: str, recipients: tuple[str, ...], name: str) -> Outgoing:
+    """`email` flattened as `smtplib.SMTP.send_message` flattens it (CRLF line ends;
+    UTF-8 headers when an address needs them), done here, in the thread that built
+    it, so a sender thread only talks to the server."""
+    international = not "".join([sender, *recipients]).isascii()
+    policy = email.policy.clone(utf8=True) if international else None
+    with io.BytesIO() as data:
+        BytesGenerator(data, policy=policy).flatten(email, linesep="\r\n")
+        return Outgoing(sender, recipients, data.getvalue(), name, international)
+
+
+@lru_cache(maxsize=1024)
+def _envelope(name: str, value: str) -> tuple[str, ...]:
+    """The addresses of a From or To header as `send_message` takes them: from the parsed
+    header (a stray "Cc:" typed into an address stays text, never a recipient), not the
+    raw value. Cached: a ticket's emails go to the same few people."""
+    header = POLICY.header_factory(name, value)
+    return tuple(address for _, address in getaddresses([str(header)]))
 
 
 def send(message: OutboxMessage) -> None:
@@ -190,105 +247,176 @@ def send(message: OutboxMessage) -> None:
     transmit(prepare(message))
 
 
-def transmit(outgoing: Outgoing) -> None:
-    """Hand a built email to the SMTP server; raises on any failure.
+class _Client(smtplib.SMTP):
+    """smtplib's client, with a hook at the moment the server may accept a message:
+    after its answer to DATA, before the message and its final dot go out.
 
-    The connection stays open for the next message (an in-process worker sends
-    one email after another); a connection the server closed meanwhile is
-    replaced once. With MAIL_BACKEND=file (what `make run` uses when no
-    MAIL_SERVER is set) the message is written to instance/mail/ instead, so a
-    laptop needs no mail server.
-    """
-    config = current_app.config
-    email = outgoing.email
-    if config["MAIL_BACKEND"] == "file":
-        folder = Path(current_app.instance_path) / "mail"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / outgoing.name).write_bytes(bytes(email))
-        return
-    smtp, reused = _connection()
-    try:
-        smtp.send_message(email)
-    except smtplib.SMTPServerDisconnected:
-        close()
-        if not reused:
-            raise
-        # The server hung up on an idle connection before our first command got an
-        # answer: nothing was accepted, so one more try on a fresh one sends it once.
-        smtp, _ = _connection()
-        _send_or_close(smtp, email)
-    except BaseException:
-        close()  # in an unknown state: the next message starts afresh
-        raise
-    if _open is not None:
-        _open.last_used = time.monotonic()
+    The drain lets one connection at a time past that point and commits the message
+    `sent` before the next may pass (support/notify/outbox.py), so that sending on
+    several connections at once leaves no more than one message accepted by the
+    server and not yet marked sent, as with one connection."""
+
+    before_end: Callable[[], None] | None = None
+    ended = False  # the message went out: the server may have accepted it
+
+    def data(self, msg: bytes) -> tuple[int, bytes]:  # type: ignore[override]
+        # smtplib.SMTP.data, with the hook (`msg` is always bytes here).
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        if self.before_end is not None:
+            self.before_end()
+        quoted = _LEADING_DOT.sub(b"..", msg)
+        if not quoted.endswith(b"\r\n"):
+            quoted += b"\r\n"
+        self.ended = True
+        self.send(quoted + b".\r\n")
+        return self.getreply()
 
 
-def _built(message: OutboxMessage) -> EmailMessage:
-    """`build`, with its failures as CannotBuild, except the database's and the disk's:
-    those say nothing about the message, and pass (the next attempt may well work)."""
-    try:
-        return build(message)
-    except (SQLAlchemyError, OSError):
-        raise
-    except Exception as exc:
-        raise CannotBuild(f"{type(exc).__name__}: {exc}") from exc
+_LEADING_DOT = re.compile(rb"(?m)^\.")  # doubled in the data (RFC 5321 4.5.2)
 
 
-def _send_or_close(smtp: smtplib.SMTP, email: EmailMessage) -> None:
-    try:
-        smtp.send_message(email)
-    except BaseException:
-        close()
-        raise
+class Connection:
+    """One SMTP connection, kept open for the next email; used by one thread at a time
+    (the pool below hands each to one sender)."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pid = os.getpid()
+        self._smtp: _Client | None = None
+        self._last_used = 0.0
 
-def _settings() -> tuple:
-    config = current_app.config
-    return (
-        config["MAIL_SERVER"],
-        config["MAIL_PORT"],
-        bool(config.get("MAIL_USE_TLS")),
-        config.get("MAIL_USERNAME") or "",
-        config.get("MAIL_PASSWORD") or "",
-    )
+    @property
+    def is_open(self) -> bool:
+        return self._smtp is not None
 
-
-def _connection() -> tuple[smtplib.SMTP, bool]:
-    """This process's open connection for the current settings (and whether it was
-    open already), else a new one."""
-    global _open
-    settings = _settings()
-    if _open is not None and (_open.pid != os.getpid() or _open.settings != settings):
-        close()
-    if _open is not None and time.monotonic() - _open.last_used > IDLE_CHECK_SECONDS:
+    def send(self, outgoing: Outgoing, before_end: Callable[[], None] | None = None) -> None:
+        """Hand the email to the server; raises on any failure (and closes: the next
+        email starts afresh). A connection the server closed while it was idle is
+        replaced once, if it closed before the message went out: nothing can have been
+        accepted, so the retry sends it once. `before_end`: see _Client."""
+        smtp, reused = self._connected()
         try:
-            _open.smtp.noop()
+            _send(smtp, outgoing, before_end)
+        except smtplib.SMTPServerDisconnected:
+            self.close()
+            if not reused or smtp.ended:
+                raise
+            smtp, _ = self._connected()
+            try:
+                _send(smtp, outgoing, before_end)
+            except BaseException:
+                self.close()
+                raise
+        except BaseException:
+            self.close()
+            raise
+        self._last_used = time.monotonic()
+
+    def _connected(self) -> tuple[_Client, bool]:
+        """The open connection (and True), else a new one (and False)."""
+        if self._smtp is not None and time.monotonic() - self._last_used > IDLE_CHECK_SECONDS:
+            try:
+                self._smtp.noop()
+            except (smtplib.SMTPException, OSError):
+                self.close()
+        if self._smtp is not None:
+            return self._smtp, True
+        s = self.settings
+        smtp = _Client(s.server, s.port, local_hostname=_hostname(), timeout=20)
+        try:
+            if s.tls:
+                smtp.starttls()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp, False
+
+    def close(self) -> None:
+        """QUIT and close (in a forked child: only forget the parent's socket)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None or self.pid != os.getpid():
+            return
+        try:
+            smtp.quit()
         except (smtplib.SMTPException, OSError):
-            close()
-    if _open is not None:
-        return _open.smtp, True
-    server, port, tls, username, password = settings
-    smtp = smtplib.SMTP(server, port, local_hostname=_hostname(), timeout=20)
+            smtp.close()
+
+
+def _send(smtp: _Client, outgoing: Outgoing, before_end: Callable[[], None] | None) -> None:
+    options: tuple[str, ...] = ()
+    if outgoing.international:
+        smtp.ehlo_or_helo_if_needed()
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError(
+                "One or more source or delivery addresses require internationalized"
+                " email support, but the server does not advertise SMTPUTF8"
+            )
+        options = ("SMTPUTF8", "BODY=8BITMIME")
+    smtp.before_end, smtp.ended = before_end, False
     try:
-        if tls:
-            smtp.starttls()
-        if username:
-            smtp.login(username, password)
-    except BaseException:
-        smtp.close()
-        raise
-    _open = _Open(smtp, settings, os.getpid(), time.monotonic())
-    return smtp, False
+        smtp.sendmail(outgoing.sender, list(outgoing.recipients), outgoing.data, options)
+    finally:
+        smtp.before_end = None
+
+
+# This process's idle connections, the most recently used last: an in-process worker
+# sends one email after another on the same one, and the drain's senders each take
+# one (so there are never more open than senders at once).
+_idle: list[Connection] = []
+_idle_lock = threading.Lock()
+
+
+def transmit(
+    outgoing: Outgoing,
+    to: Settings | None = None,
+    before_end: Callable[[], None] | None = None,
+) -> None:
+    """Hand a built email to the SMTP server (`to`: settings read earlier, for a thread
+    without an app context; `before_end`: see _Client); raises on any failure.
+
+    With MAIL_BACKEND=file (what `make run` uses when no MAIL_SERVER is set) the
+    message is written to instance/mail/ instead, so a laptop needs no mail server.
+    """
+    to = to or settings()
+    if to.backend == "file":
+        to.folder.mkdir(parents=True, exist_ok=True)
+        (to.folder / outgoing.name).write_bytes(outgoing.data)
+        return
+    connection = _checkout(to)
+    try:
+        connection.send(outgoing, before_end)
+    finally:
+        with _idle_lock:
+            _idle.append(connection)
+
+
+def _checkout(to: Settings) -> Connection:
+    """An idle connection of this process for these settings, else a new one."""
+    with _idle_lock:
+        while _idle:
+            connection = _idle.pop()
+            if connection.settings == to and connection.pid == os.getpid():
+                return connection
+            connection.close()  # other settings (or a forked child: forgotten)
+    return Connection(to)
+
+
+def open_connections() -> int:
+    """How many SMTP connections this process holds open (idle ones)."""
+    with _idle_lock:
+        return sum(c.is_open and c.pid == os.getpid() for c in _idle)
 
 
 def close() -> None:
-    """Close this process's connection (a forked child only forgets its parent's)."""
-    global _open
-    current, _open = _open, None
-    if current is None or current.pid != os.getpid():
-        return
-    try:
-        current.smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        current.smtp.close()
+    """Close this process's connections (a forked child only forgets its parent's)."""
+    with _idle_lock:
+        idle = list(_idle)
+        _idle.clear()
+    for connection in idle:
+        connection.close()

@@ -12,7 +12,9 @@ What "exactly once" rests on, per message, the same in both paths:
 1. the claim (status `sending`, `claimed_at`, attempts + 1) is committed before
    any SMTP command, so nobody else sends it while the lease runs;
 2. after the SMTP server accepts it, `sent` is committed at once, for that message
-   alone, before the next message is sent.
+   alone, before the server may accept another: a drain sends over several
+   connections at once (MAIL_CONNECTIONS), but lets one at a time past the point
+   where the server may accept (`_Window`, the turn).
 A crash before the server's acceptance: the claim expires, the message is sent
 once by the next worker. A crash in the moment between the server's "250" and the
 commit of `sent` (one message at most, never a batch) is the one window SMTP
@@ -24,8 +26,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
+import threading
 import time
 from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -251,8 +256,9 @@ def drain(
     budget: float = DRAIN_SECONDS,
     on_sent: Callable[[OutboxMessage], None] | None = None,
 ) -> Drained:
-    """Send every due message, claiming `batch` rows per round trip, over one SMTP
-    connection, each marked sent with its own commit (see the module's docstring).
+    """Send every due message, claiming `batch` rows per round trip, over up to
+    MAIL_CONNECTIONS SMTP connections at once, each message marked sent with its own
+    commit (see the module's docstring).
 
     Stops when nothing is due, or after `budget` seconds (asking for a fresh drain,
     so other jobs get the worker in between). A failure of the server (connection
@@ -267,16 +273,19 @@ def drain(
     # Each message's commit would otherwise expire the whole batch (a reload per row);
     # nothing else writes these rows while our claim is live.
     expire, session.expire_on_commit = session.expire_on_commit, False
+    width = max(1, current_app.config["MAIL_CONNECTIONS"])
     try:
-        while True:
-            claimed_at, messages = _claim_batch(batch)
-            if not messages:
-                return done
-            _send_batch(messages, claimed_at, done, on_sent)
-            if time.monotonic() > deadline:
-                done.more = True
-                request_drain(force=True)
-                return done
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="smtp") as senders:
+            window = _Window(senders, width, mailer.settings(), done, on_sent)
+            while True:
+                claimed_at, messages = _claim_batch(batch)
+                if not messages:
+                    return done
+                window.send_batch(messages, claimed_at)
+                if time.monotonic() > deadline:
+                    done.more = True
+                    request_drain(force=True)
+                    return done
     finally:
         session.expire_on_commit = expire
 
@@ -313,50 +322,158 @@ def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
     return now, list(db.session.scalars(query))
 
 
-def _send_batch(
-    messages: list[OutboxMessage],
-    claimed_at: datetime,
-    done: Drained,
-    on_sent: Callable[[OutboxMessage], None] | None,
-) -> None:
-    """Build each, send it, commit it sent; on a failure that is not the message's own,
-    hand the rest back and raise."""
-    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
-    for index, message in enumerate(messages):
-        if clock.now() - claimed_at > lease / 2:
-            # Slow sends ate half the lease: the rest could expire mid-send and be
-            # taken over. Hand them back for a fresh claim.
-            _release(messages[index:], claimed_at)
-            return
-        try:
-            outgoing = mailer.prepare(message)
-        except mailer.CannotBuild as exc:
-            _unbuildable(message, exc)
-            done.unbuildable += 1
-            continue
-        except Exception as exc:
-            _stop(message, exc, messages[index + 1 :], claimed_at)
-        try:
-            mailer.transmit(outgoing)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-            _failed(message, exc)  # the server answered: this message's problem only
-            done.failed += 1
-            continue
-        except Exception as exc:
-            _stop(message, exc, messages[index + 1 :], claimed_at)
-        _mark_sent(message)
-        done.sent.append(message)
-        if on_sent is not None:
-            on_sent(message)
+@dataclass(eq=False)
+class _Out:
+    """A message handed to a sender thread."""
+
+    message: OutboxMessage
+    turn: bool = False  # past the moment of acceptance (see _Window): holds the turn
 
 
-def _stop(
-    message: OutboxMessage, exc: Exception, rest: list[OutboxMessage], claimed_at: datetime
-) -> NoReturn:
-    """The server or the database failed on `message`: it backs off, the rest go back."""
-    _failed(message, exc)
-    _release(rest, claimed_at)
-    raise StopDrain(f"email {message.id}: {type(exc).__name__}: {exc}") from exc
+class _Window:
+    """Sends a batch over several SMTP connections at once, so that one connection's
+    wait for the server's replies overlaps another's, and the building of the next email.
+
+    This thread does everything that touches the database or the app: it builds each
+    email (bytes ready for the wire) and hands it to a sender thread, which only talks
+    to the server over a connection of its own (mailer.transmit); the answer comes back
+    here, where the message is committed `sent` (or backs off). At most `width`
+    messages are out at once.
+
+    Exactly once, as with one connection: a sender goes past the server's answer to DATA
+    (after which the server may accept the message) only with the *turn*, and the turn
+    is handed on once this thread has committed the outcome of the message that held it.
+    So the server has accepted at most one message not yet marked sent, at any moment,
+    whatever the number of connections: MAIL, RCPT and DATA overlap, the acceptance and
+    its commit do not.
+
+    Until the server has accepted a message in this drain, only one is out: with the
+    server down, one message pays an attempt and the rest go back untouched.
+    """
+
+    def __init__(
+        self,
+        senders: ThreadPoolExecutor,
+        width: int,
+        settings: mailer.Settings,
+        done: Drained,
+        on_sent: Callable[[OutboxMessage], None] | None,
+    ) -> None:
+        self.senders, self.width, self.settings = senders, width, settings
+        self.done, self.on_sent = done, on_sent
+        self.out: dict[Future[None], _Out] = {}
+        self.allowed = 1  # `width` once the server has accepted one
+        self.turn = threading.Semaphore(1)
+        self.broke: tuple[OutboxMessage, BaseException] | None = None
+
+    def send_batch(self, messages: list[OutboxMessage], claimed_at: datetime) -> None:
+        """Build each, send it, commit it sent; on a failure that is not the message's own,
+        let those out finish, hand the rest back and raise StopDrain."""
+        lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+        try:
+            for index, message in enumerate(messages):
+                self._settle(wait=False)
+                if self.broke is not None:
+                    self._settle_all()
+                    _release(messages[index:], claimed_at)
+                    self._raise()
+                if clock.now() - claimed_at > lease / 2:
+                    # Slow sends ate half the lease: the rest could expire mid-send and
+                    # be taken over. Hand them back for a fresh claim.
+                    self._settle_all()
+                    _release(messages[index:], claimed_at)
+                    return
+                try:
+                    outgoing = mailer.prepare(message)
+                except mailer.CannotBuild as exc:
+                    _unbuildable(message, exc)
+                    self.done.unbuildable += 1
+                    continue
+                except Exception as exc:
+                    self._settle_all()
+                    _failed(message, exc)
+                    _release(messages[index + 1 :], claimed_at)
+                    raise StopDrain(f"email {message.id}: {type(exc).__name__}: {exc}") from exc
+                # Built while the emails before it were out; now wait for room.
+                while len(self.out) >= self.allowed:
+                    self._settle(wait=True)
+                if self.broke is not None:
+                    self._settle_all()
+                    _release(messages[index:], claimed_at)
+                    self._raise()
+                out = _Out(message)
+                self.out[self.senders.submit(self._transmit, outgoing, out)] = out
+            self._settle_all()
+            if self.broke is not None:
+                self._raise()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _transmit(self, outgoing: mailer.Outgoing, out: _Out) -> None:
+        """In a sender thread."""
+
+        def take_turn() -> None:
+            if not out.turn:  # (a retry on a fresh connection holds it already)
+                self.turn.acquire()
+                out.turn = True
+
+        mailer.transmit(outgoing, self.settings, before_end=take_turn)
+
+    def _settle(self, wait: bool) -> None:
+        """Record every answer that is in (waiting for one first if `wait`)."""
+        if wait and self.out:
+            futures.wait(self.out, return_when=futures.FIRST_COMPLETED)
+        for future in [f for f in self.out if f.done()]:
+            self._record(self.out.pop(future), future.exception())
+
+    def _settle_all(self) -> None:
+        while self.out:
+            self._settle(wait=True)
+
+    def _record(self, out: _Out, exc: BaseException | None) -> None:
+        """Commit what became of a message, then hand the turn on."""
+        message = out.message
+        try:
+            if exc is None:
+                _mark_sent(message)
+                self.allowed = self.width
+                self.done.sent.append(message)
+            elif isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException):
+                _failed(message, exc)  # the server answered: this message's problem only
+                self.done.failed += 1
+            else:
+                _failed(message, exc)  # the server (or the network) failed: stop the drain
+                self.broke = self.broke or (message, exc)
+        finally:
+            if out.turn:
+                self.turn.release()
+        if exc is None and self.on_sent is not None:
+            self.on_sent(message)
+
+    def _raise(self) -> NoReturn:
+        message, exc = self.broke  # type: ignore[misc]
+        raise StopDrain(f"email {message.id}: {type(exc).__name__}: {exc}") from exc
+
+    def _abandon(self) -> None:
+        """This thread failed (the database, most likely): let the messages out finish,
+        marking those the server accepted as sent while the database lets us (else they
+        wait out the lease, and the one the server accepted last goes out again)."""
+        recording = True
+        while self.out:
+            futures.wait(self.out, return_when=futures.FIRST_COMPLETED)
+            for future in [f for f in self.out if f.done()]:
+                out = self.out.pop(future)
+                try:
+                    if recording and future.exception() is None:
+                        _mark_sent(out.message)
+                except Exception:
+                    recording = False
+                    db.session.rollback()
+                    log.exception("Could not mark email %s sent", out.message.id)
+                finally:
+                    if out.turn:
+                        self.turn.release()
 
 
 def _mark_sent(message: OutboxMessage) -> None:

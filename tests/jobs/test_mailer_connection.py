@@ -3,6 +3,7 @@ connection the server has closed is replaced without losing or doubling a messag
 
 from __future__ import annotations
 
+import smtplib
 import time
 from collections.abc import Iterator
 
@@ -71,7 +72,7 @@ def test_a_refused_connection_raises_and_leaves_nothing_open(app: Flask, smtp: S
     smtp.stop()
     with pytest.raises(OSError):
         mailer.send(queued("nobody-listens"))
-    assert mailer._open is None
+    assert mailer.open_connections() == 0
 
 
 def test_the_worker_stops_after_max_jobs_for_its_supervisor_to_restart_it(
@@ -85,3 +86,49 @@ def test_the_worker_stops_after_max_jobs_for_its_supervisor_to_restart_it(
     assert worker.wait(timeout=60) == 0
     assert len(smtp.mailbox.messages) == 2
     assert queue.queue(app).count == 1  # left for the next worker
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "customer@example.com",
+        '"Sam, Customer" <sam@example.com>',
+        "customer@example.com\r\nCc: victim@example.com",  # folded: text, never a recipient
+    ],
+    ids=["plain", "display-name", "injected-cc"],
+)
+def test_what_goes_on_the_wire_is_what_send_message_would_send(
+    app: Flask, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch, to: str
+) -> None:
+    """The mailer flattens each email itself (once, in the drain's thread) and takes its
+    envelope from the headers it wrote: the server gets the same envelope and bytes as
+    from smtplib's `send_message`."""
+    build = mailer.build
+
+    def fixed_boundary(message: OutboxMessage):  # (else a random one per email)
+        email = build(message)
+        email.set_boundary("===============0123456789==")
+        return email
+
+    monkeypatch.setattr(mailer, "build", fixed_boundary)
+    received = []
+    original = smtp.mailbox.handle_DATA
+
+    async def keep_envelope(server, session, envelope):
+        received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return await original(server, session, envelope)
+
+    smtp.mailbox.handle_DATA = keep_envelope
+    message = outbox.queue_email(
+        key="wire", kind=EmailKind.EVENT, to=to, subject="Über the wire", body="Hello.\n.\n"
+    )
+    assert message is not None
+    db.session.commit()
+
+    with smtplib.SMTP("127.0.0.1", smtp.port) as client:
+        client.send_message(mailer.build(message))
+    mailer.send(message)
+
+    assert len(received) == 2
+    assert received[0] == received[1]
+    assert received[0][1] == [to.split("\r\n")[0].split("<")[-1].rstrip(">")]

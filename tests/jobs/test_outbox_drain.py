@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from support import clock
 from support.extensions import db
 from support.jobs import queue, tasks
 from support.models import EmailKind, OutboxMessage, OutboxStatus
@@ -54,19 +56,31 @@ def statuses() -> Counter[str]:
         return Counter(session.scalars(select(OutboxMessage.status)))
 
 
+def until(condition, timeout: float = 30.0) -> bool:
+    """Wait for `condition()` (another process or thread is working towards it)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def drain_jobs(app) -> list[str]:
     return [j for j in queue.queue(app).job_ids if j.startswith(f"{outbox.DRAIN_KEY}-")]
 
 
-def test_a_burst_is_one_drain_one_connection_each_email_once(app, smtp, run_jobs):
-    """More emails than one batch claims: all sent once, by one job, on one connection."""
+def test_a_burst_is_one_drain_a_few_connections_each_email_once(app, smtp, run_jobs):
+    """More emails than one batch claims: all sent once, by one job, over at most
+    MAIL_CONNECTIONS connections (kept open for the next drain)."""
     messages = burst(outbox.BATCH * 2 + 7)
     assert len(drain_jobs(app)) == 1  # 107 requests, one job
 
     assert run_jobs() == 1
 
     assert copies(smtp) == Counter({m.message_id: 1 for m in messages})
-    assert len(set(smtp.mailbox.peers)) == 1  # one SMTP connection for all of them
+    assert 1 <= len(set(smtp.mailbox.peers)) <= app.config["MAIL_CONNECTIONS"]
+    assert mailer.open_connections() == len(set(smtp.mailbox.peers))
     assert statuses() == Counter({OutboxStatus.SENT: len(messages)})
     assert run_jobs() == 0
     tasks.sweep()
@@ -200,6 +214,9 @@ def test_a_drain_killed_mid_batch_leaves_every_email_sent_exactly_once(
 
     worker = worker_process("--burst", "--no-scheduler", OUTBOX_LEASE_SECONDS="5")
     assert smtp.mailbox.in_rcpt.wait(timeout=60), "the worker never reached the 6th email"
+    # The next emails wait at RCPT on the other connections; the 5th may still be
+    # between the server's "250" and its commit (the one window SMTP leaves open).
+    assert until(lambda: statuses()[OutboxStatus.SENT] == 5), "the 5th was never committed"
     started = children(worker.pid)
     kill([worker.pid, *started])
     assert wait_gone([worker.pid, *started]) == []
@@ -222,5 +239,79 @@ def test_a_drain_killed_mid_batch_leaves_every_email_sent_exactly_once(
     run_jobs()
     tasks.sweep()
     run_jobs()
+    assert copies(smtp) == Counter({m.message_id: 1 for m in messages})
+    assert statuses() == Counter({OutboxStatus.SENT: len(messages)})
+
+
+def test_over_several_connections_the_server_accepts_one_email_at_a_time(app, smtp, run_jobs):
+    """Emails go out over several connections at once, yet when the server accepts one,
+    every email it accepted before is committed `sent` already: a worker killed at any
+    moment leaves at most one email accepted and not marked (as with one connection)."""
+    app.config["MAIL_CONNECTIONS"] = 4
+    messages = burst(60)
+    accepted_unmarked: list[int] = []
+    original, engine = smtp.mailbox.handle_DATA, db.engine
+
+    async def count_unmarked(server, session, envelope):
+        with Session(engine) as reader:  # (the server's thread: no app context)
+            sent = reader.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
+        accepted_unmarked.append(len(smtp.mailbox.messages) - sent)
+        return await original(server, session, envelope)
+
+    def slow_commit(session) -> None:
+        time.sleep(0.01)  # a database a little further away than this file
+
+    smtp.mailbox.handle_DATA = count_unmarked
+    event.listen(db.session, "before_commit", slow_commit)
+    try:
+        run_jobs()
+    finally:
+        event.remove(db.session, "before_commit", slow_commit)
+
+    assert copies(smtp) == Counter({m.message_id: 1 for m in messages})
+    assert len(set(smtp.mailbox.peers)) > 1  # several connections were used
+    assert len(accepted_unmarked) == len(messages)
+    assert set(accepted_unmarked) == {0}
+
+
+def test_one_connection_failing_mid_batch_loses_and_doubles_nothing(app, smtp, run_jobs):
+    """Several connections out, and the server drops one of them mid-batch (each time it
+    sees one recipient, so the fresh connection tried next fails too): that email backs
+    off, the drain stops, what was out on the other connections is recorded as it went
+    (sent, or failed), the rest goes back; nothing is left claimed, and once every
+    back-off has passed each email has gone out exactly once."""
+    app.config["MAIL_CONNECTIONS"] = 3
+    messages = burst(30)
+    doomed = messages[7]
+    original, doomed_address = smtp.mailbox.handle_RCPT, doomed.to_address
+
+    async def drop_one(server, session, envelope, address, options):
+        if address == doomed_address:
+            server.transport.close()
+            return "421 closing"
+        return await original(server, session, envelope, address, options)
+
+    smtp.mailbox.handle_RCPT = drop_one
+    run_jobs()
+
+    received = copies(smtp)
+    state = statuses()
+    assert doomed.message_id not in received
+    assert set(received.values()) == {1}
+    assert state[OutboxStatus.SENDING] == 0  # nothing waits out a lease
+    assert state[OutboxStatus.SENT] == len(received)  # accepted means marked
+    assert len(received) < len(messages) - 1  # the drain stopped: the rest went back
+    with Session(db.engine) as session:
+        row = session.get(OutboxMessage, doomed.id)
+        assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
+        assert row.last_error.startswith("SMTPServerDisconnected")
+
+    smtp.mailbox.handle_RCPT = original
+    clock.freeze(clock.now() + timedelta(hours=1))  # past every back-off
+    try:
+        tasks.sweep()
+        run_jobs()
+    finally:
+        clock.freeze(None)
     assert copies(smtp) == Counter({m.message_id: 1 for m in messages})
     assert statuses() == Counter({OutboxStatus.SENT: len(messages)})
