@@ -29,7 +29,7 @@ import psycopg
 import seeding
 from common import QueryCounter, bench_app, report, timed
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from support import clock
 from support.extensions import db
@@ -233,6 +233,8 @@ def reuse() -> bool:
         for index in inspect(connection).get_indexes(table.name)
     }
     added, tables = [], set()
+    for statement in search.schema(db.engine.dialect.name):  # the search table's own indexes
+        connection.execute(text(statement))
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in existing:
