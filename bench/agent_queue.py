@@ -247,9 +247,10 @@ def reuse() -> bool:
         analyze(sorted(tables))
     if not db.session.scalar(text(f"SELECT count(*) FROM {search.TABLE}")):
         # A kept database whose seeding stopped before its search documents were built.
-        analyze()
+        db.session.execute(text("ANALYZE"))  # (in this transaction: VACUUM could not be)
         search.rebuild(db.session.connection())
         db.session.commit()
+        analyze()  # …and of the documents, or PostgreSQL plans for an empty search table
         print("reused_search_documents: rebuilt")
     print(f"reused_tickets: {tickets} tickets")
     print(f"reused_events: {events} events")
