@@ -29,7 +29,7 @@ import psycopg
 import seeding
 from common import QueryCounter, bench_app, report, timed
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from support import clock
 from support.extensions import db
@@ -197,6 +197,7 @@ def seed(tickets: int, per_ticket: int) -> None:
         TicketEvent, seeding.event_rows(rng, rows, per_ticket, agent_ids, _message)
     )
     seeded = time.perf_counter() - started
+    analyze()  # PostgreSQL plans the rebuild's per-ticket lookups from fresh statistics
     search.rebuild(db.session.connection())
     db.session.commit()
     analyze()
@@ -233,6 +234,8 @@ def reuse() -> bool:
         for index in inspect(connection).get_indexes(table.name)
     }
     added, tables = [], set()
+    for statement in search.schema(db.engine.dialect.name):  # the search table's own indexes
+        connection.execute(text(statement))
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in existing:
@@ -242,6 +245,13 @@ def reuse() -> bool:
     db.session.commit()
     if added:
         analyze(sorted(tables))
+    if not db.session.scalar(text(f"SELECT count(*) FROM {search.TABLE}")):
+        # A kept database whose seeding stopped before its search documents were built.
+        db.session.execute(text("ANALYZE"))  # (in this transaction: VACUUM could not be)
+        search.rebuild(db.session.connection())
+        db.session.commit()
+        analyze()  # …and of the documents, or PostgreSQL plans for an empty search table
+        print("reused_search_documents: rebuilt")
     print(f"reused_tickets: {tickets} tickets")
     print(f"reused_events: {events} events")
     print(f"reused_indexes_added: {', '.join(added) or 'none'}")

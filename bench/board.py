@@ -29,7 +29,7 @@ from support.models import (
     TicketEvent,
     User,
 )
-from support.tickets import due
+from support.tickets import due, search
 
 HTMX = {"HX-Request": "true"}
 TICKETS = 10_000
@@ -106,6 +106,8 @@ def seed() -> tuple[str, str, int]:
     ).all()
     rows = seeding.event_rows(rng, tickets, EVENTS // TICKETS, agent_ids, _message)
     seeding.insert_batched(TicketEvent, rows)
+    search.rebuild(db.session.connection())  # the board's search reads these documents
+    db.session.commit()
     busiest = db.session.scalar(
         select(Ticket.ref)
         .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)

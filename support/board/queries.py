@@ -42,7 +42,7 @@ from support.board.cards import BoardCard, board_card
 from support.extensions import db
 from support.models import Category, Priority, Status, Tag, Ticket, User, ticket_tags
 from support.params import plain_int
-from support.tickets import refs
+from support.tickets import refs, search
 from support.tickets import tags as tag_names
 
 # The columns, left to right. Closed tickets are history, not work: they live in
@@ -71,12 +71,13 @@ SEARCH_MAX = 100
 _SLA_RUNNING = [s for s in Status if s.is_active]  # …unless paused (sla_paused_at)
 
 
-def overdue(now: datetime) -> ColumnElement[bool]:
-    """Breached: the clock runs (not waiting on the customer) and the due time passed."""
+def overdue(now: datetime, tickets: Any = Ticket) -> ColumnElement[bool]:
+    """Breached: the clock runs (not waiting on the customer) and the due time passed.
+    `tickets`: where the columns are read from (Ticket, or a subquery's `.c` of them)."""
     return and_(
-        Ticket.status.in_(_SLA_RUNNING),
-        Ticket.sla_paused_at.is_(None),
-        Ticket.next_due_at < now,
+        tickets.status.in_(_SLA_RUNNING),
+        tickets.sla_paused_at.is_(None),
+        tickets.next_due_at < now,
     )
 
 
@@ -163,8 +164,16 @@ class BoardFilters:
         return bool(self.filter_args())
 
 
-def conditions(filters: BoardFilters, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
-    """The filters as WHERE conditions (the board's columns and the API's list share them)."""
+def conditions(
+    filters: BoardFilters, viewer: User, now: datetime, *, full_text: bool = False
+) -> list[ColumnElement[bool]]:
+    """The filters as WHERE conditions (the board's columns and the API's list share them).
+
+    `full_text`: the text box searches everything said in the ticket with the database's
+    full-text search (support/tickets/search.py), as the queue does; the board asks for it.
+    Without it (the API, which customers call too: the search documents hold internal
+    notes), the text is looked for in the reference, subject and customer only.
+    """
     where: list[ColumnElement[bool]] = []
     if filters.mine:
         where.append(Ticket.assignee_id == viewer.id)
@@ -178,19 +187,33 @@ def conditions(filters: BoardFilters, viewer: User, now: datetime) -> list[Colum
     if filters.priority:
         where.append(Ticket.priority == filters.priority)
     if filters.tag:
-        tagged = (
-            select(ticket_tags.c.ticket_id)
-            .join(Tag, Tag.id == ticket_tags.c.tag_id)
-            .where(Tag.name == filters.tag)
-        )
-        where.append(Ticket.id.in_(tagged))
+        where.append(tagged(filters.tag))
     if filters.overdue:
         where.append(overdue(now))
-    if filters.q:
+    if filters.q and full_text:
+        where.append(search.matching(search.parse(filters.q), titles_only=True))
+    elif filters.q:
         # A CTE: the text search runs once per statement, not once per column.
         found = select(Ticket.id).where(_matches(filters.q)).cte("found")
         where.append(Ticket.id.in_(select(found.c.id)))
     return where
+
+
+def tagged(name: str, *, probe: bool = False) -> ColumnElement[bool]:
+    """The ticket carries the tag `name`.
+
+    `probe`: test each ticket the query reads (its (ticket_id, tag_id) key), rather than
+    gather the tag's tickets first: right when the query reads an index in the order it
+    shows and the tag is common, so a page is found after a few hundred tickets (as
+    search.matching's `probe`).
+    """
+    tag_id = select(Tag.id).where(Tag.name == name).scalar_subquery()
+    if probe:
+        one = select(ticket_tags.c.ticket_id).where(
+            ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == tag_id
+        )
+        return one.exists()
+    return Ticket.id.in_(select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == tag_id))
 
 
 def _matches(text: str) -> ColumnElement[bool]:
@@ -307,15 +330,27 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
     over every ticket would sort them all). ix_tickets_board covers these columns, so
     the default board never reads the table itself.
     """
-    key = Ticket.board_sort_key
-    where = conditions(filters, viewer, now)
+    where = conditions(filters, viewer, now, full_text=True)
+    tickets: Any = Ticket
+    if filters.q:
+        # A search: its matches (with the other filters) found once, as a CTE every column
+        # and the counts read; a search in each of them would gather the matches seven times.
+        found = select(
+            Ticket.id,
+            Ticket.board_sort_key,
+            Ticket.status,
+            Ticket.sla_paused_at,
+            Ticket.next_due_at,
+        ).where(Ticket.status.in_(COLUMNS), *where)
+        tickets, where = found.cte("found").c, []
+    key = tickets.board_sort_key
     # Typed NULLs: PostgreSQL reads a bare NULL in a subquery as text, which no UNION
     # with a number accepts.
     no_number, no_key = cast(null(), Integer), cast(null(), Float)
     columns = [
-        select(Ticket.id, key.label("key"), Ticket.status, no_number, no_number)
-        .where(Ticket.status == status, *where)
-        .order_by(key, Ticket.id)
+        select(tickets.id, key.label("key"), tickets.status, no_number, no_number)
+        .where(tickets.status == status, *where)
+        .order_by(key, tickets.id)
         .limit(filters.limit(status))
         .subquery()  # SQLite takes ORDER BY and LIMIT in a UNION only inside a subquery
         .select()
@@ -325,12 +360,12 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
         select(
             no_number,
             no_key,
-            Ticket.status,
+            tickets.status,
             func.count(),
-            func.sum(case((overdue(now), 1), else_=0)),
+            func.sum(case((overdue(now, tickets), 1), else_=0)),
         )
-        .where(Ticket.status.in_(COLUMNS), *where)
-        .group_by(Ticket.status)
+        .where(tickets.status.in_(COLUMNS), *where)
+        .group_by(tickets.status)
     )
     rows = union_all(*columns, counts).subquery()
     id_, key_, status_, total, late = rows.c

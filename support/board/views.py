@@ -33,8 +33,7 @@ from support.models import CannedResponse, Impact, Priority, Status, Ticket
 from support.models.ticket import Channel
 from support.notify import inbox
 from support.params import plain_int
-from support.tickets import attachments, canned, permissions, service, similar
-from support.tickets import tags as tag_names
+from support.tickets import attachments, canned, permissions, service
 from support.tickets.service import StaleTicket, TicketError
 from support.web import redirect_after_post, render, sent_by_htmx, updated, wants_fragment
 
@@ -43,10 +42,6 @@ bp = Blueprint("board", __name__, url_prefix="/board")
 BOARD = "board/index.html"
 PANEL = "board/ticket.html"
 BOARD_CHANGED = "board-changed"
-ARTICLES = "kb/_suggestions.html"
-SIMILAR = "board/_similar.html"
-TAG_OPTIONS = "board/_tag_options.html"
-ARTICLE_LINKS = {"heading": "Articles that may answer this", "insert_into": "#composer textarea"}
 
 
 @bp.before_request
@@ -99,7 +94,7 @@ def move() -> Response:
         return _move_refused(filters, 400, "That move was incomplete. Reload the board.")
     if form.status.data not in {s.value for s in queries.COLUMNS}:
         return _move_refused(filters, 400, f"“{form.status.data}” is not a column of the board.")
-    ticket = _editable_or_404(form.ref.data)
+    ticket = editable_or_404(form.ref.data)
     try:
         service.move(
             ticket,
@@ -177,21 +172,21 @@ def new_ticket() -> Response:
 # --- the ticket panel -------------------------------------------------------------------
 
 
-def _ticket_or_404(ref: str) -> Ticket:
+def ticket_or_404(ref: str) -> Ticket:
     ticket = panel.find(ref)
     if ticket is None:
         abort(404)
     return ticket
 
 
-def _editable_or_404(ref: str) -> Ticket:
-    ticket = _ticket_or_404(ref)
+def editable_or_404(ref: str) -> Ticket:
+    ticket = ticket_or_404(ref)
     if not permissions.can_edit(current_user, ticket):
         abort(403)
     return ticket
 
 
-def _panel(
+def panel_response(
     ticket: Ticket,
     *,
     status: int = 200,
@@ -204,14 +199,14 @@ def _panel(
     return render(PANEL, block="panel", status=status, **context)
 
 
-def _done(ticket: Ticket, message: str) -> Response:
+def panel_changed(ticket: Ticket, message: str) -> Response:
     if wants_fragment():
-        return updated(_panel(ticket, notice=message), BOARD_CHANGED)
+        return updated(panel_response(ticket, notice=message), BOARD_CHANGED)
     flash(message, "success")
     return redirect_after_post(url_for("board.ticket", ref=ticket.ref))
 
 
-def _refused(
+def panel_refused(
     ticket: Ticket,
     exc: TicketError,
     section: str,
@@ -220,34 +215,23 @@ def _refused(
     """409 when someone else changed the ticket first, else 422; what was typed stays."""
     db.session.rollback()
     status = 409 if isinstance(exc, StaleTicket) else 422
-    return _panel(
+    return panel_response(
         ticket, status=status, bound_forms=bound_forms, error=str(exc), open_section=section
     )
 
 
 @bp.get("/tickets/<ref>")
 def ticket(ref: str) -> Response:
-    found = _ticket_or_404(ref)
+    found = ticket_or_404(ref)
     inbox.mark_read(current_user, found)  # opening the ticket reads its news
-    return _panel(found)
-
-
-@bp.get("/tickets/<ref>/articles")
-def articles(ref: str) -> Response:
-    """Knowledge-base articles for the panel, fetched once it is open (an htmx fragment)."""
-    ticket = _ticket_or_404(ref)
-    hits = panel.kb_suggestions(ticket)
-    body = render_template(ARTICLES, hits=hits, **ARTICLE_LINKS) if hits else ""
-    response = make_response(body)
-    response.vary.add("HX-Request")
-    return response
+    return panel_response(found)
 
 
 @bp.post("/tickets/<ref>/reply")
 def reply(ref: str) -> Response:
     """The composer: a reply or an internal note (maybe with files, a status to set and a
     macro's changes), a workaround; or a canned response filled into the text."""
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     form = forms.AgentReplyForm()
     form.set_canned(canned.all_responses())
     action = request.form.get("action", "send")
@@ -259,7 +243,7 @@ def reply(ref: str) -> Response:
         return _insert_canned(ticket, form)
     if action == forms.DROP_MACRO:
         form.macro.data = ""
-        return _composer_again(ticket, form, status=200)
+        return composer_again(ticket, form, status=200)
     if action not in forms.SEND_ACTIONS and action != forms.WORKAROUND:
         abort(400)
     valid = form.validate_on_submit()
@@ -268,19 +252,19 @@ def reply(ref: str) -> Response:
         valid = False
     macro = _macro_of(form)
     if not valid or macro is False:
-        return _composer_again(ticket, form)
+        return composer_again(ticket, form)
     filled = canned.fill(form.body.data, canned.values_for(ticket, current_user))
     if filled.unknown and not form.send_as_written.data:
         form.body.data = filled.text  # known ones filled in; the unknown ones are flagged
-        return _composer_again(ticket, form)
+        return composer_again(ticket, form)
     then = _then(macro, forms.SEND_ACTIONS.get(action))
     stored = [attachments.store(f.filename or "", f.stream) for f in form.chosen_files()]
     try:
         sent = _send(ticket, action, form, filled.text, then, stored)
     except TicketError as exc:
         _files_again(form)
-        return _refused(ticket, exc, "reply", bound_forms={"reply_form": form})
-    return _done(ticket, _sent_message(sent, then))
+        return panel_refused(ticket, exc, "reply", bound_forms={"reply_form": form})
+    return panel_changed(ticket, _sent_message(sent, then))
 
 
 def _macro_of(form: forms.AgentReplyForm) -> CannedResponse | bool | None:
@@ -339,10 +323,10 @@ def _files_again(form: forms.AgentReplyForm) -> None:
         form.files.errors = [*form.files.errors, "Please choose your files again."]
 
 
-def _composer_again(ticket: Ticket, form: forms.AgentReplyForm, status: int = 422) -> Response:
+def composer_again(ticket: Ticket, form: forms.AgentReplyForm, status: int = 422) -> Response:
     """The panel with the composer as it was posted: text, mode and macro kept."""
     _files_again(form)
-    return _panel(ticket, status=status, bound_forms={"reply_form": form})
+    return panel_response(ticket, status=status, bound_forms={"reply_form": form})
 
 
 def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
@@ -351,24 +335,24 @@ def _insert_canned(ticket: Ticket, form: forms.AgentReplyForm) -> Response:
     chosen = db.session.get(CannedResponse, canned_id) if canned_id is not None else None
     if chosen is None:
         form.canned.errors = ["Choose a canned response to insert."]
-        return _composer_again(ticket, form)
+        return composer_again(ticket, form)
     filled = canned.fill(chosen.body, canned.values_for(ticket, current_user))
     typed = (form.body.data or "").rstrip()
     form.body.data = f"{typed}\n\n{filled.text}" if typed else filled.text
     form.canned.data = forms.NONE
     if chosen.is_macro:
         form.macro.data = str(chosen.id)
-    return _composer_again(ticket, form, status=200)
+    return composer_again(ticket, form, status=200)
 
 
 @bp.post("/tickets/<ref>/fields")
 def fields(ref: str) -> Response:
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     categories, teams = panel.categories(ticket.category), panel.teams()
     form = forms.FieldsForm()
     form.set_choices(categories, teams)
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, bound_forms={"fields_form": form})
+        return panel_response(ticket, status=422, bound_forms={"fields_form": form})
     by_slug = {c.slug: c for c in categories}
     by_id = {str(t.id): t for t in teams}
     try:
@@ -383,43 +367,47 @@ def fields(ref: str) -> Response:
     except StaleTicket as exc:
         # Not the posted form: it carries all three fields, and re-sending the ones this
         # agent did not touch would undo the other agent's change.
-        return _refused(ticket, exc, "fields")
+        return panel_refused(ticket, exc, "fields")
     except TicketError as exc:
-        return _refused(ticket, exc, "fields", bound_forms={"fields_form": form})
-    return _done(ticket, "Details saved." if changed else "Nothing to change.")
+        return panel_refused(ticket, exc, "fields", bound_forms={"fields_form": form})
+    return panel_changed(ticket, "Details saved." if changed else "Nothing to change.")
 
 
 @bp.post("/tickets/<ref>/assign")
 def assign(ref: str) -> Response:
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     agents = panel.agents()
     form = forms.AssignForm()
     form.set_agents(agents)
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, bound_forms={"assign_form": form})
+        return panel_response(ticket, status=422, bound_forms={"assign_form": form})
     assignee = next((a for a in agents if str(a.id) == form.assignee.data), None)
     try:
         service.assign(
             ticket, actor=current_user, assignee=assignee, expected_version=form.version.data
         )
     except TicketError as exc:
-        return _refused(ticket, exc, "assign", bound_forms={"assign_form": form})
-    return _done(ticket, f"Assigned to {assignee.name}." if assignee else "Unassigned.")
+        return panel_refused(ticket, exc, "assign", bound_forms={"assign_form": form})
+    return panel_changed(ticket, f"Assigned to {assignee.name}." if assignee else "Unassigned.")
 
 
 @bp.post("/tickets/<ref>/status")
 def status(ref: str) -> Response:
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     form = forms.StatusForm()
     form.set_statuses(panel.next_statuses(ticket), panel.STATUS_LABELS)
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, bound_forms={"status_form": form}, open_section="status")
+        return panel_response(
+            ticket, status=422, bound_forms={"status_form": form}, open_section="status"
+        )
     to = Status(form.status.data)
     if to == ticket.status:
         if not form.note.data:
-            return _done(ticket, "The status stays the same.")
+            return panel_changed(ticket, "The status stays the same.")
         form.note.errors = ["The status is not changing: send this from the reply box instead."]
-        return _panel(ticket, status=422, bound_forms={"status_form": form}, open_section="status")
+        return panel_response(
+            ticket, status=422, bound_forms={"status_form": form}, open_section="status"
+        )
     try:
         service.move(
             ticket,
@@ -430,16 +418,18 @@ def status(ref: str) -> Response:
             note=form.note.data,
         )
     except TicketError as exc:
-        return _refused(ticket, exc, "status", bound_forms={"status_form": form})
-    return _done(ticket, f"{ticket.ref} is now {panel.STATUS_LABELS[to].lower()}.")
+        return panel_refused(ticket, exc, "status", bound_forms={"status_form": form})
+    return panel_changed(ticket, f"{ticket.ref} is now {panel.STATUS_LABELS[to].lower()}.")
 
 
 @bp.post("/tickets/<ref>/tags")
 def tags(ref: str) -> Response:
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     form = forms.TagsForm()
     if not form.validate_on_submit():
-        return _panel(ticket, status=422, bound_forms={"tags_form": form}, open_section="tags")
+        return panel_response(
+            ticket, status=422, bound_forms={"tags_form": form}, open_section="tags"
+        )
     try:
         changed = service.set_tags(
             ticket, form.names(), actor=current_user, expected_version=form.version.data
@@ -447,18 +437,18 @@ def tags(ref: str) -> Response:
     except StaleTicket as exc:
         # Not the posted form: it carries every tag, and re-sending it would undo the other
         # agent's change (as with the details form).
-        return _refused(ticket, exc, "tags")
+        return panel_refused(ticket, exc, "tags")
     except TicketError as exc:
-        return _refused(ticket, exc, "tags", bound_forms={"tags_form": form})
-    return _done(ticket, "Tags saved." if changed else "The tags stay the same.")
+        return panel_refused(ticket, exc, "tags", bound_forms={"tags_form": form})
+    return panel_changed(ticket, "Tags saved." if changed else "The tags stay the same.")
 
 
 @bp.post("/tickets/<ref>/escalate")
 def escalate(ref: str) -> Response:
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     form = forms.EscalateForm()
     if not form.validate_on_submit():
-        return _panel(
+        return panel_response(
             ticket, status=422, bound_forms={"escalate_form": form}, open_section="escalate"
         )
     try:
@@ -466,94 +456,29 @@ def escalate(ref: str) -> Response:
             ticket, actor=current_user, reason=form.reason.data, expected_version=form.version.data
         )
     except TicketError as exc:
-        return _refused(ticket, exc, "escalate", bound_forms={"escalate_form": form})
-    return _done(ticket, f"Escalated to tier {ticket.tier}.")
+        return panel_refused(ticket, exc, "escalate", bound_forms={"escalate_form": form})
+    return panel_changed(ticket, f"Escalated to tier {ticket.tier}.")
 
 
 @bp.post("/tickets/<ref>/merge")
 def merge(ref: str) -> Response:
-    ticket = _editable_or_404(ref)
+    ticket = editable_or_404(ref)
     form = forms.MergeForm()
     target = panel.find(form.into.data or "") if form.validate_on_submit() else None
     if target is None:
         if not form.errors:
             form.into.errors = [f"There is no ticket {form.into.data.strip().upper()}."]
-        return _panel(ticket, status=422, bound_forms={"merge_form": form}, open_section="merge")
+        return panel_response(
+            ticket, status=422, bound_forms={"merge_form": form}, open_section="merge"
+        )
     try:
         service.merge(ticket, into=target, actor=current_user, expected_version=form.version.data)
     except TicketError as exc:
-        return _refused(ticket, exc, "merge", bound_forms={"merge_form": form})
+        return panel_refused(ticket, exc, "merge", bound_forms={"merge_form": form})
     # Work carries on in the ticket that stays: show that one.
-    return _done(target, f"{ticket.ref} was merged into {target.ref}.")
+    return panel_changed(target, f"{ticket.ref} was merged into {target.ref}.")
 
 
-# --- similar past tickets ----------------------------------------------------------------
-
-
-def _similar_context(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "similar": similar.find(ticket, current_user),
-        "linked": service.linked_refs(ticket),
-    }
-
-
-@bp.get("/tickets/<ref>/similar")
-def similar_tickets(ref: str) -> Response:
-    """Resolved tickets close to this one: a fragment the panel fetches when the section
-    scrolls into view; without script, the panel page with the section in it."""
-    ticket = _ticket_or_404(ref)
-    if not wants_fragment():
-        return _panel(ticket, **_similar_context(ticket))
-    response = make_response(render_template(SIMILAR, ticket=ticket, **_similar_context(ticket)))
-    response.vary.add("HX-Request")
-    return response
-
-
-@bp.post("/tickets/<ref>/similar/<other>/insert")
-def insert_resolution(ref: str, other: str) -> Response:
-    """The composer again, with how `other` was resolved added to what was typed (the
-    composer's own form is posted here, by its "Insert" buttons' formaction)."""
-    ticket = _editable_or_404(ref)
-    source = _ticket_or_404(other)
-    form = forms.AgentReplyForm()
-    form.set_canned(canned.all_responses())
-    resolution = similar.resolution_of(source)
-    if resolution is None:
-        form.body.errors = [f"{source.ref} has no reply from the team to insert."]
-        return _composer_again(ticket, form)
-    typed = (form.body.data or "").rstrip()
-    form.body.data = f"{typed}\n\n{resolution}" if typed else resolution
-    return _composer_again(ticket, form, status=200)
-
-
-@bp.post("/tickets/<ref>/similar/<other>/link")
-def link_similar(ref: str, other: str) -> Response:
-    """Link a similar ticket: an internal event on both timelines."""
-    ticket = _editable_or_404(ref)
-    related = _ticket_or_404(other)
-    # Posted by the composer's form when it is there (form="composer"): a draft stays.
-    # (CSRFProtect has checked the token of every POST before this view.)
-    draft = forms.AgentReplyForm()
-    kept = {"reply_form": draft} if (draft.body.data or "").strip() else None
-    try:
-        service.link(ticket, to=related, actor=current_user)
-    except TicketError as exc:
-        return _refused(ticket, exc, "similar", bound_forms=kept)
-    message = f"Linked {related.ref} to {ticket.ref}."
-    if kept is None:
-        return _done(ticket, message)
-    return updated(_panel(ticket, bound_forms=kept, notice=message), BOARD_CHANGED)
-
-
-# --- tags ----------------------------------------------------------------------------------
-
-
-@bp.get("/tags/options")
-def tag_options() -> Response:
-    """`<option>`s for a tag box's datalist as the agent types: the tags in use that
-    complete the last name typed (a box of several tags keeps the ones before it)."""
-    typed = request.args.get("tags", request.args.get("tag", ""))[:1000]
-    options = tag_names.completions(typed, tag_names.in_use())
-    response = make_response(render_template(TAG_OPTIONS, options=options))
-    response.vary.add("HX-Request")
-    return response
+# The panel's side routes (articles, similar tickets, tag suggestions) live in their own
+# module on this blueprint; importing it registers them.
+from support.board import panel_views  # noqa: E402, F401

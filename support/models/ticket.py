@@ -213,6 +213,8 @@ class Ticket(db.Model):
         # (sla_paused_at: "due within N hours" counts its tickets from the index alone.)
         _open_work_index("ix_tickets_open_due", "next_due_at", "id", "sla_paused_at"),
         Index("ix_tickets_assignee_status", "assignee_id", "status", "updated_at"),
+        # …and by priority: "unassigned, open, most urgent first" sorts index entries only.
+        Index("ix_tickets_assignee_status_priority", "assignee_id", "status", "priority"),
         Index("ix_tickets_team_status", "team_id", "status", "priority", "updated_at"),
         # Reports (support/reports): tickets filed, resolved or closed in a date range.
         Index("ix_tickets_created_at", "created_at"),

@@ -8,12 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 
 from support import clock
 from support.extensions import db
 from support.models import Category, Priority, Status, Team, Ticket, User
-from support.tickets import due, refs
+from support.tickets import due, refs, search
 
 HX = {"HX-Request": "true"}
 BULK_DESCRIPTION = "Loaded in bulk for a scale test."
@@ -124,6 +124,7 @@ def bulk_tickets(count: int, customers: list[User], agents: list[User]) -> None:
         )
     db.session.execute(insert(Ticket.__table__), rows)
     due.refresh(db.session.connection())  # a Core insert: work the stored due columns out
+    search.rebuild(db.session.connection())  # …and the search documents (the board searches)
     db.session.commit()
 
 
@@ -137,6 +138,10 @@ def forget_bulk_tickets() -> None:
         if sqlite:  # outside a transaction, or SQLite ignores it
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.execute(delete(Ticket).where(Ticket.description == BULK_DESCRIPTION))
+        if sqlite:  # FTS5 has no foreign key (PostgreSQL's search rows go with the ticket)
+            connection.execute(
+                text("DELETE FROM ticket_search WHERE rowid NOT IN (SELECT id FROM tickets)")
+            )
         connection.commit()
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")

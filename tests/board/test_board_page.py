@@ -149,6 +149,10 @@ class TestFilters:
             ("q=PAYMENTS", {"mine"}),  # case does not matter
             ("q=kenji@example", {"nobody"}),
             ("q=watanabe", {"nobody"}),
+            # The database's full-text search of the titles (reference, subject, customer):
+            # words in any order and form.
+            ("q=watanabe+kenji", {"nobody"}),
+            ("q=payment+mine", {"mine"}),
             ("q=%25", set()),  # LIKE wildcards are plain characters
             ("q=_", set()),
             ("q=/", set()),  # …and so is the escape character
