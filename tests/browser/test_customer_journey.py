@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
@@ -90,10 +91,15 @@ def test_register_file_follow_reply_resolve_and_rate(page: Page, live_server, tm
     expect(page.locator(".ticket-list")).to_contain_text("Resolved")
 
 
-def test_news_never_wipes_a_rating_being_written(page: Page, live_server) -> None:
-    """The summary refreshes itself when the timeline brings news; a rating the customer
-    has started stays as typed until they send it."""
-    base = live_server.url
+@dataclass
+class ResolvedTicket:
+    ref: str
+    ticket_id: int
+    agent_id: int
+
+
+def open_resolved_ticket(page: Page, live_server) -> ResolvedTicket:
+    """A customer's resolved ticket, open in their browser: its rating form shows."""
     with live_server.app.app_context():
         make = Factory()
         customer = make.customer(name="Robin Buyer")
@@ -101,28 +107,48 @@ def test_news_never_wipes_a_rating_being_written(page: Page, live_server) -> Non
         ticket = make.ticket(customer, subject="Parcel never arrived")
         service.reply(ticket, author=agent, body="The carrier found it.")
         service.change_status(ticket, Status.RESOLVED, actor=agent)
-        ref, email, ticket_id, agent_id = ticket.ref, customer.email, ticket.id, agent.id
+        opened = ResolvedTicket(ticket.ref, ticket.id, agent.id)
+        email = customer.email
         db.session.remove()
-    log_in(page, base, email)
-    page.goto(f"{base}/tickets/{ref}")
-    page.get_by_label("4 — Good").check()
-    page.get_by_label("Anything you'd like to add? (optional)").fill("Quick, thanks.")
+    log_in(page, live_server.url, email)
+    page.goto(f"{live_server.url}/tickets/{opened.ref}")
+    return opened
 
-    with live_server.app.app_context():  # news arrives while they write
+
+def agent_writes_again(page: Page, live_server, opened: ResolvedTicket) -> None:
+    """News on the ticket, seen on the customer's timeline (the summary then refreshes)."""
+    with live_server.app.app_context():
         service.reply(
-            db.session.get(Ticket, ticket_id),
-            author=db.session.get(User, agent_id),
+            db.session.get(Ticket, opened.ticket_id),
+            author=db.session.get(User, opened.agent_id),
             body="PS: the refund for shipping is on its way.",
         )
         db.session.remove()
     expect(page.locator(".timeline")).to_contain_text("refund for shipping", timeout=8000)
-    page.wait_for_timeout(1500)  # time for the summary's own refresh to have come
+
+
+def start_rating(page: Page) -> None:
+    page.get_by_label("4 — Good").check()
+    page.get_by_label("Anything you'd like to add? (optional)").fill("Quick, thanks.")
+
+
+def rating_kept_and_sent(page: Page) -> None:
     expect(page.get_by_label("4 — Good")).to_be_checked()
     expect(page.get_by_label("Anything you'd like to add? (optional)")).to_have_value(
         "Quick, thanks."
     )
     page.get_by_role("button", name="Send rating").click()
     expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
+
+
+def test_news_never_wipes_a_rating_being_written(page: Page, live_server) -> None:
+    """The summary refreshes itself when the timeline brings news; a rating the customer
+    has started stays as typed until they send it."""
+    opened = open_resolved_ticket(page, live_server)
+    start_rating(page)
+    agent_writes_again(page, live_server, opened)
+    page.wait_for_timeout(1500)  # time for the summary's own refresh to have come
+    rating_kept_and_sent(page)
 
 
 def test_a_refresh_answered_after_the_customer_started_never_wipes_their_rating(
@@ -131,47 +157,22 @@ def test_a_refresh_answered_after_the_customer_started_never_wipes_their_rating(
     """The race behind a flaky journey: the summary's refresh leaves before the customer
     touches the rating form and its answer lands after. The answer is dropped, not
     swapped over what they chose (the next news refreshes the summary again)."""
-    base = live_server.url
-    with live_server.app.app_context():
-        make = Factory()
-        customer = make.customer(name="Robin Buyer")
-        agent = make.agent(name="Alex Agent")
-        ticket = make.ticket(customer, subject="Parcel never arrived")
-        service.change_status(ticket, Status.RESOLVED, actor=agent)
-        ref, email, ticket_id, agent_id = ticket.ref, customer.email, ticket.id, agent.id
-        db.session.remove()
-    log_in(page, base, email)
-    page.goto(f"{base}/tickets/{ref}")
+    opened = open_resolved_ticket(page, live_server)
     held: list[Route] = []
 
     def hold(route: Route) -> None:
         held.append(route)  # the refresh waits for the test
 
-    page.route(re.compile(r"/summary$"), hold)
-
-    with live_server.app.app_context():  # news: the summary asks for a refresh
-        service.reply(
-            db.session.get(Ticket, ticket_id),
-            author=db.session.get(User, agent_id),
-            body="PS: the refund for shipping is on its way.",
-        )
-        db.session.remove()
-    expect(page.locator(".timeline")).to_contain_text("refund for shipping", timeout=8000)
+    summary = re.compile(r"/summary$")
+    page.route(summary, hold)
+    agent_writes_again(page, live_server, opened)
     for _ in range(80):
         if held:
             break
         page.wait_for_timeout(100)
     assert held, "the summary never asked for its refresh"
-    page.get_by_label("4 — Good").check()  # while the refresh is on its way
-    page.get_by_label("Anything you'd like to add? (optional)").fill("Quick, thanks.")
+    start_rating(page)  # while the refresh is on its way
     held[0].continue_()
-    page.unroute(re.compile(r"/summary$"))
+    page.unroute(summary)
     page.wait_for_load_state("networkidle")
-
-    expect(page.get_by_label("4 — Good")).to_be_checked()
-    expect(page.get_by_label("Anything you'd like to add? (optional)")).to_have_value(
-        "Quick, thanks."
-    )
-    page.get_by_role("button", name="Send rating").click()
-    expect(page.locator(".ticket-summary")).to_contain_text("Your rating")
-
+    rating_kept_and_sent(page)
