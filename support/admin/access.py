@@ -40,8 +40,9 @@ def audited(bp: Blueprint, area: str) -> Blueprint:
             if request.form.get("action") == "preview" or "preview" in (request.endpoint or ""):
                 return response  # "what would happen" changes nothing
             details = {"page": request.endpoint, **(request.view_args or {})}
-            audit.record(audit.Action.SETTINGS_CHANGED, current_user, area, details,
-                         request.remote_addr)
+            audit.record(
+                audit.Action.SETTINGS_CHANGED, current_user, area, details, request.remote_addr
+            )
         return response
 
     bp.after_request(_record)

@@ -36,7 +36,7 @@ def format_clock(minutes: int) -> str:
 
 
 class TimeOfDayField(StringField):
-    """"HH:MM" (a time input); its data is minutes after midnight, None when empty."""
+    """ "HH:MM" (a time input); its data is minutes after midnight, None when empty."""
 
     def __init__(self, label: str, closing: bool = False, **kwargs: Any) -> None:
         super().__init__(label, render_kw={"type": "time", "class": "time-of-day"}, **kwargs)
@@ -61,8 +61,9 @@ class BusinessHoursForm(BaseForm):
         description=ZONE_HELP,
         render_kw={"list": "time-zones", "autocomplete": "off"},
     )
-    holidays = TextAreaField("Holidays (closed all day)", description=HOLIDAYS_HELP,
-                             render_kw={"rows": 5})
+    holidays = TextAreaField(
+        "Holidays (closed all day)", description=HOLIDAYS_HELP, render_kw={"rows": 5}
+    )
 
     # One pair per weekday (day0_open … day6_close), added below the class.
 
@@ -71,13 +72,15 @@ class BusinessHoursForm(BaseForm):
         self.holiday_names: dict[date, str] = {}
 
     def day_fields(self) -> list[tuple[str, Field, Field]]:
-        return [(name, self[f"day{i}_open"], self[f"day{i}_close"])
-                for i, name in enumerate(WEEKDAYS)]
+        return [
+            (name, self[f"day{i}_open"], self[f"day{i}_close"]) for i, name in enumerate(WEEKDAYS)
+        ]
 
     def validate_time_zone(self, field: Field) -> None:
         if field.data and not timezones.is_valid(field.data.strip()):
-            raise ValidationError(f"“{field.data.strip()[:64]}” isn't a time zone we know. "
-                                  f"{ZONE_HELP}")
+            raise ValidationError(
+                f"“{field.data.strip()[:64]}” isn't a time zone we know. {ZONE_HELP}"
+            )
 
     def validate_holidays(self, field: Field) -> None:
         self.holiday_names = _parse_holidays(field.data or "")
@@ -93,7 +96,8 @@ class BusinessHoursForm(BaseForm):
                 valid = False
             elif opens.data is not None and closes.data <= opens.data:
                 closes.errors.append(
-                    f"{name} must close after it opens ({format_clock(opens.data)}).")
+                    f"{name} must close after it opens ({format_clock(opens.data)})."
+                )
                 valid = False
         if valid and not any(opens.data is not None for _, opens, _ in self.day_fields()):
             self.day0_open.errors.append("Open on at least one day of the week.")
@@ -139,7 +143,8 @@ def _parse_holidays(text: str) -> dict[date, str]:
             day = None
         if day is None:
             raise ValidationError(
-                f"Line {number}: “{word[:20]}” isn't a date; write it as 2026-12-25.")
+                f"Line {number}: “{word[:20]}” isn't a date; write it as 2026-12-25."
+            )
         if day in found:
             raise ValidationError(f"Line {number}: {day.isoformat()} is listed twice.")
         if len(name) > 100:
@@ -148,4 +153,3 @@ def _parse_holidays(text: str) -> dict[date, str]:
     if len(found) > MAX_HOLIDAYS:
         raise ValidationError(f"Keep it to {MAX_HOLIDAYS} holidays; remove past years.")
     return found
-

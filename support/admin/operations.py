@@ -100,10 +100,12 @@ def _hours_form() -> BusinessHoursForm:
     return BusinessHoursForm.filled(schedule.current(), schedule.holidays_named())
 
 
-def _page(forms: dict[Priority, SlaPolicyForm], hours: BusinessHoursForm,
-          status: int = 200) -> Response:
-    return render("admin/sla.html", forms=forms, hours=hours, zones=timezones.choices(),
-                  status=status)
+def _page(
+    forms: dict[Priority, SlaPolicyForm], hours: BusinessHoursForm, status: int = 200
+) -> Response:
+    return render(
+        "admin/sla.html", forms=forms, hours=hours, zones=timezones.choices(), status=status
+    )
 
 
 @bp.get("/sla")

@@ -98,8 +98,13 @@ def change(user_id: int) -> Response:
         db.session.rollback()
         return _page(422, person.id, str(exc))
     if (after := _access_of(person)) != before:
-        audit.record(audit.Action.ACCESS_CHANGED, current_user, person,
-                     {"before": before, "after": after}, request.remote_addr)
+        audit.record(
+            audit.Action.ACCESS_CHANGED,
+            current_user,
+            person,
+            {"before": before, "after": after},
+            request.remote_addr,
+        )
     state = "" if person.is_active else ", deactivated"
     flash(f"{person.name} is now {person.role.value}{state}.", "success")
     return redirect_after_post(url_for("people_admin.people", **request.args))

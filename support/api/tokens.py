@@ -74,8 +74,9 @@ def create(
 def revoke(token: ApiToken, *, by: User | None = None, address: str | None = None) -> None:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
-        audit.record(audit.Action.TOKEN_REVOKED, by or token.user, token, None, address,
-                     commit=False)
+        audit.record(
+            audit.Action.TOKEN_REVOKED, by or token.user, token, None, address, commit=False
+        )
         db.session.commit()
 
 

@@ -59,8 +59,9 @@ class EraseForm(BaseForm):
     )
 
 
-def _account_page(status: int = 200, erase_form: EraseForm | None = None,
-                  export_error: str | None = None) -> Response:
+def _account_page(
+    status: int = 200, erase_form: EraseForm | None = None, export_error: str | None = None
+) -> Response:
     latest = export.latest(current_user)
     return render(
         "privacy/account.html",
@@ -108,8 +109,11 @@ def export_status(export_id: int) -> Response:
     if not wants_fragment():
         return redirect_after_post(url_for("privacy.account"))  # the whole page is there
     response = render(
-        "privacy/account.html", block="export_status", latest=found,
-        downloadable=export.downloadable(found), form=EmptyForm(),
+        "privacy/account.html",
+        block="export_status",
+        latest=found,
+        downloadable=export.downloadable(found),
+        form=EmptyForm(),
     )
     if found.state not in (JobState.QUEUED, JobState.RUNNING) and request.htmx:
         response.status_code = 286
@@ -125,8 +129,11 @@ def download(export_id: int) -> Response:
     audit.record(Action.EXPORT_DOWNLOADED, current_user, found, address=_address())
     path = export.path_of(found)
     response = send_file(
-        path, mimetype="application/zip", as_attachment=True,
-        download_name=f"my-support-data-{found.created_at:%Y-%m-%d}.zip", conditional=True,
+        path,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"my-support-data-{found.created_at:%Y-%m-%d}.zip",
+        conditional=True,
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -143,8 +150,11 @@ def ask_erasure() -> Response:
     except erasure.ErasureError as exc:
         form.understood.errors = [str(exc)]
         return _account_page(422, erase_form=form)
-    flash("We've got your request. An admin confirms it, then your data is erased; "
-          "you can cancel until then.", "success")
+    flash(
+        "We've got your request. An admin confirms it, then your data is erased; "
+        "you can cancel until then.",
+        "success",
+    )
     return redirect_after_post(url_for("privacy.account"))
 
 
@@ -190,13 +200,19 @@ class RetentionForm(BaseForm):
 
 
 class StartErasureForm(BaseForm):
-    who = StringField("Customer's email or account number",
-                      validators=[InputRequired("Enter the customer's email or number.")])
+    who = StringField(
+        "Customer's email or account number",
+        validators=[InputRequired("Enter the customer's email or number.")],
+    )
 
 
-def _admin_page(status: int = 200, retention_form: RetentionForm | None = None,
-                start_form: StartErasureForm | None = None, preview=None,
-                block: str | None = None) -> Response:
+def _admin_page(
+    status: int = 200,
+    retention_form: RetentionForm | None = None,
+    start_form: StartErasureForm | None = None,
+    preview=None,
+    block: str | None = None,
+) -> Response:
     saved = retention.settings()
     if retention_form is None:
         retention_form = RetentionForm(formdata=None, obj=saved)
@@ -241,7 +257,8 @@ def save_retention() -> Response:
             anonymise_days=values["anonymise_closed_after_days"],
             files_days=values["delete_files_after_days"],
             audit_days=form.audit_days.data,
-            by=current_user, address=_address(),
+            by=current_user,
+            address=_address(),
         )
     except retention.RetentionError as exc:
         getattr(form, exc.field).errors = [str(exc)]

@@ -101,6 +101,7 @@ def test_intervals_follow_the_saved_schedule(app):
     db.session.commit()
     assert keys() == [BERLIN.fingerprint]
 
+
 def test_day_and_week_numbers(app):
     t = datetime(2031, 3, 5, 23, 59, 59)  # a Wednesday
     day, week = db.session.execute(

@@ -69,8 +69,15 @@ def test_closed_days_and_hours_to_the_minute(app):
 
 def test_a_pause_over_a_weekend_keeps_the_business_time_left(app):
     use(BERLIN)
-    db.session.add(SlaPolicy(priority="normal", first_response_minutes=240,
-                             update_minutes=240, resolution_minutes=960, business_hours=True))
+    db.session.add(
+        SlaPolicy(
+            priority="normal",
+            first_response_minutes=240,
+            update_minutes=240,
+            resolution_minutes=960,
+            business_hours=True,
+        )
+    )
     db.session.commit()
     ticket = Ticket(priority=Priority.NORMAL, tier=1)
     friday = datetime(2031, 3, 28, 14)  # 15:00 CET: two business hours left today

@@ -66,10 +66,15 @@ def test_saving_stores_audits_and_shows_the_schedule(client, admin):
 
 def test_new_due_times_use_the_saved_hours(client, admin, make):
     client.post("/admin/sla/business-hours", data=hours_form())
-    client.post("/admin/sla/normal", data={"normal-first_response_minutes": "2h",
-                                           "normal-update_minutes": "2h",
-                                           "normal-resolution_minutes": "1d",
-                                           "normal-business_hours": "y"})
+    client.post(
+        "/admin/sla/normal",
+        data={
+            "normal-first_response_minutes": "2h",
+            "normal-update_minutes": "2h",
+            "normal-resolution_minutes": "1d",
+            "normal-business_hours": "y",
+        },
+    )
     clock.freeze(datetime(2031, 3, 28, 13))  # Friday 14:00 in Berlin: an hour left
     try:
         ticket = make.ticket(make.customer())
