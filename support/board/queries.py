@@ -169,10 +169,11 @@ def conditions(
 ) -> list[ColumnElement[bool]]:
     """The filters as WHERE conditions (the board's columns and the API's list share them).
 
-    `full_text`: the text box searches everything said in the ticket with the database's
-    full-text search (support/tickets/search.py), as the queue does; the board asks for it.
-    Without it (the API, which customers call too: the search documents hold internal
-    notes), the text is looked for in the reference, subject and customer only.
+    The text box looks in the reference, subject and customer (name, email). `full_text`
+    (the board) finds whole words there with the database's full-text search over the
+    search documents' titles (support/tickets/search.py), in any order and form. Without
+    it (the API, which customers call too: the search documents hold internal notes), a
+    LIKE over the same columns finds any part of a word.
     """
     where: list[ColumnElement[bool]] = []
     if filters.mine:
