@@ -100,10 +100,12 @@ def _wait_text(seconds: int) -> str:
 
 
 def retry_after_seconds() -> int:
+    """Whole seconds until the refused limit's window resets. From the window itself:
+    Flask-Limiter's `reset_at` adds a second, which made a 60-second window say 61."""
     limit = limiter.current_limit
     if limit is None:
         return 60
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    return max(1, math.ceil(limit.window.reset_time - time.time()))
 
 
 def init_app(app: Flask) -> None:
