@@ -25,6 +25,7 @@ from support.jobs.embedded import EmbeddedRedis
 from support.notify import mailer
 from support.tickets.categories import ensure_default_categories
 from tests.factories import Factory
+from tests.smtp import SmtpServer
 
 
 def database_engine() -> str:
@@ -76,6 +77,15 @@ def _database_of_this_worker(url: str) -> str:
     finally:
         admin.dispose()
     return shared.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback; `**smtp.settings` points an app's mail at it."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

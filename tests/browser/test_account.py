@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the smtp and mail_server fixtures are imported: parameters shadow them)
+# ruff: noqa: F811  (the mail_server fixture is imported: parameters shadow it)
 """Register, confirm the address and change it, in a real browser: a real RQ worker sends
 each email to a real SMTP server (aiosmtpd), and the browser opens the link from it."""
 
@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from support.extensions import db
 from support.models import User
 from tests.browser.conftest import LiveServer
-from tests.browser.test_password_reset import mail_server, run_worker, smtp, wait_for_mail  # noqa: F401
-from tests.jobs.conftest import SmtpServer, text_part
+from tests.browser.test_password_reset import mail_server, run_worker, wait_for_mail  # noqa: F401
+from tests.smtp import SmtpServer, text_part
 
 PASSWORD = "marble lantern violin"
 

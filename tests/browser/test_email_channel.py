@@ -21,16 +21,8 @@ from support.mail.inbound import intake
 from tests.browser.test_board import log_in
 from tests.conftest import make_app
 from tests.factories import Factory
-from tests.jobs.conftest import SmtpServer, text_part
 from tests.mail.conftest import email
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+from tests.smtp import SmtpServer, text_part
 
 
 @pytest.fixture
@@ -40,9 +32,7 @@ def server(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[tuple[F
         redis_url,
         TIMELINE_POLL_SECONDS=1,
         WTF_CSRF_ENABLED=True,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_BACKEND="smtp",
+        **smtp.settings,
     )
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)

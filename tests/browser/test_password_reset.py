@@ -20,17 +20,9 @@ from support.jobs.redis import connection
 from tests.browser.conftest import LiveServer
 from tests.conftest import close_database, make_app
 from tests.factories import PASSWORD, Factory
-from tests.jobs.conftest import SmtpServer, text_part
+from tests.smtp import SmtpServer, text_part
 
 NEW_PASSWORD = "marble lantern violin"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -40,9 +32,7 @@ def mail_server(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Li
         tmp_path,
         redis_url,
         WTF_CSRF_ENABLED=True,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_BACKEND="smtp",
+        **smtp.settings,
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"

@@ -1,9 +1,8 @@
-"""Real parts for background work: an SMTP server on loopback (aiosmtpd), the test
-Redis, and RQ workers in burst mode (in-process, or a real `flask worker` process)."""
+"""Real parts for background work: the test Redis and RQ workers in burst mode
+(in-process, or a real `flask worker` process); the SMTP server is tests/smtp.py's."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -14,12 +13,9 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from rq import SimpleWorker
 from rq.job import Job
@@ -30,14 +26,9 @@ from support.jobs import queue
 from support.jobs.redis import connection
 from tests.conftest import close_database, make_app
 from tests.jobs.webhook_receiver import receiver, webhook, webhook_config  # noqa: F401
+from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- processes: a worker's horses and schedulers, a devserver's Redis, worker and cron ---
@@ -104,68 +95,6 @@ def kill_session(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
-def text_part(mail: EmailMessage) -> str:
-    """The plain-text part of an email we sent (the HTML part is made from it)."""
-    part = mail.get_body(("plain",))
-    assert part is not None, f"no text part in {mail.get_content_type()}"
-    return part.get_content()
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.peers: list[tuple[str, int]] = []  # the client end of each message's connection
-        self.hold_rcpt = threading.Event()  # set: RCPT waits until released
-        self.in_rcpt = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.hold_rcpt.is_set():
-            self.in_rcpt.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
-        self.peers.append(session.peer)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-class SmtpServer:
-    def __init__(self, idle_timeout: float | None = None) -> None:
-        self.port = free_port()
-        self.mailbox = Mailbox()
-        self.idle_timeout = idle_timeout  # seconds before the server hangs up on a quiet client
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        options = {"timeout": self.idle_timeout} if self.idle_timeout else {}
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self.mailbox.release.set()
-            self._controller.stop()
-            self._controller = None
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def hung_redis() -> Iterator[str]:
     """The URL of a "Redis" that accepts connections and never answers (a hung server)."""
@@ -198,9 +127,7 @@ def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
     app = make_app(
         tmp_path,
         redis_url,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_BACKEND="smtp",
+        **smtp.settings,
         BASE_URL="http://support.test",
     )
     with app.app_context():

@@ -25,7 +25,8 @@ from support.models import (
 )
 from support.notify import outbox
 from support.tickets import service
-from tests.jobs.conftest import children, kill, text_part, wait_gone
+from tests.jobs.conftest import children, kill, wait_gone
+from tests.smtp import text_part
 
 
 def _file(client, auth, customer, subject="Charged twice for order 1234") -> Ticket:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from support import devserver
-from tests.jobs.conftest import ROOT, free_port, in_session, kill_session, wait_gone
+from tests.jobs.conftest import ROOT, in_session, kill_session, wait_gone
+from tests.smtp import free_port
 
 
 def _healthy(port: int) -> bool:

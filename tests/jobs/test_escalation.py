@@ -21,7 +21,6 @@ from support.models import (
 )
 from support.tickets import service, sla
 from support.tickets.service import TicketError
-from tests.jobs.conftest import text_part
 from tests.jobs.sla_helpers import (
     HOUR,
     T0,
@@ -31,6 +30,7 @@ from tests.jobs.sla_helpers import (
     page_of,
     scheduled_times,
 )
+from tests.smtp import text_part
 
 # --- warning and breach ---------------------------------------------------------------
 

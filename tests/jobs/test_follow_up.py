@@ -18,7 +18,7 @@ from support.extensions import db
 from support.jobs import tasks
 from support.models import EventKind, Rating, Status, SurveyInvite, Ticket, TicketEvent
 from support.tickets import service
-from tests.jobs.conftest import text_part
+from tests.smtp import text_part
 
 T0 = datetime(2032, 3, 1, 9, 0)
 HOUR = timedelta(hours=1)

@@ -24,8 +24,9 @@ from support.models import (
     Ticket,
     TicketEvent,
 )
-from tests.jobs.conftest import children, free_port, kill, text_part, wait_gone
+from tests.jobs.conftest import children, kill, wait_gone
 from tests.mail.conftest import email
+from tests.smtp import free_port, text_part
 
 
 def _count(column) -> int:

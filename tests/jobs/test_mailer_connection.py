@@ -14,7 +14,7 @@ from support.extensions import db
 from support.jobs import queue
 from support.models import EmailKind, OutboxMessage
 from support.notify import mailer, outbox
-from tests.jobs.conftest import SmtpServer
+from tests.smtp import SmtpServer
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from support.mail import addresses
 from support.models import EmailKind, OutboxMessage, OutboxStatus, Status, Ticket
 from support.notify import mailer, outbox
 from support.tickets import service
-from tests.jobs.conftest import text_part
+from tests.smtp import text_part
 
 T0 = datetime(2032, 3, 1, 9, 0)  # a Monday; normal priority: first response within 8 h
 HOUR = timedelta(hours=1)

@@ -12,9 +12,9 @@ from support.extensions import db
 from support.jobs.redis import connection
 from support.jobs.tasks import weekly_report
 from support.models import EmailKind, OutboxMessage
-from tests.jobs.conftest import text_part
 from tests.jobs.test_notifications_and_admin import cron_config  # noqa: F401  (fixture)
 from tests.reports.conftest import week  # noqa: F401  (fixture)
+from tests.smtp import text_part
 
 T0 = datetime(2031, 3, 10, 7, 0)  # Monday morning: last week is 3–9 March
 

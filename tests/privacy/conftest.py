@@ -18,15 +18,7 @@ from support.models import User
 from support.tickets import attachments
 from tests.conftest import make_app, running
 from tests.factories import Factory
-from tests.jobs.conftest import SmtpServer
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+from tests.smtp import SmtpServer
 
 
 @pytest.fixture
@@ -36,9 +28,7 @@ def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
         redis_url,
         EXPORT_FOLDER=str(tmp_path / "exports"),
         WEBHOOKS_ALLOW_PRIVATE=True,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_BACKEND="smtp",
+        **smtp.settings,
     )
     with running(app):
         yield app

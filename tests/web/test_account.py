@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the app, smtp and run_jobs fixtures are imported: parameters shadow them)
+# ruff: noqa: F811  (the app and run_jobs fixtures are imported: parameters shadow them)
 """/account and the links by email behind it: verify an address after registering, claim
 an account made for someone, change the email (link to the new address, notice to the
 old), change the password, time zone, notification emails, sign out everywhere.
@@ -24,8 +24,8 @@ from support.extensions import db
 from support.models import EmailKind, Notification, OutboxMessage, Status, User
 from support.tickets import service
 from tests.factories import PASSWORD, Factory
-from tests.jobs.conftest import SmtpServer, text_part
-from tests.web.test_password_reset import app, run_jobs, smtp  # noqa: F401 (fixtures)
+from tests.smtp import SmtpServer, text_part
+from tests.web.test_password_reset import app, run_jobs  # noqa: F401 (fixtures)
 
 HTMX = {"HX-Request": "true"}
 NEW_PASSWORD = "violet kettle orbit"

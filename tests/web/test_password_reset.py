@@ -26,7 +26,7 @@ from support.models import EmailKind, OutboxMessage, User
 from support.survey.tokens import _serializer as survey_serializer
 from tests.conftest import make_app, running
 from tests.factories import PASSWORD, Factory
-from tests.jobs.conftest import SmtpServer, text_part
+from tests.smtp import SmtpServer, text_part
 
 HTMX = {"HX-Request": "true"}
 NEW_PASSWORD = "violet kettle orbit"
@@ -38,21 +38,11 @@ T0 = datetime(2032, 3, 1, 9, 0)
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Flask]:
     app = make_app(
         tmp_path,
         redis_url,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_BACKEND="smtp",
+        **smtp.settings,
         BASE_URL="http://support.test",
     )
     with running(app):
