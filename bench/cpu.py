@@ -194,6 +194,11 @@ def profile_process(
     return summarise(out.read_text(), keep)
 
 
+def is_ours(frame: str) -> bool:
+    """A frame in the project's code (py-spy names frames "function (path:line)")."""
+    return "support/" in frame and "site-packages" not in frame
+
+
 def summarise(collapsed: str, keep: Callable[[str], bool], top: int = 15) -> Profile:
     """Top functions of py-spy's collapsed stacks ("frame;frame;frame count" lines)."""
     own: Counter[str] = Counter()

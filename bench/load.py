@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 import psutil
 import psycopg
 from aiosmtpd.controller import Controller
-from cpu import CpuMeter, print_breakdown, profile_process
+from cpu import CpuMeter, is_ours, print_breakdown, profile_process
 from load_users import NO_ANSWER, Ledger, Start, Stats, agent, customer, hammer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -365,11 +365,6 @@ def start_profile(gunicorn: int, duration: float, tmp: Path) -> threading.Thread
     thread = threading.Thread(target=record, daemon=True)
     thread.start()
     return thread
-
-
-def is_ours(frame: str) -> bool:
-    """A frame in the project's code (py-spy names frames "function (path:line)")."""
-    return "support/" in frame and "site-packages" not in frame
 
 
 BAR = {

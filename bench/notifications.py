@@ -27,6 +27,8 @@ taken off: little affected by what else runs on the machine), the jobs it ran,
 and the outbox's end state: all sent, none twice. The worker runs with its
 bytecode cached, as a deployed one does (a first, unmeasured run writes it).
 `--connections N` sets MAIL_CONNECTIONS for the worker (default: the app's).
+`--profile` runs the measured worker under py-spy and prints its busiest functions
+(`notify_profile_own_N`, `notify_profile_ours_N`); its times then include the sampler's.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from common import bench_app
+from cpu import is_ours, summarise
 from rq.job import Job
 from sqlalchemy import func, select
 
@@ -116,13 +119,17 @@ def job_seconds(app) -> float:
     return sum((j.ended_at - j.started_at).total_seconds() for j in jobs if j.ended_at)
 
 
-def run_worker(env: dict[str, str], fork: bool) -> tuple[float, float]:
+def run_worker(env: dict[str, str], fork: bool, profile: Path | None = None) -> tuple[float, float]:
     """One `flask worker --burst` process; returns its wall and CPU seconds (user +
-    system, with any work horses it forked)."""
+    system, with any work horses it forked). With `profile`, under py-spy, whose raw
+    stacks go to that file."""
+    spy = str(Path(sys.executable).parent / "py-spy")
+    sampler = [spy, "record", "--rate", "200", "--format", "raw", "--output", str(profile), "--"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"]
+        (sampler if profile else [])
+        + [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"]
         + (["--fork"] if fork else []),
         cwd=ROOT,
         env=env,
@@ -202,7 +209,14 @@ def restore(app, snapshot: Path) -> None:
     shutil.copyfile(snapshot, database_file(app))
 
 
-def measure(app, mailbox: CountingMailbox, env: dict[str, str], mode: str, fork: bool) -> None:
+def measure(
+    app,
+    mailbox: CountingMailbox,
+    env: dict[str, str],
+    mode: str,
+    fork: bool,
+    profile: Path | None = None,
+) -> None:
     """One mode: enqueue, run the worker, print its figures and the end state."""
     mailbox.ids.clear()
     forget_jobs_in(app)
@@ -212,7 +226,7 @@ def measure(app, mailbox: CountingMailbox, env: dict[str, str], mode: str, fork:
         queued = enqueue(app, mode)
         q = queue.queue(app)
         db.session.remove()
-        seconds, cpu = run_worker(env, fork)
+        seconds, cpu = run_worker(env, fork, profile)
         ran = q.finished_job_registry.count + q.failed_job_registry.count
         in_jobs = job_seconds(app)
         states = dict(
@@ -241,6 +255,18 @@ def measure(app, mailbox: CountingMailbox, env: dict[str, str], mode: str, fork:
     )
     print(f"notify_{name}_smtp: {received} received, {duplicates} duplicates")
     print(f"load_average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if profile is not None:
+        print_profile(profile)
+
+
+def print_profile(raw: Path) -> None:
+    """The worker's busiest functions: by own time, and the project's including callees."""
+    found = summarise(raw.read_text(), keep=is_ours)
+    print(f"notify_profile_samples: {found.samples} samples (the sampler's time included above)")
+    for rank, (frame, share) in enumerate(found.own, 1):
+        print(f"notify_profile_own_{rank}: {share:.1f} % {frame}")
+    for rank, (frame, share) in enumerate(found.inclusive, 1):
+        print(f"notify_profile_ours_{rank}: {share:.1f} % {frame}")
 
 
 def forget_jobs_in(app) -> None:
@@ -254,6 +280,7 @@ def main() -> None:
     parser.add_argument("--fork", action="store_true")
     parser.add_argument("--seeded", type=Path)
     parser.add_argument("--connections", type=int, help="MAIL_CONNECTIONS for the worker")
+    parser.add_argument("--profile", action="store_true", help="sample the worker with py-spy")
     args = parser.parse_args()
     embedded = None if os.environ.get("REDIS_URL") else EmbeddedRedis()
     redis_url = os.environ.get("REDIS_URL") or embedded.start()
@@ -296,7 +323,8 @@ def main() -> None:
         for n, mode in enumerate(args.mode or ["drain"]):
             if n:
                 restore(app, snapshot)
-            measure(app, mailbox, env, mode, args.fork)
+            profile = Path(tmp.name) / f"{mode}-profile.txt" if args.profile else None
+            measure(app, mailbox, env, mode, args.fork, profile)
         forget_jobs_in(app)
         with app.app_context():
             db.session.remove()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -64,15 +65,19 @@ def create_user(
     return user
 
 
-# Checked against when there is no account, so an unknown email takes as long to
-# refuse as a wrong password (the time must not say which addresses have accounts).
-_NOBODY = generate_password_hash(secrets.token_urlsafe(16))
+@cache
+def _nobody() -> str:
+    """Checked against when there is no account, so an unknown email takes as long to
+    refuse as a wrong password (the time must not say which addresses have accounts).
+    Made on first use: a hash costs about 0.1 s of CPU that workers and CLI commands,
+    which sign nobody in, would pay at every start."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def authenticate(email: str, password: str) -> User | None:
     user = find_by_email(email)
     if user is None:
-        check_password_hash(_NOBODY, password)
+        check_password_hash(_nobody(), password)
         return None
     if not user.check_password(password) or not user.is_active:
         return None
