@@ -6,6 +6,7 @@ unreachable the limiter fails open: requests go through and a warning is logged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -15,6 +16,9 @@ from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from redis.exceptions import RedisError
+
+from support.jobs.redis import connection
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +119,38 @@ def init_app(app: Flask) -> None:
     )
     limiter.init_app(app)
 
+    app.register_error_handler(RateLimitExceeded, refusal)
+
+
+def refusal(error: RateLimitExceeded) -> Response:
+    """The 429 page: what happened and when to come back (and Retry-After)."""
     from support.web import _error_response
 
-    @app.errorhandler(RateLimitExceeded)
-    def too_many_requests(error: RateLimitExceeded) -> Response:
-        seconds = retry_after_seconds()
-        response = _error_response(
-            429,
-            "Too many requests",
-            f"To keep everyone's account safe we limit how often this can be done. "
-            f"Please try again in {_wait_text(seconds)}.",
-        )
-        response.headers["Retry-After"] = str(seconds)
-        return response
+    seconds = retry_after_seconds()
+    response = _error_response(
+        429,
+        "Too many requests",
+        f"To keep everyone's account safe we limit how often this can be done. "
+        f"Please try again in {_wait_text(seconds)}.",
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def refused_scope(error: RateLimitExceeded) -> str:
+    """The name of the limit that refused the request (e.g. "login-email")."""
+    scope = getattr(error.limit, "scope", None)
+    return scope if isinstance(scope, str) else "unknown"
+
+
+def first_refusal_in_window() -> bool:
+    """True the first time this request's key is refused in the limit's window (one
+    Redis SET NX that expires with the window), so a flood of refusals is noted once.
+    True as well when Redis can't answer: noted twice rather than never."""
+    limit = limiter.current_limit
+    who = limit.key if limit is not None else request.remote_addr or ""
+    key = "support-desk:refused:" + hashlib.sha256(who.encode()).hexdigest()[:32]
+    try:
+        return bool(connection().set(key, 1, nx=True, ex=retry_after_seconds()))
+    except RedisError:
+        return True

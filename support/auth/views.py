@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, flash, g, request, session, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from support import ratelimit
@@ -101,6 +102,20 @@ def login() -> Response:
         error = "That email and password don't match an account. Check both and try again."
     status = 422 if form.errors or error else 200
     return render("auth/login.html", block="form", status=status, form=form, error=error)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def sign_ins_refused(error: RateLimitExceeded) -> Response:
+    """Refused sign-ins are audited too, once per key and window: the failures before
+    the limit are in the log, and so is the fact that someone kept going."""
+    if request.endpoint == "auth.login" and ratelimit.first_refusal_in_window():
+        email = request.form.get("email") or ""
+        known = accounts.find_by_email(email) if email else None
+        details: dict[str, str] = {"limit": ratelimit.refused_scope(error)}
+        if email and known is None:
+            details["email_fingerprint"] = audit.email_fingerprint(email)
+        audit.record(audit.Action.SIGN_IN_THROTTLED, None, known, details, request.remote_addr)
+    return ratelimit.refusal(error)
 
 
 def _audit_sign_in(user: User | None, email: str) -> None:

@@ -33,6 +33,7 @@ from support.models.privacy import AUDIT_MIN_DAYS, AuditLogIsAppendOnly  # noqa:
 class Action(StrEnum):
     SIGN_IN = "auth.sign_in"
     SIGN_IN_FAILED = "auth.sign_in_failed"
+    SIGN_IN_THROTTLED = "auth.sign_in_throttled"
     ACCESS_CHANGED = "people.access_changed"
     SETTINGS_CHANGED = "settings.changed"
     TOKEN_CREATED = "token.created"  # noqa: S105 (an action name)
@@ -54,6 +55,7 @@ class Action(StrEnum):
 LABELS = {
     Action.SIGN_IN: "Signed in",
     Action.SIGN_IN_FAILED: "Sign-in failed",
+    Action.SIGN_IN_THROTTLED: "Sign-in refused: too many attempts",
     Action.ACCESS_CHANGED: "Access changed",
     Action.SETTINGS_CHANGED: "Settings changed",
     Action.TOKEN_CREATED: "API token created",

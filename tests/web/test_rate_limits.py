@@ -6,6 +6,7 @@ Everywhere else the shared test config turns them off (RATELIMIT_ENABLED=False).
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from support.extensions import db
-from support.models import Ticket
+from support.models import AuditEntry, Ticket
+from support.privacy import audit
+from support.privacy.audit import Action
 from support.ratelimit import limiter
 from tests.conftest import Auth, close_database, make_app
 from tests.factories import PASSWORD, Factory
@@ -115,6 +118,49 @@ def test_login_is_limited_per_address_and_email(client: FlaskClient, make: Facto
     assert bad_login(client, f" {user.email.upper()} ", ip="10.0.3.1").status_code == 429
     # ...while the address may still try other accounts (its own wider budget).
     assert bad_login(client, "colleague@example.com", ip="10.0.3.1").status_code == 422
+
+
+def throttled_entries() -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.action == Action.SIGN_IN_THROTTLED.value)
+    return list(db.session.scalars(query.order_by(AuditEntry.id)))
+
+
+def test_refused_sign_ins_are_audited_once_per_window(client: FlaskClient, make: Factory) -> None:
+    user = make.customer()
+    for _ in range(10):
+        bad_login(client, user.email, ip="10.0.4.1")
+    for _ in range(5):  # someone keeps going past the limit
+        assert bad_login(client, user.email, ip="10.0.4.1").status_code == 429
+    [entry] = throttled_entries()
+    assert (entry.target_type, entry.target_id) == ("users", str(user.id))
+    assert entry.address == "10.0.4.1"
+    assert entry.details == {"limit": "login-email"}
+    # A refusal for another key is noted on its own; the log holds no email address.
+    for n in range(20):
+        bad_login(client, f"guess{n}@example.com", ip="10.0.4.1")
+    assert bad_login(client, "ghost@example.com", ip="10.0.4.1").status_code == 429
+    assert bad_login(client, "ghost2@example.com", ip="10.0.4.1").status_code == 429
+    entries = throttled_entries()
+    assert len(entries) == 2
+    assert entries[1].target_id is None
+    assert entries[1].details["limit"] == "login-address"
+    assert "ghost" not in str(entries[1].details)
+    assert entries[1].details["email_fingerprint"] == audit.email_fingerprint("ghost@example.com")
+
+
+def test_a_refusal_in_a_new_window_is_audited_again(tmp_path: Path, redis_url: str) -> None:
+    for app in limited_app(tmp_path, redis_url, RATELIMIT_LOGIN="2/2 seconds"):
+        client = app.test_client()
+        for _ in range(2):
+            bad_login(client, "someone@example.com", ip="10.0.5.1")
+        assert bad_login(client, "someone@example.com", ip="10.0.5.1").status_code == 429
+        assert bad_login(client, "someone@example.com", ip="10.0.5.1").status_code == 429
+        assert len(throttled_entries()) == 1
+        time.sleep(2.2)  # the window (and the note of its refusal) expired
+        for _ in range(2):
+            assert bad_login(client, "someone@example.com", ip="10.0.5.1").status_code == 422
+        assert bad_login(client, "someone@example.com", ip="10.0.5.1").status_code == 429
+        assert len(throttled_entries()) == 2
 
 
 def test_registration_is_limited_per_address(client: FlaskClient) -> None:
