@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import re
 from email.utils import parseaddr
+from functools import lru_cache
 
 from flask import current_app
 
@@ -42,8 +43,15 @@ def _key() -> bytes:
     return hmac.new(secret, PURPOSE, hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=1024)
+def parsed(address: str) -> tuple[str, str]:
+    """`email.utils.parseaddr`, remembered: the same few addresses (MAIL_FROM, a
+    ticket's customer) are parsed several times for every email sent."""
+    return parseaddr(address)
+
+
 def _normalise(address: str) -> str:
-    return parseaddr(address)[1].strip().lower()
+    return parsed(address)[1].strip().lower()
 
 
 def signature(ticket_ref: str, recipient: str) -> str:
@@ -55,7 +63,7 @@ def signature(ticket_ref: str, recipient: str) -> str:
 
 def _mailbox() -> tuple[str, str]:
     """The local part and domain of MAIL_FROM (the support mailbox replies go to)."""
-    address = parseaddr(current_app.config["MAIL_FROM"])[1]
+    address = parsed(current_app.config["MAIL_FROM"])[1]
     local, _, domain = address.rpartition("@")
     return (local or "support"), (domain or "localhost")
 
