@@ -140,13 +140,25 @@ def build(message: OutboxMessage) -> EmailMessage:
         _header(email, "X-Auto-Response-Suppress", "All")
     if message.ticket is not None:
         _header(email, "X-Support-Ref", message.ticket.ref)
+    html = _html(message)
     email.set_content(message.body_text)
-    # A random boundary of our own: left unset, the generator makes one and compiles a
-    # regular expression per email to check the text doesn't hold it (128 random bits
-    # can't turn up in a text by chance).
-    email.make_alternative(boundary=f"==support-{secrets.token_hex(16)}==")
-    email.add_alternative(_html(message), subtype="html")
+    email.make_alternative(boundary=_boundary(message.body_text, html))
+    email.add_alternative(html, subtype="html")
     return email
+
+
+# The multipart boundary: one per process, so the part's Content-Type header is the same
+# in every email and parsed once (_MIME). Left unset, the generator made a new one per
+# email and compiled a regular expression to check the text against it. Ours is checked
+# too: a text that holds it (someone who read an earlier email and pasted the boundary
+# into a reply) gets a fresh random one. Encoded parts can't hold it ("=" and "-").
+_PROCESS_BOUNDARY = f"==support-{secrets.token_hex(16)}=="
+
+
+def _boundary(*texts: str) -> str:
+    if any(_PROCESS_BOUNDARY in text for text in texts):
+        return f"==support-{secrets.token_hex(16)}=="
+    return _PROCESS_BOUNDARY
 
 
 def _from_header() -> str:

@@ -3,7 +3,7 @@ email must come out byte for byte as `email.policy.default` would write it."""
 
 from __future__ import annotations
 
-from email import policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
@@ -53,3 +53,25 @@ def test_reading_a_verbatim_header_parses_it_then() -> None:
     message = EmailMessage(policy=mailer.POLICY)
     message["To"] = '"Sam Customer" <sam@example.com>'
     assert message["To"].addresses[0].addr_spec == "sam@example.com"
+
+
+def test_the_header_classes_are_made_once() -> None:
+    """The stdlib's registry makes a new class at every lookup; ours keeps them."""
+    assert mailer.POLICY.header_factory["subject"] is mailer.POLICY.header_factory["subject"]
+
+
+def test_a_text_that_holds_the_shared_boundary_gets_its_own() -> None:
+    """The boundary is the same in every email of a process, so someone who read one
+    could paste it into a reply: that email must still split into its real parts."""
+    shared = mailer._boundary("Hello", "<p>Hello</p>")
+    assert mailer._boundary("Hi", "<p>Hi</p>") == shared
+    pasted = f"Hello\n--{shared}\nContent-Type: text/html\n\n<p>forged</p>\n--{shared}--\n"
+    own = mailer._boundary(pasted, "<p>Hello</p>")
+    assert own != shared
+    message = EmailMessage(policy=mailer.POLICY)
+    message.set_content(pasted)
+    message.make_alternative(boundary=own)
+    message.add_alternative("<p>Hello</p>", subtype="html")
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert "forged" in parsed.get_body(("plain",)).get_content()
