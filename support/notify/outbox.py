@@ -37,7 +37,7 @@ from email.utils import parseaddr
 from typing import NoReturn
 
 from flask import current_app
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Exists, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from support import clock
@@ -85,12 +85,8 @@ def queue_email(
     The caller enqueues `delivery(message)` after its commit. None too when the
     recipient turned this kind of email off (/account; support/notify/preferences.py).
     """
-    if not preferences.wants_email(to, kind):
-        return None
-    existing = db.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
-    )
-    if existing is not None:
+    takes, queued, bouncing = _recipient_and_key(to, kind, key)
+    if not takes or queued:
         return None
     if ticket is not None and root:
         message_id, in_reply_to = thread_id(ticket), None
@@ -110,7 +106,7 @@ def queue_email(
         next_attempt_at=clock.now(),
     )
     db.session.add(message)
-    if is_bouncing(to):
+    if bouncing:
         # Mail to it bounced: written (seen at /admin/jobs, with "retry") but not sent,
         # until the address writes to us again (support/mail/inbound/filing.py).
         message.status = OutboxStatus.FAILED
@@ -119,10 +115,23 @@ def queue_email(
     return message
 
 
-def is_bouncing(address: str) -> bool:
+def _bouncing(address: str) -> Exists:
     normal = parseaddr(address)[1].strip().lower()
-    found = select(BouncingAddress.id).where(BouncingAddress.address == normal)
-    return db.session.scalar(found) is not None
+    return select(BouncingAddress.id).where(BouncingAddress.address == normal).exists()
+
+
+def is_bouncing(address: str) -> bool:
+    return bool(db.session.scalar(select(_bouncing(address))))
+
+
+def _recipient_and_key(to: str, kind: EmailKind, key: str) -> tuple[bool, bool, bool]:
+    """(takes this kind of email, key queued already, address bouncing), in one round
+    trip: every email a change queues asks all three."""
+    queued = select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key).exists()
+    stored, already, bouncing = db.session.execute(
+        select(preferences.stored_opt_outs(to), queued, _bouncing(to))
+    ).one()
+    return preferences.takes(stored, kind), bool(already), bool(bouncing)
 
 
 def delivery(message: OutboxMessage) -> queue.Job:

@@ -9,10 +9,10 @@ receipt of a new request (it carries the reference) and emails about the account
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 
-from support.extensions import db
 from support.models import EmailKind, User
 
 
@@ -60,10 +60,13 @@ def set_opted_out(user: User, kinds: set[EmailKind]) -> None:
     user.email_opt_out = sorted(kind.value for kind in kinds if kind in OPTIONAL)
 
 
-def wants_email(address: str, kind: EmailKind) -> bool:
-    """Whether the account at `address` (if any) takes emails of this kind. An address
-    without an account gets what it asked for: nobody turned anything off."""
-    if kind not in OPTIONAL:
-        return True
-    stored = db.session.scalar(select(User.email_opt_out).where(User.email == address.lower()))
-    return kind.value not in (stored or [])
+def stored_opt_outs(address: str) -> ScalarSelect[Any]:
+    """What the account at `address` turned off, as a subquery for the caller's
+    statement (NULL: no such account, or nothing turned off)."""
+    return select(User.email_opt_out).where(User.email == address.lower()).scalar_subquery()
+
+
+def takes(stored: list[str] | None, kind: EmailKind) -> bool:
+    """Whether an account with these stored opt-outs takes emails of this kind. An
+    address without an account gets what it asked for: nobody turned anything off."""
+    return kind not in OPTIONAL or kind.value not in (stored or [])
