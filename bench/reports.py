@@ -356,18 +356,30 @@ def copy_from_sqlite(path: str) -> None:
 
 def fit_kept_tables(app) -> None:
     """Data kept by an older version: the sweep's tables (report_*, all made again from
-    the tickets) are made anew when any of them has other columns than the models."""
+    the tickets) are made anew when any of them has other columns or indexes than the
+    models."""
     with app.app_context():
         inspector = inspect(db.engine)
         kept = [table for table in db.metadata.sorted_tables if table.name.startswith("report_")]
         if any(
             {column["name"] for column in inspector.get_columns(table.name)} != set(table.c.keys())
+            or _indexes(inspector.get_indexes(table.name)) != _indexes(table.indexes)
             for table in kept
         ):
             db.metadata.drop_all(db.engine, tables=kept)
             db.metadata.create_all(db.engine, tables=kept)
             print("kept_tables_remade: yes")
         db.session.remove()
+
+
+def _indexes(found) -> set[tuple]:
+    """Indexes by name and columns, as the database reports them or the models have them."""
+    return {
+        (i["name"], tuple(i["column_names"]))
+        if isinstance(i, dict)
+        else (i.name, tuple(c.name for c in i.columns))
+        for i in found
+    }
 
 
 def refresh_facts(app) -> None:

@@ -124,7 +124,9 @@ def percentiles_builtin(values: Select, ps: Sequence[float]) -> Select:
 
 
 def percentiles_window(values: Select, ps: Sequence[float]) -> Select:
-    """The same with window functions (SQLite has no percentile_cont)."""
+    """The same with window functions (SQLite has no percentile_cont). Only the rows at
+    the positions wanted (two per percentile) reach the aggregate: SQLite's cost is per
+    row, and most rows sit at no wanted position."""
     rows = values.subquery("pv")
     ranked = select(
         rows.c.key,
@@ -132,12 +134,18 @@ def percentiles_window(values: Select, ps: Sequence[float]) -> Select:
         (func.row_number().over(partition_by=rows.c.key, order_by=rows.c.value) - 1).label("rn"),
         func.count().over(partition_by=rows.c.key).label("n"),
     ).subquery("ranked")
+
+    def position(p: float) -> Any:
+        return ranked.c.n * literal(p, Float) - literal(p, Float)  # p·(n−1)
+
+    wanted = [rank for p in ps for rank in (floor_int(position(p)), floor_int(position(p)) + 1)]
+    picked = select(ranked).where(ranked.c.rn.in_(wanted)).subquery("picked")
     columns = []
     for i, p in enumerate(ps):
-        position = ranked.c.n * literal(p, Float) - literal(p, Float)  # p·(n−1)
-        below = floor_int(position)
-        low = func.max(case((ranked.c.rn == below, ranked.c.value)))
-        high = func.max(case((ranked.c.rn == below + 1, ranked.c.value)))
-        share = func.max(position - below)
+        at = picked.c.n * literal(p, Float) - literal(p, Float)
+        below = floor_int(at)
+        low = func.max(case((picked.c.rn == below, picked.c.value)))
+        high = func.max(case((picked.c.rn == below + 1, picked.c.value)))
+        share = func.max(at - below)
         columns.append((low + share * (func.coalesce(high, low) - low)).label(f"p{i}"))
-    return select(ranked.c.key, func.max(ranked.c.n).label("n"), *columns).group_by(ranked.c.key)
+    return select(picked.c.key, func.max(picked.c.n).label("n"), *columns).group_by(picked.c.key)
