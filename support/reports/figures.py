@@ -504,10 +504,13 @@ def _times(times: Any) -> Select:
     dialect = db.engine.dialect.name
 
     def series(name: str, key: Any, value: Any, *extra: Any) -> Select:
-        """The percentiles of `value` by `key`, each key tagged `name`: a series of its
-        own, so each is sorted alone (not one sort of every series' values together)."""
+        """The percentiles of `value` by `key` (None: one for all), each key tagged
+        `name`: a series of its own, so each is sorted alone (not one sort of every
+        series' values together)."""
+        keyed = key is not None
+        key = key if keyed else literal("", String)
         values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
-        found = sql.percentiles(values, [0.5, 0.9], dialect).subquery(name)
+        found = sql.percentiles(values, [0.5, 0.9], dialect, keyed).subquery(name)
         return select(_tagged(name, found.c.key), found.c.n, found.c.p0, found.c.p1)
 
     bucket = case(
@@ -519,8 +522,8 @@ def _times(times: Any) -> Select:
         select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
     )
     return union_all(
-        series("fr", literal("", String), times.c.fr),
-        series("res", literal("", String), times.c.res),
+        series("fr", None, times.c.fr),
+        series("res", None, times.c.res),
         series("a:", times.c.assignee_id, times.c.fr, times.c.assignee_id.is_not(None)),
         series("c:", times.c.channel, times.c.fr),
         distribution,
