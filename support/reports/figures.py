@@ -62,7 +62,6 @@ from support.reports.clock import (
     fingerprint,
     open_spans,
     target_counts,
-    union,
 )
 from support.reports.filters import Grouping, ReportFilters, conditions, in_range
 from support.reports.filters import since as range_since
@@ -215,7 +214,7 @@ def build(
     totals = _sum(days, EPOCH)
     times = _read_times(run(statements.times))
     events = {(EventKind(kind), actor): int(n) for kind, actor, n in run(statements.events)}
-    ratings = [RatingCount(d, s, a, str(c), n) for d, s, a, c, n in run(statements.ratings)]
+    ratings = _read_ratings(run(statements.ratings))
     _attach_ratings(days, weeks, ratings)
     report = Report(
         filters=filters,
@@ -574,17 +573,19 @@ def _events(filters: ReportFilters, where: list, kept: Kept) -> Select:
 
 
 @dataclass(frozen=True)
-class RatingCount:
-    day: int
-    score: int
-    assignee_id: int | None
-    channel: str
-    count: int
+class Rated:
+    """Ratings given in the range, counted four ways by one statement (_ratings)."""
+
+    by_day: dict[int, tuple[int, int, int]]  # day -> how many, sum of scores, satisfied
+    by_score: dict[int, int]
+    by_agent: dict[int, tuple[int, int]]  # assignee -> how many, sum of scores
+    by_channel: dict[str, tuple[int, int]]
 
 
 def _ratings(filters: ReportFilters, where: list, kept: Kept) -> Select:
-    """Ratings given in the range, counted by day, score, assignee and channel: the
-    kept facts carry each ticket's rating (one at most), the others join theirs."""
+    """Ratings given in the range, counted by day, by score, by assignee and by channel
+    (read by _read_ratings): the kept facts carry each ticket's rating (one at most),
+    the others join theirs."""
     parts = []
     for source in kept.sources(where, FACTS):
         c = source.c
@@ -603,28 +604,47 @@ def _ratings(filters: ReportFilters, where: list, kept: Kept) -> Select:
             .select_from(joined)
             .where(*source.where, in_range(rated_at, filters))
         )
-    rows = union(parts, "rated")
-    group = (rows.c.day, rows.c.score, rows.c.assignee_id, rows.c.channel)
-    return select(*group, func.count()).group_by(*group)
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("rated")
+    n, total = func.count(), func.sum(rows.c.score)
+
+    def by(tag: str, key: Any, *sums: Any) -> Select:
+        sums = sums + (null(),) * (2 - len(sums))
+        return select(literal(tag), cast(key, String), n, *sums).group_by(key)
+
+    return union_all(
+        by("d", rows.c.day, total, func.sum(_flag(rows.c.score >= SATISFIED))),
+        by("s", rows.c.score),
+        by("a", rows.c.assignee_id, total).where(rows.c.assignee_id.is_not(None)),
+        by("c", rows.c.channel, total),
+    )
 
 
-def _attach_ratings(days: list[Period], weeks: list[Period], ratings: list[RatingCount]) -> None:
+def _read_ratings(result: Any) -> Rated:
+    found: dict[str, dict] = {"d": {}, "s": {}, "a": {}, "c": {}}
+    for tag, key, n, total, satisfied in result:
+        if tag == "d":
+            found[tag][int(key)] = (n, int(total), int(satisfied))
+        elif tag == "s":
+            found[tag][int(key)] = n
+        else:
+            found[tag][int(key) if tag == "a" else key] = (n, int(total))
+    return Rated(found["d"], found["s"], found["a"], found["c"])
+
+
+def _attach_ratings(days: list[Period], weeks: list[Period], rated: Rated) -> None:
     by_date = {p.start: p for p in days}
     by_week = {p.start: p for p in weeks}
-    for rating in ratings:
-        day = day_of(rating.day)
+    for number, (n, total, satisfied) in rated.by_day.items():
+        day = day_of(number)
         for period in (by_date.get(day), by_week.get(day - timedelta(days=day.weekday()))):
             if period is not None:
-                period.ratings += rating.count
-                period.rating_sum += rating.score * rating.count
-                period.satisfied += rating.count if rating.score >= SATISFIED else 0
+                period.ratings += n
+                period.rating_sum += total
+                period.satisfied += satisfied
 
 
-def _distribution(ratings: list[RatingCount]) -> dict[int, int]:
-    counts = dict.fromkeys(range(1, 6), 0)
-    for rating in ratings:
-        counts[rating.score] = counts.get(rating.score, 0) + rating.count
-    return counts
+def _distribution(rated: Rated) -> dict[int, int]:
+    return {score: rated.by_score.get(score, 0) for score in range(1, 6)} | rated.by_score
 
 
 def _comments(filters: ReportFilters, where: list) -> Select:
@@ -647,7 +667,7 @@ def _agents(
     done: Tally,
     events: dict[tuple[EventKind, int | None], int],
     fr_medians: dict[int, float],
-    ratings: list[RatingCount],
+    ratings: Rated,
 ) -> list[Row]:
     """Per agent: tickets filed in the range now assigned to them, their public replies,
     tickets they resolved, their first-response median and their tickets' ratings."""
@@ -672,10 +692,9 @@ def _agents(
         )
         for agent_id, name in agents
     }
-    for rating in ratings:
-        if (row := rows.get(rating.assignee_id)) is not None:
-            row.ratings += rating.count
-            row.rating_sum += rating.score * rating.count
+    for agent_id, (n, total) in ratings.by_agent.items():
+        if (row := rows.get(agent_id)) is not None:
+            row.ratings, row.rating_sum = n, total
     return sorted(rows.values(), key=lambda row: (-row.resolved, -row.assigned, row.label))
 
 
@@ -683,7 +702,7 @@ def _channels(
     filed: Tally,
     done: Tally,
     fr_medians: dict[str, float],
-    ratings: list[RatingCount],
+    ratings: Rated,
 ) -> list[Row]:
     """Per channel: tickets filed and done in the range, first-response median, ratings."""
     created, resolved = filed.by_channel, done.by_channel
@@ -697,10 +716,9 @@ def _channels(
         )
         for channel in Channel
     }
-    for rating in ratings:
-        row = rows[Channel(rating.channel).value]
-        row.ratings += rating.count
-        row.rating_sum += rating.score * rating.count
+    for channel, (n, total) in ratings.by_channel.items():
+        row = rows[Channel(channel).value]
+        row.ratings, row.rating_sum = n, total
     return [row for row in rows.values() if row.created or row.resolved or row.ratings]
 
 
