@@ -4,7 +4,8 @@ the 90-day page reads index entries in order and never the rows they point to
 At 200,000 tickets a 90-day page reads ~45,000 kept rows per statement; through the
 one-column indexes SQLite looked up each row (~1 µs each, most of the statement's time)
 and PostgreSQL visited the heap. Each index keeps its leading column and adds the
-copied filter columns, the ticket, and what the statements count.
+copied filter columns, the ticket, and what the statements count. The ratings get an
+index on their time: the latest comments are the newest five of the range.
 
 Revision ID: 0027
 Revises: 0025
@@ -52,7 +53,11 @@ def _replace(narrow: bool) -> None:
 
 def upgrade():
     _replace(narrow=False)
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.create_index("ix_ratings_created", ["created_at"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.drop_index("ix_ratings_created")
     _replace(narrow=True)
