@@ -369,15 +369,17 @@ def fit_kept_tables(app) -> None:
             db.metadata.drop_all(db.engine, tables=kept)
             db.metadata.create_all(db.engine, tables=kept)
             print("kept_tables_remade: yes")
-        added = _add_missing_indexes(inspect(db.engine))
+        db.session.remove()
+        added = _add_missing_indexes()
         print(f"kept_indexes_added: {', '.join(added) or 'none'}")
         db.session.remove()
 
 
-def _add_missing_indexes(inspector) -> list[str]:
+def _add_missing_indexes() -> list[str]:
     """Indexes the models gained since the data was kept, made on it (then ANALYZE)."""
     added = []
-    with db.engine.begin() as connection:
+    with db.engine.begin() as connection:  # one connection: the bench's pool has one
+        inspector = inspect(connection)
         for table in db.metadata.sorted_tables:
             existing = {index["name"] for index in inspector.get_indexes(table.name)}
             for index in table.indexes:

@@ -24,6 +24,7 @@ which of them the sweep keeps are in support/reports/clock.py.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -260,6 +261,7 @@ class Statements:
 # the clock, the database), for the next report with other dates (at most CACHED).
 CACHED = 64
 _built: OrderedDict[tuple, Statements] = OrderedDict()
+_building = threading.Lock()
 
 
 def _statements(
@@ -267,9 +269,11 @@ def _statements(
 ) -> Statements:
     """The statements for `where`, `clock` and `kept`, made once (see CACHED)."""
     key = _shape(where, clock, kept)
-    if key is not None and (found := _built.get(key)) is not None:
-        _built.move_to_end(key)
-        return found
+    if key is not None:
+        with _building:
+            if (found := _built.get(key)) is not None:
+                _built.move_to_end(key)
+                return found
     made = Statements(
         filed=_filed(filters, where, kept, now),
         done=_done(filters, where, kept),
@@ -281,9 +285,10 @@ def _statements(
         comments=_comments(filters, where),
     )
     if key is not None:
-        _built[key] = made
-        while len(_built) > CACHED:
-            _built.popitem(last=False)
+        with _building:  # threads of one worker share the cache
+            _built[key] = made
+            while len(_built) > CACHED:
+                _built.popitem(last=False)
     return made
 
 
