@@ -61,7 +61,10 @@ def _seconds_sqlite(element: seconds, compiler: Any, **kw: Any) -> str:
 
 @compiles(seconds)
 def _seconds_default(element: seconds, compiler: Any, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+    # date_part gives a double, EXTRACT a numeric (PostgreSQL 14+), slower per row by
+    # half again. The double is exact enough: at 2·10⁹ s its step is 2.4·10⁻⁷ s, finer
+    # than a timestamp's microsecond, so FLOOR finds the same whole second.
+    return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 def day_number(ts: Any) -> ColumnElement[int]:
