@@ -340,6 +340,8 @@ class Rating(db.Model):
     """The customer's satisfaction with a resolved ticket (1–5, optional comment)."""
 
     __tablename__ = "ratings"
+    # The reports' latest comments: newest first within the range, from the index.
+    __table_args__ = (Index("ix_ratings_created", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)

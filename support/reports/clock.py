@@ -28,10 +28,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, ScalarSelect
 
 from support.extensions import db
@@ -46,7 +57,7 @@ from support.models import (
     TicketEvent,
 )
 from support.reports import sql
-from support.reports.filters import ReportFilters, in_range
+from support.reports.filters import ReportFilters, day_bounds, in_range
 from support.tickets import sla
 from support.tickets.schedule import DEFAULT, Schedule, ensure_intervals
 from support.tickets.schedule import current as current_schedule
@@ -79,6 +90,9 @@ class Clock:
 
 
 TICKETS = Ticket.__table__
+# The tickets under another name, for a subquery that must not correlate to the page's
+# tickets; made once (an ORM alias per request costs a proxy of every column).
+CHANGED = TICKETS.alias("changed")
 
 
 def done_at(t: Any = TICKETS.c) -> ColumnElement[datetime]:
@@ -167,8 +181,15 @@ class Kept:
         """The tickets changed since the watermark: a few, found through the updated_at
         index (an id list, so that SQLite's planner starts from it, not from a date
         range of tens of thousands)."""
-        changed = aliased(Ticket)
-        return select(changed.id).where(changed.updated_at >= self.watermark)
+        return select(CHANGED.c.id).where(CHANGED.c.updated_at >= self.bound())
+
+    def bound(self) -> BindParameter[datetime]:
+        """The watermark as a named parameter (figures runs cached statements with
+        today's value, params())."""
+        return bindparam("watermark", self.watermark, type_=DateTime)
+
+    def params(self) -> dict[str, Any]:
+        return {"watermark": self.watermark}
 
     def sources(self, where: list, copy: Table) -> list[Source]:
         """The kept rows of `copy` for the tickets unchanged since the watermark and the
@@ -441,15 +462,13 @@ def event_rows(cohort: list) -> Select:
 def event_counts(filters: ReportFilters, where: list, kept: Kept) -> Any:
     """kind, actor_id and n: the counted events of tickets passing `where` on the days
     of the range, kept counts where fresh, worked out for the rest."""
-    first = (filters.start - sql.EPOCH).days
+    first, end = day_bounds(filters)
     parts = []
     for source in kept.sources(where, EVENT_COUNTS):
         c = source.c
         if source.kept:
             parts.append(
-                select(c.kind, c.actor_id, c.n).where(
-                    *source.where, c.day >= first, c.day < first + filters.days
-                )
+                select(c.kind, c.actor_id, c.n).where(*source.where, c.day >= first, c.day < end)
             )
             continue
         raw = event_rows([*source.where, in_range(TicketEvent.created_at, filters)]).subquery(

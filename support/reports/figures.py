@@ -24,13 +24,28 @@ which of them the sweep keeps are in support/reports/clock.py.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    DateTime,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
@@ -45,11 +60,13 @@ from support.reports.clock import (
     clock_times,
     done_at,
     event_counts,
+    fingerprint,
     open_spans,
     target_counts,
-    union,
 )
 from support.reports.filters import Grouping, ReportFilters, conditions, in_range
+from support.reports.filters import since as range_since
+from support.reports.filters import until as range_until
 
 EPOCH = sql.EPOCH
 SATISFIED = 4  # a score of 4 or 5 out of 5
@@ -186,13 +203,19 @@ def build(
     clock = Clock.current()
     if kept is None:
         kept = Kept.read(clock)
-    filed, done = _filed(filters, where, kept, now), _done(filters, where, kept)
-    days = _days(filters, where, kept, filed, done)
+    statements = _statements(filters, where, clock, kept, now)
+    params = {**filters.params(), **kept.params(), "now": now}
+
+    def run(statement: Any) -> Any:
+        return db.session.execute(statement, params)
+
+    filed, done = _read_tally(run(statements.filed)), _read_tally(run(statements.done))
+    days = _days(filters, _read_moves(run(statements.moves)), filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
-    times = _times(clock_times(filters, where, clock, kept))
-    events = _events(filters, where, kept)
-    ratings = _ratings(filters, where, kept)
+    times = _read_times(run(statements.times))
+    events = {(EventKind(kind), actor): int(n) for kind, actor, n in run(statements.events)}
+    ratings = _read_ratings(run(statements.ratings))
     _attach_ratings(days, weeks, ratings)
     report = Report(
         filters=filters,
@@ -201,7 +224,7 @@ def build(
         created=totals.created,
         resolved=totals.resolved,
         backlog_end=days[-1].backlog if days else 0,
-        backlog_ages=_backlog_ages(filters, where, kept),
+        backlog_ages=_read_backlog_ages(run(statements.ages)),
         fr_p50=times.fr[0],
         fr_p90=times.fr[1],
         res_p50=times.res[0],
@@ -210,12 +233,76 @@ def build(
         escalations=sum(n for (kind, _), n in events.items() if kind == EventKind.ESCALATED),
         reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
         ratings=_distribution(ratings),
-        comments=_comments(filters, where),
+        comments=[row._asdict() for row in run(statements.comments)],
         agents=_agents(filed, done, events, times.agents, ratings),
         channels=_channels(filed, done, times.channels, ratings),
         totals=totals,
     )
     return report
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The report's statements: each runs for any range and moment, given as named
+    parameters (ReportFilters.params, Kept.params, `now`)."""
+
+    filed: Select
+    done: Select
+    moves: Select
+    times: Select
+    events: Select
+    ratings: Select
+    ages: Select
+    comments: Select
+
+
+# Building the statements costs more of our CPU than running them does: they are kept,
+# by what shapes them (the conditions with their values, whether kept facts are read,
+# the clock, the database), for the next report with other dates (at most CACHED).
+CACHED = 64
+_built: OrderedDict[tuple, Statements] = OrderedDict()
+_building = threading.Lock()
+
+
+def _statements(
+    filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime
+) -> Statements:
+    """The statements for `where`, `clock` and `kept`, made once (see CACHED)."""
+    key = _shape(where, clock, kept)
+    if key is not None:
+        with _building:
+            if (found := _built.get(key)) is not None:
+                _built.move_to_end(key)
+                return found
+    made = Statements(
+        filed=_filed(filters, where, kept, now),
+        done=_done(filters, where, kept),
+        moves=_backlog_moves(filters, where, kept),
+        times=_times(clock_times(filters, where, clock, kept)),
+        events=_events(filters, where, kept),
+        ratings=_ratings(filters, where, kept),
+        ages=_backlog_ages(filters, where, kept),
+        comments=_comments(filters, where),
+    )
+    if key is not None:
+        with _building:  # threads of one worker share the cache
+            _built[key] = made
+            while len(_built) > CACHED:
+                _built.popitem(last=False)
+    return made
+
+
+def _shape(where: list, clock: Clock, kept: Kept) -> tuple | None:
+    """What makes the statements differ: each condition's structure and values (SQLAlchemy's
+    cache key), the clock, whether kept facts are read, the database. None: a condition
+    SQLAlchemy cannot key, never cached."""
+    keys = []
+    for condition in where:
+        found = condition._generate_cache_key()
+        if found is None:
+            return None
+        keys.append((found.key, tuple(repr(b.effective_value) for b in found.bindparams)))
+    return (tuple(keys), fingerprint(clock), kept.watermark is None, db.engine.dialect.name)
 
 
 def _done_in_range(filters: ReportFilters, c: Any) -> ColumnElement[bool]:
@@ -246,9 +333,9 @@ def _tally(
     day: Callable[[Any], ColumnElement[int]],
     chosen: Callable[[Any], Any],
     sums: Callable[[Any], list] = lambda c: [],
-) -> Tally:
+) -> Select:
     """The tickets passing `where` and `chosen(c)`, counted by `day(c)` (with the sums of
-    `sums(c)`, each a 0/1 flag), by assignee and by channel."""
+    `sums(c)`, each a 0/1 flag), by assignee and by channel (read by _read_tally)."""
 
     def row(c: Any) -> list:
         flags = [flag.label(f"f{i}") for i, flag in enumerate(sums(c))]
@@ -261,7 +348,7 @@ def _tally(
     rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tallied")
     flags = [column for column in rows.c if column.name.startswith("f")]
     blanks = [null()] * len(flags)
-    statement = union_all(
+    return union_all(
         select(
             literal("d"), cast(rows.c.day, String), func.count(), *map(func.sum, flags)
         ).group_by(rows.c.day),
@@ -272,8 +359,11 @@ def _tally(
             rows.c.channel
         ),
     )
+
+
+def _read_tally(result: Any) -> Tally:
     by_day, by_agent, by_channel = {}, {}, {}
-    for by, key, n, *found in db.session.execute(statement):
+    for by, key, n, *found in result:
         if by == "d":
             by_day[int(key)] = (n, *found)
         elif by == "a":
@@ -283,14 +373,15 @@ def _tally(
     return Tally(by_day, by_agent, by_channel)
 
 
-def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Tally:
+def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Select:
     """Tickets filed in the range, and by day their SLA counts (clock.target_counts)."""
+    moment = bindparam("now", now, type_=DateTime)
 
     def sla_flags(c: Any) -> list:
         fr_counted, fr_met = target_counts(
-            c.first_responded_at, c.first_response_due, now, c.sla_paused_at
+            c.first_responded_at, c.first_response_due, moment, c.sla_paused_at
         )
-        res_counted, res_met = target_counts(done_at(c), c.resolution_due, now, c.sla_paused_at)
+        res_counted, res_met = target_counts(done_at(c), c.resolution_due, moment, c.sla_paused_at)
         return [_flag(fr_counted), _flag(fr_met), _flag(res_counted), _flag(res_met)]
 
     return _tally(
@@ -302,7 +393,7 @@ def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Ta
     )
 
 
-def _done(filters: ReportFilters, where: list, kept: Kept) -> Tally:
+def _done(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """Tickets done in the range."""
     return _tally(
         kept,
@@ -312,16 +403,17 @@ def _done(filters: ReportFilters, where: list, kept: Kept) -> Tally:
     )
 
 
-def _days(
-    filters: ReportFilters, where: list, kept: Kept, filed: Tally, done: Tally
-) -> list[Period]:
+Moves = tuple[int, int, dict[int, tuple[int, int]]]
+
+
+def _days(filters: ReportFilters, moves: Moves, filed: Tally, done: Tally) -> list[Period]:
     """Created, done, SLA counts and the backlog for each day of the range.
 
     The backlog at the end of a day is the backlog before the range plus the stretches
     in it that began since, less those that ended; its average age comes the same way
     from the sum of the filing times of the tickets in it.
     """
-    backlog, age_sum, moves = _backlog_moves(filters, where, kept)
+    backlog, age_sum, moves = moves
     periods = []
     first = (filters.start - EPOCH).days
     for number in range(first, first + filters.days):
@@ -340,14 +432,12 @@ def _days(
     return periods
 
 
-def _backlog_moves(
-    filters: ReportFilters, where: list, kept: Kept
-) -> tuple[int, int, dict[int, tuple[int, int]]]:
+def _backlog_moves(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """The backlog at the start of the range (how many, and the sum of their filing
     times in seconds), and by day how much it grew: stretches begun less stretches
     ended. One statement, reading each stretch that was in the backlog during the
     range or before it once: still open, or closed since the range began."""
-    since, until = filters.since, filters.until
+    since, until = range_since(filters), range_until(filters)
     spans = backlog_spans(
         where,
         kept,
@@ -356,7 +446,7 @@ def _backlog_moves(
     ).cte("stretches")
     opened, closed = spans.c.opened_at, spans.c.closed_at
     began_day, ended_day = sql.day_number(opened), sql.day_number(closed)
-    statement = union_all(
+    return union_all(
         # In the backlog when the range began: begun before, not closed before.
         select(
             literal(None).label("day"), func.count(), func.coalesce(func.sum(spans.c.s), 0)
@@ -368,8 +458,12 @@ def _backlog_moves(
         .where(closed.is_not(None), closed < until)
         .group_by(ended_day),
     )
+
+
+def _read_moves(result: Any) -> Moves:
+    """The backlog before the range, its age sum, and by day how much it grew."""
     backlog, age_sum, moves = 0, 0, {}
-    for day, n, s in db.session.execute(statement):
+    for day, n, s in result:
         if day is None:
             backlog, age_sum = backlog + n, age_sum + int(s)
         else:
@@ -407,17 +501,20 @@ class Times:
     buckets: list[tuple[str, int]]  # tickets by time to first response
 
 
-def _times(times: Any) -> Times:
+def _times(times: Any) -> Select:
     """Median and 90th percentile of first-response and resolution clock times, the
     first-response median per agent and per channel, and the first-response
-    distribution: one statement, so the clock times are worked out once."""
+    distribution: one statement, so the clock times are worked out once (_read_times)."""
     dialect = db.engine.dialect.name
 
     def series(name: str, key: Any, value: Any, *extra: Any) -> Select:
-        """The percentiles of `value` by `key`, each key tagged `name`: a series of its
-        own, so each is sorted alone (not one sort of every series' values together)."""
+        """The percentiles of `value` by `key` (None: one for all), each key tagged
+        `name`: a series of its own, so each is sorted alone (not one sort of every
+        series' values together)."""
+        keyed = key is not None
+        key = key if keyed else literal("", String)
         values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
-        found = sql.percentiles(values, [0.5, 0.9], dialect).subquery(name)
+        found = sql.percentiles(values, [0.5, 0.9], dialect, keyed).subquery(name)
         return select(_tagged(name, found.c.key), found.c.n, found.c.p0, found.c.p1)
 
     bucket = case(
@@ -428,14 +525,17 @@ def _times(times: Any) -> Times:
     distribution = (
         select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
     )
-    statement = union_all(
-        series("fr", literal("", String), times.c.fr),
-        series("res", literal("", String), times.c.res),
+    return union_all(
+        series("fr", None, times.c.fr),
+        series("res", None, times.c.res),
         series("a:", times.c.assignee_id, times.c.fr, times.c.assignee_id.is_not(None)),
         series("c:", times.c.channel, times.c.fr),
         distribution,
     )
-    found = {row[0]: (row[1], row[2], row[3]) for row in db.session.execute(statement)}
+
+
+def _read_times(result: Any) -> Times:
+    found = {row[0]: (row[1], row[2], row[3]) for row in result}
     labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
     return Times(
         fr=found.get("fr", (0, None, None))[1:],
@@ -451,42 +551,46 @@ def _tagged(prefix: str, column: Any) -> ColumnElement[str]:
     return literal(prefix, String).concat(cast(column, String))
 
 
-def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> list[tuple[str, int]]:
+def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """The backlog at the end of the range by how long it has waited since filed."""
-    spans = open_spans(where, kept, filters.until).subquery("open")
-    waited = sql.seconds(literal(filters.until)) - spans.c.s
+    end = range_until(filters)
+    spans = open_spans(where, kept, end).subquery("open")
+    waited = sql.seconds(end) - spans.c.s
     bucket = case(
         *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
         else_=literal(len(AGE_BUCKETS)),
     )
-    counts = dict(db.session.execute(select(bucket, func.count()).group_by(bucket)).all())
+    return select(bucket, func.count()).group_by(bucket)
+
+
+def _read_backlog_ages(result: Any) -> list[tuple[str, int]]:
+    counts = dict(result.all())
     labels = [label for _, label in AGE_BUCKETS] + [AGE_LAST]
     return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
 
 
-def _events(
-    filters: ReportFilters, where: list, kept: Kept
-) -> dict[tuple[EventKind, int | None], int]:
+def _events(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """Escalations, reopens and the team's public replies in the range, by kind and actor."""
     counted = event_counts(filters, where, kept)
-    statement = select(counted.c.kind, counted.c.actor_id, func.sum(counted.c.n)).group_by(
+    return select(counted.c.kind, counted.c.actor_id, func.sum(counted.c.n)).group_by(
         counted.c.kind, counted.c.actor_id
     )
-    return {(EventKind(kind), actor): int(n) for kind, actor, n in db.session.execute(statement)}
 
 
 @dataclass(frozen=True)
-class RatingCount:
-    day: int
-    score: int
-    assignee_id: int | None
-    channel: str
-    count: int
+class Rated:
+    """Ratings given in the range, counted four ways by one statement (_ratings)."""
+
+    by_day: dict[int, tuple[int, int, int]]  # day -> how many, sum of scores, satisfied
+    by_score: dict[int, int]
+    by_agent: dict[int, tuple[int, int]]  # assignee -> how many, sum of scores
+    by_channel: dict[str, tuple[int, int]]
 
 
-def _ratings(filters: ReportFilters, where: list, kept: Kept) -> list[RatingCount]:
-    """Ratings given in the range, counted by day, score, assignee and channel: the
-    kept facts carry each ticket's rating (one at most), the others join theirs."""
+def _ratings(filters: ReportFilters, where: list, kept: Kept) -> Select:
+    """Ratings given in the range, counted by day, by score, by assignee and by channel
+    (read by _read_ratings): the kept facts carry each ticket's rating (one at most),
+    the others join theirs."""
     parts = []
     for source in kept.sources(where, FACTS):
         c = source.c
@@ -505,33 +609,51 @@ def _ratings(filters: ReportFilters, where: list, kept: Kept) -> list[RatingCoun
             .select_from(joined)
             .where(*source.where, in_range(rated_at, filters))
         )
-    rows = union(parts, "rated")
-    group = (rows.c.day, rows.c.score, rows.c.assignee_id, rows.c.channel)
-    statement = select(*group, func.count()).group_by(*group)
-    return [RatingCount(d, s, a, str(c), n) for d, s, a, c, n in db.session.execute(statement)]
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("rated")
+    n, total = func.count(), func.sum(rows.c.score)
+
+    def by(tag: str, key: Any, *sums: Any) -> Select:
+        sums = sums + (null(),) * (2 - len(sums))
+        return select(literal(tag), cast(key, String), n, *sums).group_by(key)
+
+    return union_all(
+        by("d", rows.c.day, total, func.sum(_flag(rows.c.score >= SATISFIED))),
+        by("s", rows.c.score),
+        by("a", rows.c.assignee_id, total).where(rows.c.assignee_id.is_not(None)),
+        by("c", rows.c.channel, total),
+    )
 
 
-def _attach_ratings(days: list[Period], weeks: list[Period], ratings: list[RatingCount]) -> None:
+def _read_ratings(result: Any) -> Rated:
+    found: dict[str, dict] = {"d": {}, "s": {}, "a": {}, "c": {}}
+    for tag, key, n, total, satisfied in result:
+        if tag == "d":
+            found[tag][int(key)] = (n, int(total), int(satisfied))
+        elif tag == "s":
+            found[tag][int(key)] = n
+        else:
+            found[tag][int(key) if tag == "a" else key] = (n, int(total))
+    return Rated(found["d"], found["s"], found["a"], found["c"])
+
+
+def _attach_ratings(days: list[Period], weeks: list[Period], rated: Rated) -> None:
     by_date = {p.start: p for p in days}
     by_week = {p.start: p for p in weeks}
-    for rating in ratings:
-        day = day_of(rating.day)
+    for number, (n, total, satisfied) in rated.by_day.items():
+        day = day_of(number)
         for period in (by_date.get(day), by_week.get(day - timedelta(days=day.weekday()))):
             if period is not None:
-                period.ratings += rating.count
-                period.rating_sum += rating.score * rating.count
-                period.satisfied += rating.count if rating.score >= SATISFIED else 0
+                period.ratings += n
+                period.rating_sum += total
+                period.satisfied += satisfied
 
 
-def _distribution(ratings: list[RatingCount]) -> dict[int, int]:
-    counts = dict.fromkeys(range(1, 6), 0)
-    for rating in ratings:
-        counts[rating.score] = counts.get(rating.score, 0) + rating.count
-    return counts
+def _distribution(rated: Rated) -> dict[int, int]:
+    return {score: rated.by_score.get(score, 0) for score in range(1, 6)} | rated.by_score
 
 
-def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
-    statement = (
+def _comments(filters: ReportFilters, where: list) -> Select:
+    return (
         select(Ticket.ref, Ticket.subject, Rating.score, Rating.comment, Rating.created_at)
         .join(Ticket, Ticket.id == Rating.ticket_id)
         .where(
@@ -543,7 +665,6 @@ def _comments(filters: ReportFilters, where: list) -> list[dict[str, Any]]:
         .order_by(Rating.created_at.desc(), Rating.id.desc())
         .limit(LATEST_COMMENTS)
     )
-    return [row._asdict() for row in db.session.execute(statement)]
 
 
 def _agents(
@@ -551,7 +672,7 @@ def _agents(
     done: Tally,
     events: dict[tuple[EventKind, int | None], int],
     fr_medians: dict[int, float],
-    ratings: list[RatingCount],
+    ratings: Rated,
 ) -> list[Row]:
     """Per agent: tickets filed in the range now assigned to them, their public replies,
     tickets they resolved, their first-response median and their tickets' ratings."""
@@ -576,10 +697,9 @@ def _agents(
         )
         for agent_id, name in agents
     }
-    for rating in ratings:
-        if (row := rows.get(rating.assignee_id)) is not None:
-            row.ratings += rating.count
-            row.rating_sum += rating.score * rating.count
+    for agent_id, (n, total) in ratings.by_agent.items():
+        if (row := rows.get(agent_id)) is not None:
+            row.ratings, row.rating_sum = n, total
     return sorted(rows.values(), key=lambda row: (-row.resolved, -row.assigned, row.label))
 
 
@@ -587,7 +707,7 @@ def _channels(
     filed: Tally,
     done: Tally,
     fr_medians: dict[str, float],
-    ratings: list[RatingCount],
+    ratings: Rated,
 ) -> list[Row]:
     """Per channel: tickets filed and done in the range, first-response median, ratings."""
     created, resolved = filed.by_channel, done.by_channel
@@ -601,10 +721,9 @@ def _channels(
         )
         for channel in Channel
     }
-    for rating in ratings:
-        row = rows[Channel(rating.channel).value]
-        row.ratings += rating.count
-        row.rating_sum += rating.score * rating.count
+    for channel, (n, total) in ratings.by_channel.items():
+        row = rows[Channel(channel).value]
+        row.ratings, row.rating_sum = n, total
     return [row for row in rows.values() if row.created or row.resolved or row.ratings]
 
 

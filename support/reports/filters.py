@@ -9,12 +9,13 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import DateTime, Integer, and_, bindparam
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from support.models import Priority, Ticket, User
 from support.models.ticket import Channel
 from support.params import plain_int
+from support.reports.sql import EPOCH
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 366  # a year (a leap year's too); longer ranges are refused with a clear message
@@ -97,6 +98,21 @@ class ReportFilters:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @property
+    def first_day(self) -> int:
+        """The range's first day as days since 1970 (the kept event counts' `day`)."""
+        return (self.start - EPOCH).days
+
+    def params(self) -> dict[str, Any]:
+        """The values of the named parameters the report's statements carry (below), so
+        a statement built for one range runs for another (figures caches them)."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "first_day": self.first_day,
+            "end_day": self.first_day + self.days,
+        }
+
     def args(self, **changes: Any) -> dict[str, Any]:
         """Query parameters for a link to this report (empty filters left out)."""
         chosen = replace(self, **changes) if changes else self
@@ -113,9 +129,28 @@ class ReportFilters:
         return {name: value for name, value in params.items() if value is not None}
 
 
+# The range's bounds as named parameters: a statement carries them with its first
+# values, and runs again for other values given at execution (ReportFilters.params).
+def since(filters: ReportFilters) -> BindParameter[datetime]:
+    return bindparam("since", filters.since, type_=DateTime)
+
+
+def until(filters: ReportFilters) -> BindParameter[datetime]:
+    return bindparam("until", filters.until, type_=DateTime)
+
+
+def day_bounds(filters: ReportFilters) -> tuple[BindParameter[int], BindParameter[int]]:
+    """The first day of the range and the day after it, as day numbers."""
+    first = filters.first_day
+    return (
+        bindparam("first_day", first, type_=Integer),
+        bindparam("end_day", first + filters.days, type_=Integer),
+    )
+
+
 def in_range(column: Any, filters: ReportFilters) -> ColumnElement[bool]:
     """`column` within the report's days (half-open: since <= t < until)."""
-    return and_(column >= filters.since, column < filters.until)
+    return and_(column >= since(filters), column < until(filters))
 
 
 def conditions(

@@ -409,3 +409,26 @@ def test_a_ticket_out_of_the_backlog_between_two_stretches(app, make, admin):
         assert report.days[-1].backlog_age_hours == pytest.approx(105)
         spans = db.session.execute(select(ReportBacklogSpan.opened_at)).scalars().all()
         assert len(spans) == (2 if kept is None else 0)
+
+
+def test_statements_kept_for_one_report_give_the_next_its_own_figures(mixed, admin):
+    """figures keeps the statements it builds and runs them again with the next report's
+    dates, moment and the sweep's watermark: each report equals one built afresh."""
+    asked = [  # the address, now, the sweep's last run
+        (RANGE, NOW, NOW - timedelta(days=12)),
+        ({"from": "2031-03-02", "to": "2031-03-09"}, NOW - timedelta(days=3), NOW),
+        ({"from": "2031-03-10", "to": "2031-03-10", "channel": "chat"}, NOW, NOW),
+        ({"from": "2031-02-25", "to": "2031-03-16", "channel": "chat"}, NOW, NOW),
+    ]
+    figures._built.clear()
+    for i, (args, now, swept) in enumerate(asked):
+        facts.refresh(swept)
+        filters = ReportFilters.from_args(args, NOW.date())
+        shared = board.conditions(board.BoardFilters(), admin, now)
+        shapes = set(figures._built)
+        kept = figures.build(filters, admin, now, shared)
+        assert (set(figures._built) == shapes) == (i in (1, 3))  # reused, or new
+        figures._built.clear()
+        fresh = figures.build(filters, admin, now, shared)
+        assert _everything(kept) == _everything(fresh), args
+        assert fresh.created or fresh.backlog_end

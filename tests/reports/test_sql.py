@@ -159,3 +159,20 @@ def test_both_formulations_agree_on_postgresql(app):
     assert window.keys() == builtin.keys()
     for key in window:
         assert window[key] == pytest.approx(builtin[key])
+
+
+@pytest.mark.parametrize("key", sorted(SAMPLES))
+def test_sorted_percentiles_of_one_key_match_the_definition(app, key):
+    rows = _values()
+    values = select(rows.c.key, rows.c.value).where(rows.c.key == key)
+    ps = [0.1, 0.5, 0.9, 0.99]
+    (found,) = db.session.execute(sql.percentiles_sorted(values, ps)).all()
+    expected = [_expected(SAMPLES[key], p) for p in ps]
+    assert tuple(found[:2]) == (key, len(SAMPLES[key]))
+    assert list(found[2:]) == pytest.approx(expected)
+
+
+def test_sorted_percentiles_of_nothing_are_no_row(app):
+    rows = _values()
+    values = select(rows.c.key, rows.c.value).where(rows.c.key == "none such")
+    assert db.session.execute(sql.percentiles_sorted(values, [0.5])).all() == []
