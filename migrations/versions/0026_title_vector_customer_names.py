@@ -1,5 +1,9 @@
-"""The board's search at 200,000 tickets: (PostgreSQL) the search titles' tsvector stored,
-with its own GIN index, instead of an index on the expression
+"""The board's search and the queue's sort by customer at 200,000 tickets: (PostgreSQL)
+the search titles' tsvector stored, with its own GIN index, instead of an index on the
+expression; (both) customers by name
+
+The queue sorted by customer reads customers in name order (ix_users_name) and each
+one's tickets, and stops after a page, instead of sorting all open work.
 
 A plan that tests a team's tickets one by one parsed each title again
 (to_tsvector per row: 110 ms of server CPU for 14,500 rows); a stored generated column
@@ -40,16 +44,18 @@ OLD_INDEX = (
 
 
 def upgrade():
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    op.execute(ADD_COLUMN)
-    op.execute(ADD_INDEX)
-    op.execute("DROP INDEX IF EXISTS ix_ticket_search_title")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index("ix_users_name", ["name"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(ADD_COLUMN)
+        op.execute(ADD_INDEX)
+        op.execute("DROP INDEX IF EXISTS ix_ticket_search_title")
 
 
 def downgrade():
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    op.execute(OLD_INDEX)
-    op.execute("DROP INDEX IF EXISTS ix_ticket_search_title_vector")
-    op.execute("ALTER TABLE ticket_search DROP COLUMN IF EXISTS title_vector")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(OLD_INDEX)
+        op.execute("DROP INDEX IF EXISTS ix_ticket_search_title_vector")
+        op.execute("ALTER TABLE ticket_search DROP COLUMN IF EXISTS title_vector")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("ix_users_name")
