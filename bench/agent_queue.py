@@ -234,8 +234,12 @@ def reuse() -> bool:
         for index in inspect(connection).get_indexes(table.name)
     }
     added, tables = [], set()
+    searched_before = _search_columns_and_indexes(connection)
     for statement in search.schema(db.engine.dialect.name):  # the search table's own indexes
-        connection.execute(text(statement))
+        connection.execute(text(statement))  # (and columns: the stored title vector)
+    if _search_columns_and_indexes(connection) != searched_before:
+        added.append(search.TABLE)
+        tables.add(search.TABLE)
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in existing:
@@ -256,6 +260,12 @@ def reuse() -> bool:
     print(f"reused_events: {events} events")
     print(f"reused_indexes_added: {', '.join(added) or 'none'}")
     return True
+
+
+def _search_columns_and_indexes(connection) -> set[str]:
+    found = inspect(connection)
+    columns = {column["name"] for column in found.get_columns(search.TABLE)}
+    return columns | {index["name"] for index in found.get_indexes(search.TABLE)}
 
 
 def facts_of_data() -> dict:
@@ -353,6 +363,7 @@ def pages(facts: dict) -> dict[str, str]:
         "queue_due_soon": "/queue?due=2&sort=due",
         "queue_tag": "/queue?tag=vip",
         "queue_assignee": "/queue?mine=1",
+        "queue_by_customer": "/queue?sort=customer",
         "search_common": "/queue?q=refund",
         "search_rare_phrase": "/queue?q=" + quote(f'"order {facts["order"]}"'),
         "search_no_match": "/queue?q=zanzibar",
