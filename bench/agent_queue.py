@@ -234,11 +234,12 @@ def reuse() -> bool:
         for index in inspect(connection).get_indexes(table.name)
     }
     added, tables = [], set()
-    searched_before = _search_columns_and_indexes(connection)
     for statement in search.schema(db.engine.dialect.name):  # the search table's own indexes
-        connection.execute(text(statement))  # (and columns: the stored title vector)
-    if _search_columns_and_indexes(connection) != searched_before:
-        added.append(search.TABLE)
+        connection.execute(text(statement))
+    if db.engine.dialect.name == "postgresql":
+        # Its columns may be new too (create_all ran search.schema(), which adds the stored
+        # title vector to a kept table), and PostgreSQL plans a search of a column without
+        # statistics from default guesses.
         tables.add(search.TABLE)
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
@@ -247,7 +248,7 @@ def reuse() -> bool:
                 added.append(index.name)
                 tables.add(table.name)
     db.session.commit()
-    if added:
+    if tables:
         analyze(sorted(tables))
     if not db.session.scalar(text(f"SELECT count(*) FROM {search.TABLE}")):
         # A kept database whose seeding stopped before its search documents were built.
@@ -260,12 +261,6 @@ def reuse() -> bool:
     print(f"reused_events: {events} events")
     print(f"reused_indexes_added: {', '.join(added) or 'none'}")
     return True
-
-
-def _search_columns_and_indexes(connection) -> set[str]:
-    found = inspect(connection)
-    columns = {column["name"] for column in found.get_columns(search.TABLE)}
-    return columns | {index["name"] for index in found.get_indexes(search.TABLE)}
 
 
 def facts_of_data() -> dict:
