@@ -236,6 +236,11 @@ def reuse() -> bool:
     added, tables = [], set()
     for statement in search.schema(db.engine.dialect.name):  # the search table's own indexes
         connection.execute(text(statement))
+    if db.engine.dialect.name == "postgresql":
+        # Its columns may be new too (create_all ran search.schema(), which adds the stored
+        # title vector to a kept table), and PostgreSQL plans a search of a column without
+        # statistics from default guesses.
+        tables.add(search.TABLE)
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in existing:
@@ -243,7 +248,7 @@ def reuse() -> bool:
                 added.append(index.name)
                 tables.add(table.name)
     db.session.commit()
-    if added:
+    if tables:
         analyze(sorted(tables))
     if not db.session.scalar(text(f"SELECT count(*) FROM {search.TABLE}")):
         # A kept database whose seeding stopped before its search documents were built.
@@ -353,6 +358,7 @@ def pages(facts: dict) -> dict[str, str]:
         "queue_due_soon": "/queue?due=2&sort=due",
         "queue_tag": "/queue?tag=vip",
         "queue_assignee": "/queue?mine=1",
+        "queue_by_customer": "/queue?sort=customer",
         "search_common": "/queue?q=refund",
         "search_rare_phrase": "/queue?q=" + quote(f'"order {facts["order"]}"'),
         "search_no_match": "/queue?q=zanzibar",

@@ -62,7 +62,12 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     # The team (agents and admins) without reading every customer: the queue's and the
     # panel's "assign to" lists, routing.
-    __table_args__ = (Index("ix_users_role_name", "role", "name"),)
+    __table_args__ = (
+        Index("ix_users_role_name", "role", "name"),
+        # Customers in name order: the queue sorted by customer reads them, then each
+        # one's tickets, and stops after a page (support/queue/queries.py).
+        Index("ix_users_name", "name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

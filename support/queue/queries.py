@@ -254,12 +254,16 @@ def _count_found(conditions_: list[ColumnElement[bool]], terms: search.Terms) ->
     return min(total, SEARCH_COUNT_MAX), total > SEARCH_COUNT_MAX
 
 
-# What a sort by another table's column joins (the page's own query joins them all).
-_SORT_JOINS: dict[str, tuple[Any, ColumnElement[bool]]] = {
-    "customer": (Customer, Ticket.customer_id == Customer.id),
-    "assignee": (Assignee, Ticket.assignee_id == Assignee.id),
-    "category": (Category, Ticket.category_id == Category.id),
-    "team": (Team, Ticket.team_id == Team.id),
+# What a sort by another table's column joins (the page's own query joins them all), and
+# whether every ticket has one (an inner join). Every ticket has a customer: joined
+# inner, the database may read customers in name order (ix_users_name) and each one's
+# tickets, and stop after a page, instead of sorting all open work by a joined column
+# (SQLite at 200,000 tickets: 220 ms, then 1 ms); it cannot reorder an outer join.
+_SORT_JOINS: dict[str, tuple[Any, ColumnElement[bool], bool]] = {
+    "customer": (Customer, Ticket.customer_id == Customer.id, True),
+    "assignee": (Assignee, Ticket.assignee_id == Assignee.id, False),
+    "category": (Category, Ticket.category_id == Category.id, False),
+    "team": (Team, Ticket.team_id == Team.id, False),
 }
 
 
@@ -274,7 +278,8 @@ def _page(conditions_: list[ColumnElement[bool]], sort: str, page: int) -> list[
     order.append(Ticket.id.desc() if descending else Ticket.id.asc())
     chosen = select(Ticket.id).where(*conditions_)
     if key in _SORT_JOINS:
-        chosen = chosen.outerjoin(*_SORT_JOINS[key])
+        table, on, inner = _SORT_JOINS[key]
+        chosen = chosen.join(table, on) if inner else chosen.outerjoin(table, on)
     chosen = chosen.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     query = (
         select(Ticket)

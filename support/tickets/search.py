@@ -9,7 +9,8 @@ the search is the team's (views that search for a customer must not use it).
 - SQLite: an FTS5 table (`porter unicode61`), rowid = ticket id; `snippet()` marks
   the words found.
 - PostgreSQL: a table with a stored generated `tsvector` (title weighted above body)
-  and a GIN index; `ts_headline()` marks the words found.
+  and a GIN index, and the title's own stored `tsvector` with its GIN index (the
+  board's search); `ts_headline()` marks the words found.
 
 Why not triggers: the document is all of a ticket's messages, so a trigger on each
 new event would have to rebuild it anyway, in two SQL dialects, and tests that build
@@ -73,7 +74,7 @@ _SQLITE_SCHEMA = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
     "title, body, tokenize = 'porter unicode61 remove_diacritics 2')"
 ]
-TITLE_VECTOR = "to_tsvector('english', title)"  # as ix_ticket_search_title has it
+TITLE_VECTOR = "title_vector"
 _POSTGRES_SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     "ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE, "
@@ -84,7 +85,13 @@ _POSTGRES_SCHEMA = [
     f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_document ON {TABLE} USING gin (document)",
     # The titles alone (the board searches them: see matching's `titles_only`); a GIN on
     # `document` cannot tell a title's words from the body's without reading each row.
-    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_title ON {TABLE} USING gin ({TITLE_VECTOR})",
+    # Stored, not an index on an expression: a plan that tests rows one by one (a team's
+    # tickets, each looked up by key) reads the vector instead of parsing the title
+    # again for every row (110 ms of server CPU for 14,500 rows at 200,000 tickets).
+    # Added by ALTER so that a table made before migration 0026 gains it too.
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {TITLE_VECTOR} TSVECTOR "
+    "GENERATED ALWAYS AS (to_tsvector('english', title)) STORED",
+    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_{TITLE_VECTOR} ON {TABLE} USING gin ({TITLE_VECTOR})",
 ]
 
 

@@ -120,6 +120,20 @@ def test_sorting_by_each_column_and_bad_keys(client, as_agent, make) -> None:
     assert 'aria-sort="ascending"' in heading and "sort=-priority" in heading
 
 
+def test_sorting_by_customer_then_by_ticket(client, as_agent, make) -> None:
+    """Customers by name, a name's tickets by number; the other way reverses both."""
+    zoe, ann, other_ann = (make.customer(name=n) for n in ("Zoe Ng", "Ann Li", "Ann Li"))
+    tickets = [make.ticket(customer=c) for c in (zoe, other_ann, ann, other_ann)]
+    by_name = [tickets[1].ref, tickets[2].ref, tickets[3].ref, tickets[0].ref]
+
+    def order(query: str) -> list[str]:
+        text = client.get("/queue" + query).get_data(as_text=True)
+        return sorted((t.ref for t in tickets), key=text.index)
+
+    assert order("?sort=customer") == by_name
+    assert order("?sort=-customer") == by_name[::-1]
+
+
 def test_paging_and_bad_page_numbers(client, as_agent, make, agent) -> None:
     customers = bulk_customers(3, like=agent)
     try:

@@ -4,7 +4,8 @@ anonymised ticket) writes the documents again in the same transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from support.account import settings
 from support.auth import verify
@@ -41,3 +42,40 @@ def test_an_anonymised_ticket_is_no_longer_found_by_what_was_said(make, agent) -
     service.anonymise([ticket.id], reason="retention")
     assert found("courier") == set()
     assert found("chargeback") == {kept.ref}
+
+
+def titled(typed: str) -> set[str]:
+    """What the board's search finds: words of the title (reference, subject, customer)."""
+    terms = search.parse(typed)
+    query = select(Ticket.ref).where(search.matching(terms, titles_only=True))
+    return set(db.session.scalars(query))
+
+
+def test_the_titles_follow_a_new_name_and_a_reply_leaves_them_alone(make, agent) -> None:
+    customer = make.customer(name="Brigitte Okafor", email="brigitte@shop.example")
+    ticket = make.ticket(customer=customer, subject="Lamp arrived broken")
+    service.reply(ticket, author=agent, body="Kilimanjaro warehouse", public=True)
+    settings.save_profile(customer, name="Brigitte Mensah", time_zone="UTC")
+    assert titled("mensah lamp") == {ticket.ref}
+    assert titled("okafor") == set()
+    assert titled("kilimanjaro") == set()  # said, not in the title
+    assert found("kilimanjaro") == {ticket.ref}
+
+
+def test_postgresql_stores_each_titles_vector_in_step(make, agent) -> None:
+    """The board's search reads a stored tsvector of the title (migration 0026), which
+    PostgreSQL writes whenever the service writes the document: never a stale one."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 table indexes the title column itself")
+    customer = make.customer(name="Brigitte Okafor", email="brigitte@shop.example")
+    ticket = make.ticket(customer=customer, subject="Lamp arrived broken")
+    settings.save_profile(customer, name="Brigitte Mensah", time_zone="UTC")
+    service.reply(db.session.get(Ticket, ticket.id), author=agent, body="On it", public=True)
+    stored, fresh = db.session.execute(
+        text(
+            "SELECT title_vector::text, to_tsvector('english', title)::text "
+            "FROM ticket_search WHERE ticket_id = :id"
+        ),
+        {"id": ticket.id},
+    ).one()
+    assert stored == fresh and "'mensah'" in stored and "okafor" not in stored

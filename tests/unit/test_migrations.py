@@ -224,3 +224,64 @@ def test_0008_works_out_the_board_keys_of_existing_tickets(
     for stored_due, due, stored_key, key in rows:
         assert stored_due == due and stored_key == pytest.approx(key)
     assert [row[2] for row in rows][3:] == [ticket_due.NO_DUE, 1700000000.5]
+
+
+def _indexes_and_columns(engine) -> tuple[set[str], set[str]]:
+    with engine.connect() as connection:
+        indexes = set(
+            connection.scalars(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": search.TABLE}
+            )
+        )
+        columns = {column["name"] for column in inspect(connection).get_columns(search.TABLE)}
+    return indexes, columns
+
+
+def test_0026_stores_the_titles_vector_of_documents_written_before_it(
+    app: Flask, fresh_database: str | Path, tmp_path: Path, redis_url: str
+) -> None:
+    """PostgreSQL: upgrading fills the stored title vector of the documents already there,
+    and a downgrade goes back to 0025's index on the expression. SQLite: nothing changes
+    (FTS5 indexes the title column itself), and the documents survive both ways."""
+    from sqlalchemy import insert
+
+    from support.models import Ticket, User
+
+    flask_db(["upgrade", "0025"], fresh_database, tmp_path, redis_url)
+    engine = create_engine(_url(fresh_database))
+    postgresql = engine.dialect.name == "postgresql"
+    try:
+        with engine.begin() as connection:
+            customer = connection.execute(
+                insert(User.__table__).values(
+                    email="ann@shop.example", name="Ann Okafor", password_hash="x", role="customer"
+                )
+            ).inserted_primary_key[0]
+            ticket = connection.execute(
+                insert(Ticket.__table__).values(
+                    ref="SUP-MIG26",
+                    subject="Lamp arrived broken",
+                    description="D",
+                    customer_id=customer,
+                    board_sort_key=0.0,
+                )
+            ).inserted_primary_key[0]
+            search.refresh(connection, [ticket])
+        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
+        if postgresql:
+            indexes, columns = _indexes_and_columns(engine)
+            assert "title_vector" in columns and "ix_ticket_search_title_vector" in indexes
+            assert "ix_ticket_search_title" not in indexes  # 0025's, read by nothing now
+        flask_db(["downgrade", "0025"], fresh_database, tmp_path, redis_url)
+        if postgresql:
+            indexes, columns = _indexes_and_columns(engine)
+            assert "title_vector" not in columns and "ix_ticket_search_title" in indexes
+            assert "ix_ticket_search_title_vector" not in indexes
+        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)  # the column made anew
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM ticket_search")) == 1
+            if postgresql:
+                stored = connection.scalar(text("SELECT title_vector::text FROM ticket_search"))
+                assert "'lamp'" in stored
+    finally:
+        engine.dispose()
