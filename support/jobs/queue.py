@@ -53,6 +53,24 @@ def queue(app: Flask | None = None) -> Queue:
     return Queue(app.config["RQ_QUEUE"], connection=connection(app))
 
 
+def _options(job_id: str | None, retry: bool) -> dict[str, Any]:
+    return {"job_id": job_id, "retry": RETRY if retry else None}
+
+
+def _put(
+    rq_queue: Queue,
+    func: str,
+    args: tuple[Any, ...],
+    options: dict[str, Any],
+    at: datetime | None,
+) -> None:
+    """One job onto `rq_queue` (its commands go wherever options["pipeline"] says)."""
+    if at is None:
+        rq_queue.enqueue(func, *args, **options)
+    else:
+        rq_queue.enqueue_at(at.replace(tzinfo=UTC), func, *args, **options)
+
+
 def enqueue(
     func: str,
     *args: Any,
@@ -61,12 +79,8 @@ def enqueue(
     retry: bool = True,
 ) -> bool:
     """Enqueue `func` (a dotted path) now, or at `at` (naive UTC). False if Redis is down."""
-    options: dict[str, Any] = {"job_id": job_id, "retry": RETRY if retry else None}
     try:
-        if at is None:
-            queue().enqueue(func, *args, **options)
-        else:
-            queue().enqueue_at(at.replace(tzinfo=UTC), func, *args, **options)
+        _put(queue(), func, args, _options(job_id, retry), at)
     except RedisError as exc:
         log.warning("Redis unavailable, %s(%s) left for the sweep: %s", func, args, exc)
         return False
@@ -108,23 +122,43 @@ def started(key: str) -> None:
 
 
 def enqueue_all(jobs: Sequence[Job]) -> None:
-    """Enqueue committed work. Once one fails, Redis is down or hung: skip the rest
-    rather than wait a timeout for each (the sweep re-creates them all from the
-    database), so a customer filing a ticket waits one timeout at most. Coalesced
-    jobs are requested once per batch (ten emails of one change: one request)."""
-    asked: set[str] = set()
-    for done, job in enumerate(jobs):
-        if job.coalesce is not None:
-            if job.coalesce in asked:
-                continue
-            asked.add(job.coalesce)
-            ok = request(job.func, *job.args, key=job.coalesce)
-        else:
-            ok = enqueue(job.func, *job.args, job_id=job.job_id, at=job.at)
-        if not ok:
-            if skipped := len(jobs) - done - 1:
-                log.warning("Redis unavailable, %d more jobs left for the sweep", skipped)
-            return
+    """Enqueue committed work in at most two round trips to Redis, however many jobs:
+    the "queued already?" flags of the coalesced ones (ten emails of one change: one
+    request), then every job to enqueue in one pipeline. If Redis is down or hung, the
+    batch waits one timeout at most and is left to the sweep, which re-creates it all
+    from the database."""
+    if not jobs:
+        return
+    try:
+        wanted = _coalesced_to_enqueue(jobs)
+        rq_queue = queue()
+        with rq_queue.connection.pipeline() as pipeline:
+            for job in jobs:
+                if job.coalesce is None:
+                    options = _options(job.job_id, True)
+                elif job.coalesce in wanted:
+                    options = _options(wanted.pop(job.coalesce), True)
+                else:
+                    continue  # asked already, by this batch or a job still waiting
+                _put(rq_queue, job.func, job.args, {**options, "pipeline": pipeline}, job.at)
+            pipeline.execute()
+    except RedisError as exc:
+        log.warning("Redis unavailable, %d jobs left for the sweep: %s", len(jobs), exc)
+
+
+def _coalesced_to_enqueue(jobs: Sequence[Job]) -> dict[str, str]:
+    """Set the flag of each coalesced job's key (one round trip for all); the keys whose
+    flag was not set yet need a job, under the job id returned for each (see `request`)."""
+    keys = list(dict.fromkeys(job.coalesce for job in jobs if job.coalesce is not None))
+    if not keys:
+        return {}
+    with connection().pipeline(transaction=False) as pipeline:
+        for key in keys:
+            pipeline.set(_flag(key), 1, nx=True, ex=COALESCE_SECONDS)
+        fresh = pipeline.execute()
+    return {
+        key: f"{key}-{uuid.uuid4().hex[:12]}" for key, new in zip(keys, fresh, strict=True) if new
+    }
 
 
 def after_commit(func: str, *args: Any, job_id: str | None = None, at: datetime | None = None):
