@@ -6,6 +6,7 @@ the portal's ticket page (opening a ticket reads its news) all use them.
 
 from __future__ import annotations
 
+from flask import g
 from sqlalchemy import func, select, update
 
 from support import clock
@@ -22,6 +23,11 @@ def unread_count(user: User) -> int:
     )
 
 
+# g key under which a page keeps its badge's count (support/notify/views.py): marking
+# notifications read drops it, so a page rendered afterwards counts again.
+BADGE = "unread_badge"
+
+
 def mark_read(user: User, ticket: Ticket | None = None) -> None:
     """Mark the user's notifications (for one ticket, or all) as read."""
     query = update(Notification).where(
@@ -31,3 +37,4 @@ def mark_read(user: User, ticket: Ticket | None = None) -> None:
         query = query.where(Notification.ticket_id == ticket.id)
     if db.session.execute(query.values(read_at=clock.now())).rowcount:
         db.session.commit()
+    g.pop(BADGE, None)
