@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy import event
@@ -53,8 +54,9 @@ def queue(app: Flask | None = None) -> Queue:
     return Queue(app.config["RQ_QUEUE"], connection=connection(app))
 
 
-def _options(job_id: str | None, retry: bool) -> dict[str, Any]:
-    return {"job_id": job_id, "retry": RETRY if retry else None}
+def _options(job_id: str | None, retry: bool, pipeline: Pipeline | None = None) -> dict[str, Any]:
+    """RQ's keyword arguments for a job; with `pipeline`, its commands go there."""
+    return {"job_id": job_id, "retry": RETRY if retry else None, "pipeline": pipeline}
 
 
 def _put(
@@ -64,7 +66,7 @@ def _put(
     options: dict[str, Any],
     at: datetime | None,
 ) -> None:
-    """One job onto `rq_queue` (its commands go wherever options["pipeline"] says)."""
+    """One job onto `rq_queue`, now or at `at` (naive UTC)."""
     if at is None:
         rq_queue.enqueue(func, *args, **options)
     else:
@@ -122,43 +124,42 @@ def started(key: str) -> None:
 
 
 def enqueue_all(jobs: Sequence[Job]) -> None:
-    """Enqueue committed work in at most two round trips to Redis, however many jobs:
-    the "queued already?" flags of the coalesced ones (ten emails of one change: one
-    request), then every job to enqueue in one pipeline. If Redis is down or hung, the
-    batch waits one timeout at most and is left to the sweep, which re-creates it all
-    from the database."""
+    """Enqueue committed work in one round trip to Redis, however many jobs: every job
+    and the "queued already?" flag of each coalesced one (ten emails of one change: one
+    request) in one transaction; a second trip only for the coalesced jobs whose flag
+    was not set yet (see `request`). If Redis is down or hung, the batch waits one
+    timeout at most and is left to the sweep, which re-creates it from the database."""
     if not jobs:
         return
+    keys = list(dict.fromkeys(job.coalesce for job in jobs if job.coalesce is not None))
     try:
-        wanted = _coalesced_to_enqueue(jobs)
         rq_queue = queue()
-        with rq_queue.connection.pipeline() as pipeline:
+        with _transaction(rq_queue) as pipeline:
+            for key in keys:
+                pipeline.set(_flag(key), 1, nx=True, ex=COALESCE_SECONDS)
             for job in jobs:
                 if job.coalesce is None:
-                    options = _options(job.job_id, True)
-                elif job.coalesce in wanted:
-                    options = _options(wanted.pop(job.coalesce), True)
-                else:
-                    continue  # asked already, by this batch or a job still waiting
-                _put(rq_queue, job.func, job.args, {**options, "pipeline": pipeline}, job.at)
+                    _put(rq_queue, job.func, job.args, _options(job.job_id, True, pipeline), job.at)
+            fresh = {key for key, new in zip(keys, pipeline.execute(), strict=False) if new}
+        if not fresh:
+            return  # every coalesced job is queued already and will see this work
+        with _transaction(rq_queue) as pipeline:
+            for job in jobs:
+                if job.coalesce in fresh:
+                    fresh.discard(job.coalesce)
+                    job_id = f"{job.coalesce}-{uuid.uuid4().hex[:12]}"
+                    _put(rq_queue, job.func, job.args, _options(job_id, True, pipeline), job.at)
             pipeline.execute()
     except RedisError as exc:
         log.warning("Redis unavailable, %d jobs left for the sweep: %s", len(jobs), exc)
 
 
-def _coalesced_to_enqueue(jobs: Sequence[Job]) -> dict[str, str]:
-    """Set the flag of each coalesced job's key (one round trip for all); the keys whose
-    flag was not set yet need a job, under the job id returned for each (see `request`)."""
-    keys = list(dict.fromkeys(job.coalesce for job in jobs if job.coalesce is not None))
-    if not keys:
-        return {}
-    with connection().pipeline(transaction=False) as pipeline:
-        for key in keys:
-            pipeline.set(_flag(key), 1, nx=True, ex=COALESCE_SECONDS)
-        fresh = pipeline.execute()
-    return {
-        key: f"{key}-{uuid.uuid4().hex[:12]}" for key, new in zip(keys, fresh, strict=True) if new
-    }
+def _transaction(rq_queue: Queue) -> Pipeline:
+    """A MULTI/EXEC pipeline, begun explicitly: RQ's enqueue begins one itself only on
+    an empty pipeline, and raises when commands (a flag, a scheduled job) came first."""
+    pipeline = rq_queue.connection.pipeline()
+    pipeline.multi()
+    return pipeline
 
 
 def after_commit(func: str, *args: Any, job_id: str | None = None, at: datetime | None = None):
