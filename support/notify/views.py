@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, g, request, url_for
+from flask import Blueprint, Flask, Response, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -56,18 +56,11 @@ def read_all() -> Response:
 
 
 def _unread_notifications() -> int:
-    """The bell's number, a function templates call: counted when a page shows it (once
-    for base.html's bell and the notifications page's button), not for every template
-    rendered (emails, htmx fragments). Kept per request: tests and benches send many
-    requests inside one app context, so `g` alone would outlive a request."""
-    if not (current_user and current_user.is_authenticated):
-        return 0
-    here = request._get_current_object()  # type: ignore[attr-defined]
-    kept = g.get(inbox.BADGE)
-    if kept is None or kept[0] is not here:
-        kept = (here, inbox.unread_count(current_user))
-        setattr(g, inbox.BADGE, kept)
-    return kept[1]
+    """The bell's number, a function templates call: counted when a page shows it, not
+    for every template rendered (emails, htmx fragments)."""
+    if current_user and current_user.is_authenticated:
+        return inbox.badge(current_user)
+    return 0
 
 
 def init_app(app: Flask) -> None:
