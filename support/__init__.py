@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.config import BaseConfig, load_config
-from support.extensions import csrf, db, htmx, login_manager, migrate
+from support.extensions import csrf, db, htmx, login_manager
 from support.params import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,18 +61,10 @@ def freeze_startup_objects() -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from support.tickets import search
+    from support import migrating
 
     db.init_app(app)
-    # The ticket search table is made by its own SQL (support/tickets/search.py): autogenerate
-    # leaves it alone.
-    migrate.init_app(
-        app,
-        db,
-        directory=str(ROOT / "migrations"),
-        render_as_batch=True,
-        include_name=search.outside_models,
-    )
+    migrating.init_app(app)  # `flask db ...`; Alembic is imported only when used
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)

@@ -8,9 +8,8 @@ from datetime import timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from flask_migrate import upgrade
 
-from support import clock, demo
+from support import clock, demo, migrating
 from support.api import tokens
 from support.auth import accounts
 from support.auth.passwords import password_problem
@@ -102,7 +101,7 @@ def _tier(user) -> str:
 @click.command("setup")
 def setup() -> None:
     """Apply migrations and create the starter categories (safe to run on every deploy)."""
-    upgrade()
+    migrating.upgrade(current_app)
     ensure_default_categories()
     click.echo("Database is up to date.")
 

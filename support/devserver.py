@@ -18,10 +18,9 @@ from contextlib import contextmanager, suppress
 
 import click
 from flask import Flask
-from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from support import demo
+from support import demo, migrating
 from support.jobs.embedded import EmbeddedRedis
 
 
@@ -105,7 +104,7 @@ def _background(env: dict[str, str]) -> Iterator[None]:
 
 def serve(app: Flask, host: str, port: int) -> None:
     with _stop_on_signals(), _redis(app) as redis_url:
-        upgrade()
+        migrating.upgrade(app)
         result = demo.seed()
         if result["tickets"]:
             click.echo(f"Demo data: {result['tickets']} tickets; the README lists the logins.")

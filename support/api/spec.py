@@ -23,7 +23,31 @@ from spectree.models import SecuritySchemeData
 from support.api import problems
 from support.api.schemas import ProblemOut
 
-spec = SpecTree(
+
+class LazySpecTree(SpecTree):
+    """spectree works out each model's JSON schema as it decorates a view: ~0.4 s of CPU
+    in every process that builds the app (each web worker, `flask worker`, any `flask`
+    command), for a document most processes never serve. Here the models are only
+    noted, and their schemas made when the document is first built (`spec.spec`).
+    Validation does not read these schemas: it is pydantic's, on the model classes.
+    `_add_model` is spectree 3.x's own step for this (pinned to 3.x in pyproject)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._noted: list[tuple[Any, Any]] = []
+        super().__init__(*args, **kwargs)
+
+    def _add_model(self, model: Any, mode: Any = "validation") -> str:
+        self._noted.append((model, mode))
+        return self.naming_strategy(model)
+
+    def _generate_spec(self) -> dict[str, Any]:
+        noted, self._noted = self._noted, []
+        for model, mode in noted:  # in the order views noted them, as spectree would
+            super()._add_model(model, mode)
+        return super()._generate_spec()
+
+
+spec = LazySpecTree(
     "flask",
     title="Support Desk API",
     version="1.0.0",

@@ -223,7 +223,7 @@ def panel_refused(
 @bp.get("/tickets/<ref>")
 def ticket(ref: str) -> Response:
     found = ticket_or_404(ref)
-    inbox.mark_read(current_user, found)  # opening the ticket reads its news
+    inbox.read_ticket_news(current_user, found)
     return panel_response(found)
 
 

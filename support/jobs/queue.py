@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy import event
@@ -53,6 +54,25 @@ def queue(app: Flask | None = None) -> Queue:
     return Queue(app.config["RQ_QUEUE"], connection=connection(app))
 
 
+def _options(job_id: str | None, retry: bool, pipeline: Pipeline | None = None) -> dict[str, Any]:
+    """RQ's keyword arguments for a job; with `pipeline`, its commands go there."""
+    return {"job_id": job_id, "retry": RETRY if retry else None, "pipeline": pipeline}
+
+
+def _put(
+    rq_queue: Queue,
+    func: str,
+    args: tuple[Any, ...],
+    options: dict[str, Any],
+    at: datetime | None,
+) -> None:
+    """One job onto `rq_queue`, now or at `at` (naive UTC)."""
+    if at is None:
+        rq_queue.enqueue(func, *args, **options)
+    else:
+        rq_queue.enqueue_at(at.replace(tzinfo=UTC), func, *args, **options)
+
+
 def enqueue(
     func: str,
     *args: Any,
@@ -61,12 +81,8 @@ def enqueue(
     retry: bool = True,
 ) -> bool:
     """Enqueue `func` (a dotted path) now, or at `at` (naive UTC). False if Redis is down."""
-    options: dict[str, Any] = {"job_id": job_id, "retry": RETRY if retry else None}
     try:
-        if at is None:
-            queue().enqueue(func, *args, **options)
-        else:
-            queue().enqueue_at(at.replace(tzinfo=UTC), func, *args, **options)
+        _put(queue(), func, args, _options(job_id, retry), at)
     except RedisError as exc:
         log.warning("Redis unavailable, %s(%s) left for the sweep: %s", func, args, exc)
         return False
@@ -108,23 +124,42 @@ def started(key: str) -> None:
 
 
 def enqueue_all(jobs: Sequence[Job]) -> None:
-    """Enqueue committed work. Once one fails, Redis is down or hung: skip the rest
-    rather than wait a timeout for each (the sweep re-creates them all from the
-    database), so a customer filing a ticket waits one timeout at most. Coalesced
-    jobs are requested once per batch (ten emails of one change: one request)."""
-    asked: set[str] = set()
-    for done, job in enumerate(jobs):
-        if job.coalesce is not None:
-            if job.coalesce in asked:
-                continue
-            asked.add(job.coalesce)
-            ok = request(job.func, *job.args, key=job.coalesce)
-        else:
-            ok = enqueue(job.func, *job.args, job_id=job.job_id, at=job.at)
-        if not ok:
-            if skipped := len(jobs) - done - 1:
-                log.warning("Redis unavailable, %d more jobs left for the sweep", skipped)
-            return
+    """Enqueue committed work in one round trip to Redis, however many jobs: every job
+    and the "queued already?" flag of each coalesced one (ten emails of one change: one
+    request) in one transaction; a second trip only for the coalesced jobs whose flag
+    was not set yet (see `request`). If Redis is down or hung, the batch waits one
+    timeout at most and is left to the sweep, which re-creates it from the database."""
+    if not jobs:
+        return
+    keys = list(dict.fromkeys(job.coalesce for job in jobs if job.coalesce is not None))
+    try:
+        rq_queue = queue()
+        with _transaction(rq_queue) as pipeline:
+            for key in keys:
+                pipeline.set(_flag(key), 1, nx=True, ex=COALESCE_SECONDS)
+            for job in jobs:
+                if job.coalesce is None:
+                    _put(rq_queue, job.func, job.args, _options(job.job_id, True, pipeline), job.at)
+            fresh = {key for key, new in zip(keys, pipeline.execute(), strict=False) if new}
+        if not fresh:
+            return  # every coalesced job is queued already and will see this work
+        with _transaction(rq_queue) as pipeline:
+            for job in jobs:
+                if job.coalesce in fresh:
+                    fresh.discard(job.coalesce)
+                    job_id = f"{job.coalesce}-{uuid.uuid4().hex[:12]}"
+                    _put(rq_queue, job.func, job.args, _options(job_id, True, pipeline), job.at)
+            pipeline.execute()
+    except RedisError as exc:
+        log.warning("Redis unavailable, %d jobs left for the sweep: %s", len(jobs), exc)
+
+
+def _transaction(rq_queue: Queue) -> Pipeline:
+    """A MULTI/EXEC pipeline, begun explicitly: RQ's enqueue begins one itself only on
+    an empty pipeline, and raises when commands (a flag, a scheduled job) came first."""
+    pipeline = rq_queue.connection.pipeline()
+    pipeline.multi()
+    return pipeline
 
 
 def after_commit(func: str, *args: Any, job_id: str | None = None, at: datetime | None = None):

@@ -55,9 +55,13 @@ def read_all() -> Response:
     return redirect_after_post(url_for("notifications.index"))
 
 
+def _unread_notifications() -> int:
+    """The bell's number, a function templates call: counted when a page shows it, not
+    for every template rendered (emails, htmx fragments)."""
+    if current_user and current_user.is_authenticated:
+        return inbox.badge(current_user)
+    return 0
+
+
 def init_app(app: Flask) -> None:
-    @app.context_processor
-    def badge() -> dict[str, int]:
-        if current_user and current_user.is_authenticated:
-            return {"unread_notifications": inbox.unread_count(current_user)}
-        return {"unread_notifications": 0}
+    app.jinja_env.globals["unread_notifications"] = _unread_notifications

@@ -169,8 +169,7 @@ def _detail_context(
 def detail(ref: str) -> Response:
     ticket = _ticket_or_404(ref)
     before = request.args.get("before", type=_event_id)
-    # Opening the ticket is reading its news: clear the badge for it.
-    inbox.mark_read(current_user, ticket)
+    inbox.read_ticket_news(current_user, ticket)
     kb_suggestions = []
     if current_user.is_agent:  # articles they can link into a reply
         kb_suggestions = kb_index.suggest(ticket.description, subject=ticket.subject)
@@ -213,6 +212,7 @@ def summary(ref: str) -> Response:
 @bp.post("/<ref>/reply")
 def reply(ref: str) -> Response:
     ticket = _owned_or_404(ref)
+    here = ticket.ref  # read now: the change's commit expires the ticket (a reload to redirect)
     form = ReplyForm()
     if form.validate_on_submit():
         stored = [attachments.store(f.filename or "", f.stream) for f in chosen_files(form.files)]
@@ -224,7 +224,7 @@ def reply(ref: str) -> Response:
                 files=stored,
                 client_token=form.client_token.data or None,
             )
-            if landed.id != ticket.id:
+            if landed is not ticket:  # one object per row in the session
                 flash(_where_the_reply_went(ticket, landed), "info")
                 return redirect_after_post(url_for("portal.detail", ref=landed.ref))
         except TicketError as exc:
@@ -235,7 +235,7 @@ def reply(ref: str) -> Response:
                     DETAIL, block="reply_form", reply_form=ReplyForm(formdata=None), ticket=ticket
                 )
                 return updated(fresh, "ticket-updated")
-            return redirect_after_post(url_for("portal.detail", ref=ticket.ref) + "#latest")
+            return redirect_after_post(url_for("portal.detail", ref=here) + "#latest")
     if form.errors and chosen_files(form.files):
         form.files.errors = [*form.files.errors, "Please choose your files again."]
     return render(

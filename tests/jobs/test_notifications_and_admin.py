@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from rq.cron import CronScheduler, get_cron_job_history_key
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from support import clock
 from support.extensions import db
@@ -76,6 +78,46 @@ def test_badge_list_and_reading(client, auth, make):
     assert "Mark all as read" not in after
     assert 'class="badge status-new"' not in after
     assert f"{agent.name} replied on {second.ref}." in after  # read, still listed
+
+
+def test_the_ticket_page_shows_the_badge_after_reading_its_news(client, auth, make, count_queries):
+    """The ticket page's bell counts what is still unread once this ticket's news is read;
+    with no news here it writes nothing, and counts once for the page (no second query
+    for emails or for the bell)."""
+    customer, agent = make.customer(), make.agent()
+    first, second = make.ticket(customer), make.ticket(customer, subject="Invoice missing")
+    service.reply(first, author=agent, body="Looking into it.")
+    service.reply(second, author=agent, body="Which month?")
+    auth.login(customer)
+
+    page = client.get(f"/tickets/{first.ref}").get_data(as_text=True)
+    assert "Notifications, 1 unread" in page  # the second ticket's, not this one's
+    assert unread(customer) == 1
+    with count_queries() as news_here:
+        client.get(f"/tickets/{second.ref}")
+    assert unread(customer) == 0
+    with count_queries() as no_news, statements_on("notifications") as statements:
+        page = client.get(f"/tickets/{second.ref}").get_data(as_text=True)
+    assert "unread" not in page
+    # Reading news writes and commits (the user and ticket are loaded again after it).
+    assert no_news.count < news_here.count
+    assert [s.split()[0].upper() for s in statements] == ["SELECT"]
+
+
+@contextmanager
+def statements_on(table: str) -> Iterator[list[str]]:
+    """The SQL statements run meanwhile that name `table`."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        if table in statement:
+            seen.append(statement.strip())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def test_notifications_are_personal_and_need_login(app, client, auth, make):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from support.extensions import db
 from support.models import (
@@ -46,6 +46,25 @@ def test_reply_appends_to_timeline(client: FlaskClient, ticket: Ticket) -> None:
     last = db.session.scalar(select(TicketEvent).order_by(TicketEvent.id.desc()))
     assert (last.kind, last.body_text) == (EventKind.REPLY, "Any news?")
     assert "Any news?" in client.get(f"/tickets/{ticket.ref}").text
+
+
+def test_a_reply_reads_its_ticket_once(client: FlaskClient, ticket: Ticket) -> None:
+    """The redirect after a reply names the ticket read before the change committed: no
+    second SELECT of the ticket (the commit expires it) just to write its reference."""
+    ref, seen = ticket.ref, []
+
+    def note(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        response = client.post(f"/tickets/{ref}/reply", data={"body": "Any news?"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert response.status_code == 303
+    assert response.location == f"/tickets/{ref}#latest"
+    assert len(seen) == 1, "\n\n".join(seen)  # finding the ticket
 
 
 def test_htmx_reply_returns_fresh_form_and_trigger(client: FlaskClient, ticket: Ticket) -> None:
