@@ -501,21 +501,27 @@ class Times:
     buckets: list[tuple[str, int]]  # tickets by time to first response
 
 
+BOTH, MEDIAN = [0.5, 0.9], [0.5]
+
+
 def _times(times: Any) -> Select:
     """Median and 90th percentile of first-response and resolution clock times, the
     first-response median per agent and per channel, and the first-response
     distribution: one statement, so the clock times are worked out once (_read_times)."""
     dialect = db.engine.dialect.name
 
-    def series(name: str, key: Any, value: Any, *extra: Any) -> Select:
-        """The percentiles of `value` by `key` (None: one for all), each key tagged
-        `name`: a series of its own, so each is sorted alone (not one sort of every
-        series' values together)."""
+    def series(
+        name: str, key: Any, value: Any, ps: list[float], *extra: Any, keys: Sequence = ()
+    ) -> Select:
+        """The percentiles `ps` (one or two) of `value` by `key` (None: one for all),
+        each key tagged `name`: a series of its own, so each is sorted alone (not one
+        sort of every series' values together)."""
         keyed = key is not None
         key = key if keyed else literal("", String)
         values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
-        found = sql.percentiles(values, [0.5, 0.9], dialect, keyed).subquery(name)
-        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, found.c.p1)
+        found = sql.percentiles(values, ps, dialect, keyed, keys).subquery(name)
+        p1 = found.c.p1 if len(ps) > 1 else null()
+        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, p1)
 
     bucket = case(
         *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
@@ -526,10 +532,11 @@ def _times(times: Any) -> Select:
         select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
     )
     return union_all(
-        series("fr", None, times.c.fr),
-        series("res", None, times.c.res),
-        series("a:", times.c.assignee_id, times.c.fr, times.c.assignee_id.is_not(None)),
-        series("c:", times.c.channel, times.c.fr),
+        series("fr", None, times.c.fr, BOTH),
+        series("res", None, times.c.res, BOTH),
+        # Agents and channels show the median alone.
+        series("a:", times.c.assignee_id, times.c.fr, MEDIAN, times.c.assignee_id.is_not(None)),
+        series("c:", times.c.channel, times.c.fr, MEDIAN, keys=[c.value for c in Channel]),
         distribution,
     )
 

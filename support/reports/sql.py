@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Select, case, func, literal, select
+from sqlalchemy import BigInteger, Float, Select, case, func, literal, select, true, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -105,14 +105,25 @@ def business_seconds(ts: Any, schedule_key: str) -> ColumnElement[int]:
 # floor and floor + 1. PostgreSQL has it built in; SQLite gets it from ROW_NUMBER.
 
 
-def percentiles(values: Select, ps: Sequence[float], dialect: str, keyed: bool = True) -> Select:
+def percentiles(
+    values: Select,
+    ps: Sequence[float],
+    dialect: str,
+    keyed: bool = True,
+    keys: Sequence[Any] = (),
+) -> Select:
     """One row per `key` of `values` (a select of `key` and non-null `value`):
     key, how many values, then each percentile in `ps` in order. `keyed` False: one
-    key for all the values."""
+    key for all the values; `keys`: the few values the key can take, when known (an
+    enum's), so that SQLite sorts each key's values alone rather than numbering every
+    row in a window partitioned by key (which buffers each partition again to count it)."""
     if dialect == "postgresql":
         return percentiles_builtin(values, ps)
     if not keyed:
         return percentiles_sorted(values, ps)
+    if keys:
+        key = values.selected_columns.key
+        return union_all(*[percentiles_sorted(values.where(key == k), ps) for k in keys])
     return percentiles_window(values, ps)
 
 
@@ -158,23 +169,43 @@ def percentiles_window(values: Select, ps: Sequence[float]) -> Select:
 
 
 def percentiles_sorted(values: Select, ps: Sequence[float]) -> Select:
-    """The same for values of one key, by sorting: for each percentile the two values
-    from position floor(p·(n−1)) on (ORDER BY … LIMIT 2 OFFSET), which SQLite finds with
-    a bounded sort, at about half the cost of numbering every row in a window."""
+    """The same for values of one key, from one sort: the values numbered in order
+    (ROW_NUMBER over the whole set, no partition), of which only the rows at the wanted
+    positions (two per percentile) reach the aggregate. How many there are is counted
+    once, in a one-row subquery joined to every row: a count in the window would have
+    SQLite buffer the set again, and a scalar subquery is run again at each place it
+    is written."""
     rows = values.subquery("pv")
-    n = select(func.count()).select_from(rows).scalar_subquery()
+    counted = select(func.count().label("n")).select_from(rows).subquery("counted")
+    ranked = select(
+        rows.c.key,
+        rows.c.value,
+        (func.row_number().over(order_by=rows.c.value) - 1).label("rn"),
+    ).subquery("ranked")
+
+    def position(p: float, n: Any) -> Any:
+        return n * literal(p, Float) - literal(p, Float)  # p·(n−1)
+
+    wanted = [
+        rank
+        for p in ps
+        for rank in (floor_int(position(p, counted.c.n)), floor_int(position(p, counted.c.n)) + 1)
+    ]
+    picked = (
+        select(ranked, counted.c.n)
+        .join_from(counted, ranked, true())
+        .where(ranked.c.rn.in_(wanted))
+        .subquery("picked")
+    )
     columns = []
     for i, p in enumerate(ps):
-        position = n * literal(p, Float) - literal(p, Float)  # p·(n−1)
-        two = (
-            select(rows.c.value.label("value"))
-            .order_by(rows.c.value)
-            .limit(2)
-            .offset(floor_int(position))
-            .subquery(f"at{i}")
-        )
-        low, high = func.min(two.c.value), func.max(two.c.value)
-        share = position - floor_int(position)
-        columns.append(select(low + share * (high - low)).scalar_subquery().label(f"p{i}"))
-    key = select(func.min(rows.c.key)).scalar_subquery()
-    return select(key.label("key"), n.label("n"), *columns).where(n > 0)
+        at = position(p, picked.c.n)
+        below = floor_int(at)
+        low = func.max(case((picked.c.rn == below, picked.c.value)))
+        high = func.max(case((picked.c.rn == below + 1, picked.c.value)))
+        share = func.max(at - below)
+        columns.append((low + share * (func.coalesce(high, low) - low)).label(f"p{i}"))
+    # No values: no rows picked, and no row (an aggregate alone would give one).
+    return select(
+        func.max(picked.c.key).label("key"), func.max(picked.c.n).label("n"), *columns
+    ).having(func.count() > 0)

@@ -176,3 +176,17 @@ def test_sorted_percentiles_of_nothing_are_no_row(app):
     rows = _values()
     values = select(rows.c.key, rows.c.value).where(rows.c.key == "none such")
     assert db.session.execute(sql.percentiles_sorted(values, [0.5])).all() == []
+
+
+def test_percentiles_of_known_keys_match_the_definition(app):
+    """The per-key form (the keys known beforehand, one sorted pass each) on either
+    engine: a key without values gives no row."""
+    rows = _values()
+    values = select(rows.c.key, rows.c.value)
+    ps = [0.5, 0.9]
+    statement = sql.percentiles(values, ps, "sqlite", keys=[*SAMPLES, "none such"])
+    found = {key: (n, *p) for key, n, *p in db.session.execute(statement)}
+    assert found.keys() == SAMPLES.keys()
+    for key, samples in SAMPLES.items():
+        expected = (len(samples), *[_expected(samples, p) for p in ps])
+        assert found[key] == pytest.approx(expected)
