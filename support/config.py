@@ -77,7 +77,7 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         # SMTP connections a drain sends over at once: one waits for the server's
-        # replies while another sends (support/notify/outbox.py, README "Settings").
+        # replies while another sends (support/notify/drain.py, README "Settings").
         "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 2),
         # Inbound mail: bigger messages are kept in quarantine, not filed; the webhook
         # (POST /inbound/email) answers only requests signed with this secret.

@@ -21,7 +21,7 @@ from support.extensions import db
 from support.jobs import queue
 from support.mail.inbound import intake
 from support.models import EmailKind, OutboxMessage, OutboxStatus, Status, SurveyInvite, Ticket
-from support.notify import outbox
+from support.notify import drain, outbox
 from support.reports import facts
 from support.tickets import automation, service, sla
 from support.triage import routing
@@ -77,9 +77,9 @@ def deliver_email(key: str) -> str:
 
 @job
 def drain_outbox() -> str:
-    """Send every email due (support.notify.outbox.drain), one SMTP connection for all."""
+    """Send every email due (support.notify.drain), one SMTP connection for all."""
     queue.started(outbox.DRAIN_KEY)  # before reading the outbox: later emails ask anew
-    done = outbox.drain(on_sent=_acknowledged)
+    done = drain.drain(on_sent=_acknowledged)
     more = "; more left for the next drain" if done.more else ""
     return f"sent {len(done.sent)}, can't be built {done.unbuildable}, failed {done.failed}{more}"
 

@@ -286,7 +286,7 @@ class _Client(smtplib.SMTP):
     after its answer to DATA, before the message and its final dot go out.
 
     The drain lets one connection at a time past that point and commits the message
-    `sent` before the next may pass (support/notify/outbox.py), so that sending on
+    `sent` before the next may pass (support/notify/drain.py), so that sending on
     several connections at once leaves no more than one message accepted by the
     server and not yet marked sent, as with one connection."""
 

@@ -1,4 +1,4 @@
-"""The outbox drain (support.notify.outbox.drain): one coalesced job sends every due
+"""The outbox drain (support.notify.drain.drain): one coalesced job sends every due
 email over one SMTP connection, claiming rows in batches, each marked sent with its
 own commit. Real SMTP on loopback, real Redis, real workers (in burst mode, and a real
 `flask worker` process killed with SIGKILL mid-batch)."""
@@ -18,7 +18,7 @@ from support import clock
 from support.extensions import db
 from support.jobs import queue, tasks
 from support.models import EmailKind, OutboxMessage, OutboxStatus
-from support.notify import mailer, outbox
+from support.notify import drain, mailer, outbox
 from tests.jobs.conftest import children, kill, wait_gone
 
 
@@ -73,7 +73,7 @@ def drain_jobs(app) -> list[str]:
 def test_a_burst_is_one_drain_a_few_connections_each_email_once(app, smtp, run_jobs):
     """More emails than one batch claims: all sent once, by one job, over at most
     MAIL_CONNECTIONS connections (kept open for the next drain)."""
-    messages = burst(outbox.BATCH * 2 + 7)
+    messages = burst(drain.BATCH * 2 + 7)
     assert len(drain_jobs(app)) == 1  # 107 requests, one job
 
     assert run_jobs() == 1
@@ -105,9 +105,9 @@ def test_an_email_committed_while_a_drain_runs_gets_a_drain_of_its_own(app, smtp
 def test_a_live_claim_of_one_drain_is_not_taken_by_another(app, smtp):
     """Two drains at once take different rows (and a second one finds nothing left)."""
     burst(5)
-    _, first = outbox._claim_batch(3)
-    _, second = outbox._claim_batch(10)
-    _, third = outbox._claim_batch(10)
+    _, first = drain._claim_batch(3)
+    _, second = drain._claim_batch(10)
+    _, third = drain._claim_batch(10)
     assert [m.idempotency_key for m in first] == ["burst:0", "burst:1", "burst:2"]
     assert [m.idempotency_key for m in second] == ["burst:3", "burst:4"]
     assert third == []
