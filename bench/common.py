@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from support import create_app, freeze_startup_objects
 from support.extensions import db
 from support.tickets.categories import ensure_default_categories
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench_app(**overrides) -> tuple[Flask, tempfile.TemporaryDirectory]:
@@ -44,6 +49,45 @@ def bench_app(**overrides) -> tuple[Flask, tempfile.TemporaryDirectory]:
         ensure_default_categories()
     freeze_startup_objects()  # as app.py does in every web process
     return app, tmp
+
+
+def worker_env(app: Flask, instance: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `flask worker` process the bench starts: this app's secret,
+    database, Redis and queue, its own instance folder, and `settings` on top."""
+    return dict(
+        os.environ,
+        SUPPORT_ENV="testing",
+        SECRET_KEY=app.config["SECRET_KEY"],
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app.config["REDIS_URL"],
+        RQ_QUEUE=app.config["RQ_QUEUE"],
+        BASE_URL=app.config["BASE_URL"],
+        INSTANCE_PATH=str(instance),
+        **settings,
+    )
+
+
+def burst_worker(
+    env: dict[str, str], *options: str, wrapper: list[str] | None = None
+) -> tuple[float, float]:
+    """Run one `flask worker --burst` process (with `options`, under `wrapper` such as a
+    profiler) until the queue is empty; returns its wall and CPU seconds (user + system,
+    with any work horses it forked)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(
+        (wrapper or [])
+        + [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", *options],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=3600,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def timed(call: Callable[[], object], runs: int, warmup: int = 20) -> list[float]:

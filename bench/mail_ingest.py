@@ -30,7 +30,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from pathlib import Path
 
-from common import bench_app
+from common import bench_app, burst_worker, worker_env
 from sqlalchemy import func, select
 
 from support.extensions import db
@@ -166,21 +166,16 @@ def _fresh(app) -> None:
         db.session.remove()
 
 
-def _env(app, tmp: str, redis_url: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        SUPPORT_ENV="testing",
-        SECRET_KEY=app.config["SECRET_KEY"],
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=redis_url,
-        RQ_QUEUE=app.config["RQ_QUEUE"],
+def _env(app, tmp: str) -> dict[str, str]:
+    return worker_env(
+        app,
+        Path(tmp) / "instance",
         MAIL_BACKEND="file",
         UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
-        INSTANCE_PATH=str(Path(tmp) / "instance"),
     )
 
 
-def pipe(app, tmp: str, raws: list[bytes], redis_url: str) -> None:
+def pipe(app, tmp: str, raws: list[bytes]) -> None:
     folder = Path(tmp) / "mails"
     folder.mkdir(exist_ok=True)
     files = []
@@ -192,7 +187,7 @@ def pipe(app, tmp: str, raws: list[bytes], redis_url: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "mail", "ingest", *files],
         cwd=ROOT,
-        env=_env(app, tmp, redis_url),
+        env=_env(app, tmp),
         capture_output=True,
         text=True,
         timeout=3600,
@@ -207,24 +202,14 @@ def pipe(app, tmp: str, raws: list[bytes], redis_url: str) -> None:
     _report("mail_pipe", found)
 
 
-def queued(app, tmp: str, raws: list[bytes], redis_url: str) -> None:
+def queued(app, tmp: str, raws: list[bytes]) -> None:
     with app.app_context():
         start = time.perf_counter()
         for raw in raws:
             intake.store(raw, "imap")
         stored = time.perf_counter() - start
         db.session.remove()
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-scheduler"],
-        cwd=ROOT,
-        env=_env(app, tmp, redis_url),
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=3600,
-    )
-    seconds = time.perf_counter() - start
+    seconds, _ = burst_worker(_env(app, tmp), "--no-scheduler")
     with app.app_context():
         found = check(NEW)
         db.session.remove()
@@ -242,7 +227,7 @@ MEMORY_CHILD = """
 import sys, tracemalloc
 sys.path.insert(0, "bench")
 from email.message import EmailMessage
-from common import bench_app
+from common import bench_app, burst_worker, worker_env
 from support.extensions import db
 from support.mail.inbound import intake
 app, tmp = bench_app(REDIS_URL="redis://127.0.0.1:1/0")
@@ -284,9 +269,9 @@ def main() -> None:
         raws = messages()
         with tempfile.TemporaryDirectory(prefix="mail-bench-") as work:
             _fresh(app)
-            pipe(app, work, raws, redis_url)
+            pipe(app, work, raws)
             _fresh(app)
-            queued(app, work, raws, redis_url)
+            queued(app, work, raws)
         memory()
     finally:
         with app.app_context():

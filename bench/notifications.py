@@ -35,12 +35,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from email import policy
@@ -48,7 +45,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from common import bench_app
+from common import bench_app, burst_worker, worker_env
 from cpu import is_ours, summarise
 from rq.job import Job
 from sqlalchemy import func, select
@@ -63,7 +60,6 @@ from support.models import OutboxMessage, OutboxStatus, Role
 from support.notify import outbox
 from support.tickets import service
 
-ROOT = Path(__file__).resolve().parent.parent
 TICKETS = 200
 REPLIES_PER_TICKET = 9  # 200 acknowledgements + 1,800 replies = 2,000 emails
 PASSWORD = "bench-password-1"
@@ -120,28 +116,11 @@ def job_seconds(app) -> float:
 
 
 def run_worker(env: dict[str, str], fork: bool, profile: Path | None = None) -> tuple[float, float]:
-    """One `flask worker --burst` process; returns its wall and CPU seconds (user +
-    system, with any work horses it forked). With `profile`, under py-spy, whose raw
-    stacks go to that file."""
+    """One `flask worker --burst` process: wall and CPU seconds. With `profile`, under
+    py-spy, whose raw stacks go to that file."""
     spy = str(Path(sys.executable).parent / "py-spy")
     sampler = [spy, "record", "--rate", "200", "--format", "raw", "--output", str(profile), "--"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(
-        (sampler if profile else [])
-        + [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"]
-        + (["--fork"] if fork else []),
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=1800,
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return burst_worker(env, *(["--fork"] if fork else []), wrapper=sampler if profile else None)
 
 
 def forget_jobs(app) -> None:
@@ -295,18 +274,12 @@ def main() -> None:
         MAIL_PORT=smtp.port,
         BASE_URL="http://support.bench",
     )
-    env = dict(
-        os.environ,
-        SUPPORT_ENV="testing",
-        SECRET_KEY=app.config["SECRET_KEY"],
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=redis_url,
-        RQ_QUEUE=app.config["RQ_QUEUE"],
+    env = worker_env(
+        app,
+        Path(tmp.name) / "worker-instance",
         MAIL_BACKEND="smtp",
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(smtp.port),
-        BASE_URL=app.config["BASE_URL"],
-        INSTANCE_PATH=str(Path(tmp.name) / "worker-instance"),
         # Bytecode cached as in a deployed worker (written by a first, unmeasured run),
         # outside the repo; a PYTHONDONTWRITEBYTECODE=1 in the environment would
         # otherwise make every start compile the project's sources again.

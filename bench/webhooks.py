@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import bench_app
+from common import bench_app, burst_worker, worker_env
 from notifications import forget_jobs
 from sqlalchemy import func, select
 
@@ -43,7 +41,6 @@ from support.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 from support.tickets import service
 from support.webhooks import outbox, signing, subscriptions
 
-ROOT = Path(__file__).resolve().parent.parent
 WEBHOOKS = 4
 TICKETS = 25
 REPLIES_PER_TICKET = 9  # (1 created + 9 replied) x 25 tickets x 4 webhooks = 1,000
@@ -110,21 +107,6 @@ def seed(base_url: str, tally: Tally) -> list[int]:
     return list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
 
 
-def run_worker(env: dict[str, str], fork: bool) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"]
-        + (["--fork"] if fork else []),
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=1800,
-    )
-    return time.perf_counter() - start
-
-
 def main() -> None:
     embedded = None if os.environ.get("REDIS_URL") else EmbeddedRedis()
     redis_url = os.environ.get("REDIS_URL") or embedded.start()
@@ -149,20 +131,14 @@ def main() -> None:
             q.empty()  # the emails' and webhooks' jobs: only the webhooks' go back
             for delivery_id in ids:
                 queue.enqueue(outbox.DELIVER, delivery_id, job_id=outbox.job_id(delivery_id))
-            env = dict(
-                os.environ,
-                SUPPORT_ENV="testing",
-                SECRET_KEY=app.config["SECRET_KEY"],
-                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-                REDIS_URL=redis_url,
-                RQ_QUEUE=q.name,
+            env = worker_env(
+                app,
+                Path(tmp.name) / "worker-instance",
                 MAIL_BACKEND="file",
-                BASE_URL=app.config["BASE_URL"],
                 WEBHOOKS_ALLOW_PRIVATE="1",
-                INSTANCE_PATH=str(Path(tmp.name) / "worker-instance"),
             )
             db.session.remove()
-            seconds = run_worker(env, fork="--fork" in sys.argv[1:])
+            seconds, _ = burst_worker(env, *(["--fork"] if "--fork" in sys.argv[1:] else []))
 
             ran = q.finished_job_registry.count + q.failed_job_registry.count
             states = dict(
