@@ -22,6 +22,7 @@ What running in-process gives up, and what contains it:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Flask
@@ -41,10 +42,21 @@ class _QuickExit:
     by unsubscribing, then asking the thread to stop: when the unsubscribe is answered
     before that (a worker that exits soon after it started, as a burst worker with
     little to do), the thread goes back to a blocking read, and the worker waits a full
-    second for it before exiting. Asking first, then unsubscribing, ends it at once."""
+    second for it before exiting. Asking first, then unsubscribing, ends it at once.
+
+    That needs the thread to be listening when it is asked: redis-py's thread marks
+    itself running only once it gets the CPU, undoing a stop asked before that, and
+    then blocks in its 60-second read. So `subscribe` returns once it listens."""
 
     pubsub: Any
     pubsub_thread: Any
+
+    def subscribe(self) -> None:
+        super().subscribe()  # type: ignore[misc]
+        running = getattr(self.pubsub_thread, "_running", None)  # redis-py's own flag
+        deadline = time.monotonic() + 5
+        while running is not None and not running.is_set() and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def unsubscribe(self) -> None:
         if self.pubsub_thread:
