@@ -281,6 +281,22 @@ def checkpoints(ticket: Ticket, now: datetime) -> list[Checkpoint]:
     return due_now
 
 
+def wake_inputs(ticket: Ticket) -> tuple[object, ...]:
+    """What wake_times() reads from the ticket. A change that leaves all of it as it was
+    leaves the checks scheduled before as they are (a policy edit moves no wake-up: the
+    sweep checks the tickets near their due times every minute in any case)."""
+    return (
+        ticket.status,
+        ticket.priority,
+        ticket.tier,
+        ticket.sla_paused_at,
+        ticket.first_responded_at,
+        ticket.first_response_due,
+        ticket.next_update_due,
+        ticket.resolution_due,
+    )
+
+
 def wake_times(ticket: Ticket) -> list[datetime]:
     """When the SLA checker should next look at this ticket."""
     times = []

@@ -13,7 +13,7 @@ from support.extensions import db
 from support.jobs import queue
 from support.models import EventKind, Notification, OutboxMessage, Status, Ticket, TicketEvent
 from support.notify import outbox
-from support.tickets import attachments
+from support.tickets import attachments, service, sla
 from support.tickets.service import StaleTicket, TicketChange
 from tests.factories import Factory
 
@@ -37,18 +37,42 @@ def count(model: type) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def sla_checks(ticket: Ticket) -> set[str]:
+    return {job for job in job_ids() if job.startswith(f"sla-{ticket.ref}-")}
+
+
 def test_a_change_enqueues_its_email_and_sla_wake_ups_after_commit(make: Factory) -> None:
     ticket = make.ticket()
     agent = make.agent()
     clear_jobs()  # filing's own
     with TicketChange(ticket, agent) as change:
         change.record(EventKind.REPLY, body="We are looking into it.")
+        change.set_status(Status.OPEN)  # the SLA's inputs move: its checks are scheduled
         assert job_ids() == set()  # nothing reaches Redis before the commit
     new_jobs = job_ids()
     email = db.session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
     assert email.to_address == ticket.customer.email
     assert any(job.startswith(f"{outbox.DRAIN_KEY}-") for job in new_jobs)
     assert any(job.startswith(f"sla-{ticket.ref}-") for job in new_jobs)
+
+
+def test_sla_checks_are_scheduled_only_when_their_times_may_have_moved(
+    make: Factory,
+) -> None:
+    """A note, or the acknowledgement's timeline entry, leaves every due time as it was:
+    the checks scheduled when the ticket was filed stand, none is enqueued again. An
+    agent's first reply moves them."""
+    ticket, agent = make.ticket(), make.agent()
+    assert sla_checks(ticket)  # filing scheduled them
+    clear_jobs()
+    with TicketChange(ticket, agent) as change:
+        change.record(EventKind.NOTE, public=False, body="Asked the bank about the refund.")
+    service.acknowledged(ticket)
+    assert sla_checks(ticket) == set()
+    service.reply(ticket, author=agent, body="The bank confirmed the refund left today.")
+    assert sla_checks(ticket) == {
+        f"sla-{ticket.ref}-{int(at.timestamp())}" for at in sla.wake_times(ticket)
+    }
 
 
 def test_a_change_that_fails_leaves_nothing_behind(make: Factory) -> None:

@@ -17,7 +17,8 @@ can read here, top to bottom.
       (support/webhooks/outbox.py);
    d. the stored due time and board sort key of each ticket written (tickets/due.py),
       and the search document of each ticket something was said on (tickets/search.py);
-   e. the SLA checker's wake-ups for each ticket's next warning and due times;
+   e. the SLA checker's wake-ups for each ticket's next warning and due times, when
+      what they are worked out from changed (a note or the acknowledgement moves none);
    f. commit;
    g. enqueue the jobs (email and webhook deliveries, SLA checks, follow-ups, auto-close).
 4. On any exception up to the commit: rollback (no email, notification or webhook
@@ -124,6 +125,7 @@ class TicketChange:
         self.events: list[TicketEvent] = []
         self.emails: list[OutboxMessage] = []
         self.jobs: list[Job] = []
+        self._wake_inputs: tuple[object, ...] | None = None  # the ticket's, on entry
 
     @property
     def ticket(self) -> Ticket:
@@ -140,6 +142,8 @@ class TicketChange:
                 self._ticket.version,
             ):
                 raise StaleTicket(stale_message(self._ticket))
+            if self._ticket is not None:
+                self._wake_inputs = sla.wake_inputs(self._ticket)
         except BaseException:
             self._abandon()
             raise
@@ -268,7 +272,8 @@ class TicketChange:
         search.refresh(db.session.connection(), search.said_in(self.events))  # d'.
         for ticket in written:
             db.session.expire(ticket, ["next_due_at", "board_sort_key"])
-            self.jobs += automation.sla_wake_ups(ticket)  # e.
+            if ticket is not self._ticket or sla.wake_inputs(ticket) != self._wake_inputs:
+                self.jobs += automation.sla_wake_ups(ticket)  # e.
         db.session.commit()  # f.
 
     def _fail(self, exc: BaseException) -> None:
