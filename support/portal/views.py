@@ -212,7 +212,6 @@ def summary(ref: str) -> Response:
 @bp.post("/<ref>/reply")
 def reply(ref: str) -> Response:
     ticket = _owned_or_404(ref)
-    here = ticket.ref  # read now: the change's commit expires the ticket (a reload to redirect)
     form = ReplyForm()
     if form.validate_on_submit():
         stored = [attachments.store(f.filename or "", f.stream) for f in chosen_files(form.files)]
@@ -235,7 +234,7 @@ def reply(ref: str) -> Response:
                     DETAIL, block="reply_form", reply_form=ReplyForm(formdata=None), ticket=ticket
                 )
                 return updated(fresh, "ticket-updated")
-            return redirect_after_post(url_for("portal.detail", ref=here) + "#latest")
+            return redirect_after_post(url_for("portal.detail", ref=ticket.ref) + "#latest")
     if form.errors and chosen_files(form.files):
         form.files.errors = [*form.files.errors, "Please choose your files again."]
     return render(
