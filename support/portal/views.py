@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from support import ratelimit
 from support.extensions import db
@@ -48,8 +49,8 @@ def _require_login() -> None:
     """Every portal page needs an account."""
 
 
-def _ticket_or_404(ref: str) -> Ticket:
-    ticket = permissions.find_visible_ticket(current_user, ref)
+def _ticket_or_404(ref: str, *options: ORMOption) -> Ticket:
+    ticket = permissions.find_visible_ticket(current_user, ref, *options)
     if ticket is None:
         abort(404)
     return ticket
@@ -165,9 +166,13 @@ def _detail_context(
     }
 
 
+# The page's summary names the ticket's topic: read with the ticket, not on its own.
+WITH_CATEGORY = joinedload(Ticket.category)
+
+
 @bp.get("/<ref>")
 def detail(ref: str) -> Response:
-    ticket = _ticket_or_404(ref)
+    ticket = _ticket_or_404(ref, WITH_CATEGORY)
     before = request.args.get("before", type=_event_id)
     inbox.read_ticket_news(current_user, ticket)
     kb_suggestions = []
@@ -205,7 +210,7 @@ def earlier(ref: str) -> Response:
 
 @bp.get("/<ref>/summary")
 def summary(ref: str) -> Response:
-    ticket = _ticket_or_404(ref)
+    ticket = _ticket_or_404(ref, WITH_CATEGORY)
     return render_fragment(DETAIL, "summary", **_detail_context(ticket))
 
 
