@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -114,15 +114,18 @@ def report(name: str, samples: list[float]) -> None:
 class QueryCounter:
     """Counts SQL statements while active (to print queries per request)."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine | None = None) -> None:
+        """`engine`: counts there without an app context (else the app's, in one)."""
         self.count = 0
+        self.engine = engine
 
     def __enter__(self) -> QueryCounter:
-        event.listen(db.engine, "before_cursor_execute", self._count)
+        self.engine = self.engine or db.engine
+        event.listen(self.engine, "before_cursor_execute", self._count)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(db.engine, "before_cursor_execute", self._count)
+        event.remove(self.engine, "before_cursor_execute", self._count)
 
     def _count(self, *args: object) -> None:
         self.count += 1

@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,7 @@ import psutil
 import psycopg
 from aiosmtpd.controller import Controller
 from cpu import CpuMeter, is_ours, print_breakdown, profile_process
-from load_users import NO_ANSWER, Ledger, Start, Stats, agent, customer, hammer
+from load_users import Ledger, hammer, report, sign_everyone_in
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -266,43 +265,21 @@ def run(
         base = f"http://127.0.0.1:{port}"
         wait_for(base + "/healthz")
 
-        stats, ledger, signing_in = Stats(), Ledger(), Stats()
-        start = Start(CUSTOMERS + AGENTS, duration)
         pace = (CUSTOMERS + AGENTS) / rate if rate else None
-        users = [
-            threading.Thread(
-                target=customer,
-                args=(base, f"c{i}@example.com", stats, ledger, start, pace, signing_in),
-            )
-            for i in range(CUSTOMERS)
-        ]
-        users += [
-            threading.Thread(
-                target=agent,
-                args=(base, f"agent{i}@example.com", stats, ledger, start, pace, signing_in),
-            )
-            for i in range(AGENTS)
-        ]
-        # First every user signs in (a burst of password checks, measured on its own),
-        # then the paced load runs for `duration` from the moment the last one is in.
-        meter.start()
-        signing_in_started = time.monotonic()
-        for user in users:
-            user.start()
-        start.wait()
-        report_sign_ins(signing_in, meter.stop(), time.monotonic() - signing_in_started)
+        crowd = sign_everyone_in(base, CUSTOMERS, AGENTS, duration, pace, meter)
         meter = meter.again()
         started = time.monotonic()
         meter.start()
         profiler = start_profile(processes[0].pid, duration, tmp) if profile else None
-        for user in users:
+        stats, ledger = crowd.stats, crowd.ledger
+        for user in crowd.users:
             user.join()
         elapsed = time.monotonic() - started
         cpu = meter.stop()
         print(f"load_duration: {elapsed:.1f} s")
         figures = report(stats, elapsed)
-        figures["load_5xx"] += signing_in.failed()
-        figures["load_timeouts"] += signing_in.unanswered()
+        figures["load_5xx"] += crowd.signing_in.failed()
+        figures["load_timeouts"] += crowd.signing_in.unanswered()
         print_breakdown(cpu, elapsed)
         if profiler is not None:
             profiler.join()
@@ -324,18 +301,6 @@ def web_command(workers: int, threads: int) -> list[str]:
     if threads > 1:
         command += ["-k", "gthread", "--threads", str(threads)]
     return command
-
-
-def report_sign_ins(signing_in: Stats, cpu: dict[str, float], elapsed: float) -> None:
-    """The sign-in burst before the measured load: how long, and what CPU it took."""
-    answered = [t for times in signing_in.times.values() for t in times]
-    print(f"sign_in_duration: {elapsed:.1f} s for {len(answered)} requests")
-    if answered:
-        print(f"sign_in_median: {statistics.median(answered):.1f} ms")
-    print(f"sign_in_failed_logins: {signing_in.events['failed_logins']} attempts")
-    print(f"sign_in_5xx: {signing_in.failed()} responses")
-    print(f"sign_in_timeouts: {signing_in.unanswered()} requests")
-    print_breakdown(cpu, elapsed, prefix="sign_in_cpu")
 
 
 def start_profile(gunicorn: int, duration: float, tmp: Path) -> threading.Thread:
@@ -403,45 +368,6 @@ def ceiling() -> None:
     finally:
         hello.terminate()
         hello.wait(timeout=20)
-
-
-def report(stats: Stats, elapsed: float) -> dict[str, int]:
-    total = errors_5xx = timeouts = limited = 0
-    for route in sorted(stats.times):
-        times = stats.times[route]
-        total += len(times)
-        errors_5xx += sum(n for code, n in stats.codes[route].items() if 500 <= code < NO_ANSWER)
-        timeouts += stats.codes[route][NO_ANSWER]
-        limited += stats.codes[route][429]
-        slug = re.sub(r"[^a-z0-9]+", "_", route.lower()).strip("_")
-        p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
-        print(f"{slug}_rps: {len(times) / elapsed:.1f} req/s")
-        print(f"{slug}_median: {statistics.median(times):.1f} ms")
-        print(f"{slug}_p99: {p99:.1f} ms")
-        refused = sum(n for code, n in stats.codes[route].items() if 400 <= code < 500)
-        failed = sum(n for code, n in stats.codes[route].items() if 500 <= code < NO_ANSWER)
-        dropped = stats.codes[route][NO_ANSWER]  # no answer at all (connection refused, timeout)
-        if dropped:
-            print(f"{slug}_no_answer: {dropped} requests")
-        if refused:
-            print(f"{slug}_4xx: {refused} responses")
-        if failed:
-            print(f"{slug}_5xx: {failed} responses")
-    figures = {
-        "load_5xx": errors_5xx,
-        "load_timeouts": timeouts,
-        "load_429": limited,
-        "load_dead_users": stats.events["dead_users"],
-    }
-    print(f"load_total_rps: {total / elapsed:.1f} req/s")
-    print(f"load_requests: {total} requests")
-    print(f"load_5xx: {errors_5xx} responses")
-    print(f"load_timeouts: {timeouts} requests")
-    print(f"load_429: {limited} responses")
-    print(f"load_dead_users: {figures['load_dead_users']} users")
-    for death in stats.deaths[:3]:
-        print(f"--- dead user {death}", file=sys.stderr)
-    return figures
 
 
 def report_server_errors(log: Path) -> None:

@@ -8,11 +8,16 @@ from __future__ import annotations
 import http.client
 import random
 import re
+import statistics
+import sys
 import threading
 import time
 import traceback
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
+
+from cpu import CpuMeter, print_breakdown
 
 NO_ANSWER = 599  # the status recorded when the server never answered (refused, timed out)
 PASSWORD = "bench-password-1"
@@ -279,6 +284,90 @@ def agent(client: Client, rng: random.Random, ledger: Ledger, until: float) -> N
         status, _, _ = client.request("POST", "/board/move", "POST /board/move", form)
         if status == 303:
             ledger.record("moves", (ref, target, client.email))
+
+
+@dataclass
+class Crowd:
+    """The simulated users, signed in and running, and what they record."""
+
+    users: list[threading.Thread]
+    stats: Stats  # the paced load's requests
+    ledger: Ledger
+    signing_in: Stats  # the sign-ins before it (still checked by the bar)
+
+
+def sign_everyone_in(
+    base: str, customers: int, agents: int, duration: float, pace: float | None, meter: CpuMeter
+) -> Crowd:
+    """Start every simulated user and return once all of them are signed in (or failed to):
+    the paced load runs for `duration` from then on. The sign-in burst (a password check
+    each) is measured on its own with `meter` and reported here."""
+    stats, ledger, signing_in = Stats(), Ledger(), Stats()
+    start = Start(customers + agents, duration)
+    people = [(customer, f"c{i}@example.com") for i in range(customers)]
+    people += [(agent, f"agent{i}@example.com") for i in range(agents)]
+    users = [
+        threading.Thread(target=user, args=(base, email, stats, ledger, start, pace, signing_in))
+        for user, email in people
+    ]
+    meter.start()
+    started = time.monotonic()
+    for user in users:
+        user.start()
+    start.wait()
+    report_sign_ins(signing_in, meter.stop(), time.monotonic() - started)
+    return Crowd(users, stats, ledger, signing_in)
+
+
+def report_sign_ins(signing_in: Stats, cpu: dict[str, float], elapsed: float) -> None:
+    """The sign-in burst before the measured load: how long, and what CPU it took."""
+    answered = [t for times in signing_in.times.values() for t in times]
+    print(f"sign_in_duration: {elapsed:.1f} s for {len(answered)} requests")
+    if answered:
+        print(f"sign_in_median: {statistics.median(answered):.1f} ms")
+    print(f"sign_in_failed_logins: {signing_in.events['failed_logins']} attempts")
+    print(f"sign_in_5xx: {signing_in.failed()} responses")
+    print(f"sign_in_timeouts: {signing_in.unanswered()} requests")
+    print_breakdown(cpu, elapsed, prefix="sign_in_cpu")
+
+
+def report(stats: Stats, elapsed: float) -> dict[str, int]:
+    total = errors_5xx = timeouts = limited = 0
+    for route in sorted(stats.times):
+        times = stats.times[route]
+        total += len(times)
+        errors_5xx += sum(n for code, n in stats.codes[route].items() if 500 <= code < NO_ANSWER)
+        timeouts += stats.codes[route][NO_ANSWER]
+        limited += stats.codes[route][429]
+        slug = re.sub(r"[^a-z0-9]+", "_", route.lower()).strip("_")
+        p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
+        print(f"{slug}_rps: {len(times) / elapsed:.1f} req/s")
+        print(f"{slug}_median: {statistics.median(times):.1f} ms")
+        print(f"{slug}_p99: {p99:.1f} ms")
+        refused = sum(n for code, n in stats.codes[route].items() if 400 <= code < 500)
+        failed = sum(n for code, n in stats.codes[route].items() if 500 <= code < NO_ANSWER)
+        dropped = stats.codes[route][NO_ANSWER]  # no answer at all (connection refused, timeout)
+        if dropped:
+            print(f"{slug}_no_answer: {dropped} requests")
+        if refused:
+            print(f"{slug}_4xx: {refused} responses")
+        if failed:
+            print(f"{slug}_5xx: {failed} responses")
+    figures = {
+        "load_5xx": errors_5xx,
+        "load_timeouts": timeouts,
+        "load_429": limited,
+        "load_dead_users": stats.events["dead_users"],
+    }
+    print(f"load_total_rps: {total / elapsed:.1f} req/s")
+    print(f"load_requests: {total} requests")
+    print(f"load_5xx: {errors_5xx} responses")
+    print(f"load_timeouts: {timeouts} requests")
+    print(f"load_429: {limited} responses")
+    print(f"load_dead_users: {figures['load_dead_users']} users")
+    for death in stats.deaths[:3]:
+        print(f"--- dead user {death}", file=sys.stderr)
+    return figures
 
 
 def hammer(base: str, seconds: float, threads: int = 50) -> float:

@@ -3,7 +3,9 @@
 Under load, wall-clock times say as much about the machine as about the code. This
 counts what a request itself does, on the load test's data (10,000 tickets, from
 bench/load_seed.py) with its production settings (rate limiting on, counted in
-Redis; CSRF on; a signed-in user): CPU milliseconds (process time, median of N),
+Redis; CSRF on; a signed-in user; each request in an app context of its own, as under
+gunicorn, so a new session loads the user again and checks a connection out of the
+pool): CPU milliseconds (process time, median of N),
 SQL statements and Redis commands per request, and on PostgreSQL the server's own
 CPU per request (its backends for this process). A route that spends little CPU but
 many round trips waits on the database or Redis; one that spends much CPU is where
@@ -37,6 +39,8 @@ from common import QueryCounter
 from cpu import cpu_seconds_of
 from redis.client import Redis
 from sqlalchemy import event, select
+
+from support.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -156,7 +160,12 @@ def measure(
         send(data() if data else None)
     server = 0.0
     statements = commands_sent = 0
-    with client.application.app_context(), QueryCounter() as queries, RedisCounter() as commands:
+    with client.application.app_context():
+        engine = db.engine
+    # No app context held around the requests: each one pushes its own, as under gunicorn,
+    # so it gets a new session (the user loaded again, settings read once per transaction
+    # read again) and checks its connection out of the pool (pre-ping) and back in.
+    with QueryCounter(engine) as queries, RedisCounter() as commands:
         for _ in range(RUNS):
             form = data() if data else None  # not counted: it may read the database
             before = (queries.count, commands.count, SERVER.seconds())

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from support import ratelimit
 from support.extensions import db
@@ -48,8 +49,8 @@ def _require_login() -> None:
     """Every portal page needs an account."""
 
 
-def _ticket_or_404(ref: str) -> Ticket:
-    ticket = permissions.find_visible_ticket(current_user, ref)
+def _ticket_or_404(ref: str, *options: ORMOption) -> Ticket:
+    ticket = permissions.find_visible_ticket(current_user, ref, *options)
     if ticket is None:
         abort(404)
     return ticket
@@ -165,9 +166,13 @@ def _detail_context(
     }
 
 
+# The page's summary names the ticket's topic: read with the ticket, not on its own.
+WITH_CATEGORY = joinedload(Ticket.category)
+
+
 @bp.get("/<ref>")
 def detail(ref: str) -> Response:
-    ticket = _ticket_or_404(ref)
+    ticket = _ticket_or_404(ref, WITH_CATEGORY)
     before = request.args.get("before", type=_event_id)
     inbox.read_ticket_news(current_user, ticket)
     kb_suggestions = []
@@ -205,14 +210,13 @@ def earlier(ref: str) -> Response:
 
 @bp.get("/<ref>/summary")
 def summary(ref: str) -> Response:
-    ticket = _ticket_or_404(ref)
+    ticket = _ticket_or_404(ref, WITH_CATEGORY)
     return render_fragment(DETAIL, "summary", **_detail_context(ticket))
 
 
 @bp.post("/<ref>/reply")
 def reply(ref: str) -> Response:
     ticket = _owned_or_404(ref)
-    here = ticket.ref  # read now: the change's commit expires the ticket (a reload to redirect)
     form = ReplyForm()
     if form.validate_on_submit():
         stored = [attachments.store(f.filename or "", f.stream) for f in chosen_files(form.files)]
@@ -235,7 +239,7 @@ def reply(ref: str) -> Response:
                     DETAIL, block="reply_form", reply_form=ReplyForm(formdata=None), ticket=ticket
                 )
                 return updated(fresh, "ticket-updated")
-            return redirect_after_post(url_for("portal.detail", ref=here) + "#latest")
+            return redirect_after_post(url_for("portal.detail", ref=ticket.ref) + "#latest")
     if form.errors and chosen_files(form.files):
         form.files.errors = [*form.files.errors, "Please choose your files again."]
     return render(

@@ -7,6 +7,7 @@ ticket that does not exist (404), so references cannot be confirmed by probing.
 from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.orm.interfaces import ORMOption
 
 from support.extensions import db
 from support.models import Attachment, Role, Ticket, TicketEvent, TicketFollower, User
@@ -69,9 +70,10 @@ def visible_events(user: User, query: Select[tuple[TicketEvent]]) -> Select[tupl
     return query if sees_internal(user) else query.where(TicketEvent.is_public.is_(True))
 
 
-def find_visible_ticket(user: User, raw_ref: str) -> Ticket | None:
-    """The ticket with this reference if `user` may see it, else None."""
+def find_visible_ticket(user: User, raw_ref: str, *options: ORMOption) -> Ticket | None:
+    """The ticket with this reference if `user` may see it, else None; `options` load
+    what the caller will show with it in the same statement (`joinedload(...)`)."""
     ref = refs.normalise(raw_ref)
     if ref is None:
         return None
-    return db.session.scalar(visible_tickets(user).where(Ticket.ref == ref))
+    return db.session.scalar(visible_tickets(user).where(Ticket.ref == ref).options(*options))

@@ -143,3 +143,22 @@ def test_a_race_lost_at_the_flush_is_stale_and_rolled_back(make: Factory) -> Non
     assert count(TicketEvent) == events
     db.session.refresh(ticket)
     assert ticket.status == Status.NEW
+
+
+def test_the_ref_outlives_the_commit_and_nothing_else_does(make: Factory, count_queries) -> None:
+    """A view redirects to `ticket.ref` after the change: that costs no SELECT of the row
+    (an id or a ref never changes), while any other attribute is read afresh."""
+    ticket = make.ticket()
+    agent = make.agent()
+    ticket_id = ticket.id
+    with TicketChange(ticket, agent) as change:
+        change.record(EventKind.REPLY, body="We are looking into it.")
+    with count_queries() as reading_the_ref:
+        ref, same_id = ticket.ref, ticket.id
+    changed = update(Ticket).where(Ticket.id == ticket_id).values(subject="Changed")
+    db.session.execute(changed.execution_options(synchronize_session=False))
+    with count_queries() as reading_the_subject:
+        subject = ticket.subject
+    assert ref.startswith("SUP-") and same_id == ticket_id
+    assert reading_the_ref.count == 0
+    assert (subject, reading_the_subject.count) == ("Changed", 1)

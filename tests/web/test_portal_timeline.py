@@ -475,6 +475,27 @@ def test_detail_query_count_does_not_grow_with_events(
     assert large.count == small.count
 
 
+def test_the_ticket_page_reads_its_topic_with_the_ticket(
+    client: FlaskClient, make: Factory, customer: User
+) -> None:
+    """The summary names the category: joined to the ticket's own SELECT, not read after."""
+    ticket = make.ticket(customer)
+    assert ticket.category is not None
+    url, seen = f"/tickets/{ticket.ref}", []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    get_like_production(client, url)
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        page = get_like_production(client, url).text
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert f"<dt>Topic</dt><dd>{ticket.category.name}</dd>" in page
+    assert [s for s in seen if s.startswith("SELECT categories")] == []
+
+
 def test_my_tickets_query_count_does_not_grow_with_tickets(
     client: FlaskClient, customer: User, make: Factory, count_queries
 ) -> None:

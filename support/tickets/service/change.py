@@ -35,7 +35,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from support import clock
@@ -252,17 +253,20 @@ class TicketChange:
             self._fail(exc)
             return  # the caller's exception goes on
         try:
-            self._finish()
+            refs = self._finish()
         except BaseException as failure:
             self._fail(failure)
             raise
+        _keep_refs(refs)
         # g. Committed: from here on a failure must not undo anything (files included).
         queue.enqueue_all([outbox.delivery(message) for message in self.emails] + self.jobs)
 
-    def _finish(self) -> None:
+    def _finish(self) -> dict[Ticket, tuple[int, str]]:
+        """Steps a. to f.; returns the refs of the tickets written, to keep after the commit."""
         if not self.events:  # nothing happened (a reorder's plain UPDATE at most): commit it
+            refs = _loaded_refs([self._ticket] if self._ticket is not None else [])
             db.session.commit()
-            return
+            return refs
         written = self._tickets()
         db.session.flush()  # a. the versioned UPDATE: a lost race raises StaleDataError here
         for message in notify.dispatch(self.events):  # b.
@@ -274,7 +278,9 @@ class TicketChange:
             db.session.expire(ticket, ["next_due_at", "board_sort_key"])
             if ticket is not self._ticket or sla.wake_inputs(ticket) != self._wake_inputs:
                 self.jobs += automation.sla_wake_ups(ticket)  # e.
+        refs = _loaded_refs(written)
         db.session.commit()  # f.
+        return refs
 
     def _fail(self, exc: BaseException) -> None:
         """Roll back, delete the uploads; a lost race becomes StaleTicket for the user."""
@@ -294,6 +300,25 @@ class TicketChange:
         db.session.rollback()
         attachments.discard(self.files)
         self.jobs.clear()
+
+
+def _loaded_refs(tickets: Sequence[Ticket]) -> dict[Ticket, tuple[int, str]]:
+    """Each ticket's id and ref, if in memory (reading them otherwise would cost a SELECT)."""
+    kept = {}
+    for ticket in tickets:
+        loaded = inspect(ticket).dict
+        if loaded.get("id") is not None and loaded.get("ref") is not None:
+            kept[ticket] = (loaded["id"], loaded["ref"])
+    return kept
+
+
+def _keep_refs(refs: dict[Ticket, tuple[int, str]]) -> None:
+    """The commit expired every attribute, but a ticket's id and ref never change: set
+    them back as loaded, so the redirect a view answers with (`ticket.ref`) does not
+    SELECT the whole row again. Any other attribute still loads afresh."""
+    for ticket, (ticket_id, ref) in refs.items():
+        set_committed_value(ticket, "id", ticket_id)
+        set_committed_value(ticket, "ref", ref)
 
 
 def stale_message(ticket: Ticket) -> str:
