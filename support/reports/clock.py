@@ -372,30 +372,42 @@ def span_rows(cohort: list) -> Select:
     ).group_by(numbered.c.ticket_id, numbered.c.span)
 
 
+def span_days(opened: Any, closed: Any, filed: Any) -> list[ColumnElement[int]]:
+    """What the page counts a stretch by: opened_day and closed_day, the days it began
+    and ended, and filed_s, its ticket's filing time in whole seconds. The sweep keeps
+    them (facts.py), so a page reads integers rather than working them out from the
+    timestamps of every stretch it counts."""
+    return [
+        sql.day_number(opened).label("opened_day"),
+        sql.day_number(closed).label("closed_day"),
+        sql.seconds(filed).label("filed_s"),
+    ]
+
+
 Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, closed_at
 
 
 def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
-    """opened_at, closed_at and `s` (the filing time in seconds) of the backlog stretches
-    of tickets passing `where` that meet any of the `chosen` conditions (each one a part
-    of its own, read through its own index): kept ones where fresh, worked out for the
-    rest."""
+    """opened_at, closed_at, opened_day, closed_day and filed_s (span_days) of the backlog
+    stretches of tickets passing `where` that meet any of the `chosen` conditions (each
+    one a part of its own, read through its own index): kept ones where fresh, worked
+    out for the rest."""
     parts = []
     for source in kept.sources(where, SPANS):
         if source.kept:
             span = source.c
-            filed = sql.seconds(span.created_at).label("s")
+            counted = [span.opened_day, span.closed_day, span.filed_s]
             parts += [
-                select(span.opened_at, span.closed_at, filed).where(
+                select(span.opened_at, span.closed_at, *counted).where(
                     *source.where, condition(span.opened_at, span.closed_at)
                 )
                 for condition in chosen
             ]
             continue
         raw = span_rows(source.where).subquery("raw_spans")
-        filed = sql.seconds(Ticket.created_at).label("s")
+        counted = span_days(raw.c.opened_at, raw.c.closed_at, Ticket.created_at)
         parts += [
-            select(raw.c.opened_at, raw.c.closed_at, filed)
+            select(raw.c.opened_at, raw.c.closed_at, *counted)
             .join(Ticket, Ticket.id == raw.c.ticket_id)
             .where(condition(raw.c.opened_at, raw.c.closed_at))
             for condition in chosen

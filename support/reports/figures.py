@@ -389,17 +389,15 @@ def _backlog_moves(filters: ReportFilters, where: list, kept: Kept) -> Select:
         lambda opened, closed: and_(closed.is_(None), opened < until),
         lambda opened, closed: and_(closed >= since, opened < until),
     ).cte("stretches")
-    opened, closed = spans.c.opened_at, spans.c.closed_at
-    began_day, ended_day = sql.day_number(opened), sql.day_number(closed)
+    opened, closed, filed = spans.c.opened_at, spans.c.closed_at, spans.c.filed_s
+    began_day, ended_day = spans.c.opened_day, spans.c.closed_day
     return union_all(
         # In the backlog when the range began: begun before, not closed before.
-        select(
-            literal(None).label("day"), func.count(), func.coalesce(func.sum(spans.c.s), 0)
-        ).where(opened < since),
-        select(began_day, func.count(), func.sum(spans.c.s))
-        .where(opened >= since)
-        .group_by(began_day),
-        select(ended_day, -func.count(), -func.sum(spans.c.s))
+        select(literal(None).label("day"), func.count(), func.coalesce(func.sum(filed), 0)).where(
+            opened < since
+        ),
+        select(began_day, func.count(), func.sum(filed)).where(opened >= since).group_by(began_day),
+        select(ended_day, -func.count(), -func.sum(filed))
         .where(closed.is_not(None), closed < until)
         .group_by(ended_day),
     )
@@ -439,7 +437,7 @@ def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """The backlog at the end of the range by how long it has waited since filed."""
     end = range_until(filters)
     spans = open_spans(where, kept, end).subquery("open")
-    waited = sql.seconds(end) - spans.c.s
+    waited = sql.seconds(end) - spans.c.filed_s
     bucket = case(
         *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
         else_=literal(len(AGE_BUCKETS)),
