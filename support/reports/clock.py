@@ -23,7 +23,7 @@ the rest (the tickets changed since) with the same SQL, so it is never behind.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -218,29 +218,40 @@ def union(parts: list[Select], name: str) -> Any:
     return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery(name)
 
 
-def clock_times(filters: ReportFilters, where: list, clock: Clock, kept: Kept = RAW) -> Any:
+Columns = Callable[[Any], list]  # labelled columns over a ticket's (or its copy's) columns
+
+
+def clock_times(
+    filters: ReportFilters,
+    where: list,
+    clock: Clock,
+    kept: Kept = RAW,
+    more: Columns = lambda c: [],
+) -> Any:
     """A CTE: for each ticket filed in the range, its id, assignee, channel, and `fr` and
     `res`, the clock seconds to the first response and to done (None while not there):
-    kept facts where they are fresh, worked out (clock_rows) for the rest."""
+    kept facts where they are fresh, worked out (clock_rows) for the rest; and `more(c)`,
+    more columns over the ticket's columns or their kept copies (`c`)."""
     parts = []
     for source in kept.sources(where, FACTS):
         c = source.c
         cohort = [*source.where, in_range(c.created_at, filters)]
         if source.kept:
             parts.append(
-                select(c.ticket_id.label("id"), c.assignee_id, c.channel, c.fr, c.res).where(
-                    *cohort
-                )
+                select(
+                    c.ticket_id.label("id"), c.assignee_id, c.channel, c.fr, c.res, *more(c)
+                ).where(*cohort)
             )
         else:
-            parts.append(clock_rows(cohort, clock))
+            parts.append(clock_rows(cohort, clock, more(TICKETS.c)))
     # A CTE: read by several parts of one statement, worked out once.
     return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("times")
 
 
-def clock_rows(cohort: list, clock: Clock) -> Select:
+def clock_rows(cohort: list, clock: Clock, more: Sequence[Any] = ()) -> Select:
     """For each ticket passing `cohort`: id, assignee_id, channel, and `fr` and `res`,
-    the clock seconds to the first response and to done (None while not there).
+    the clock seconds to the first response and to done (None while not there), and
+    the columns `more`.
 
     A pause runs from a status event into a paused status to the ticket's next status
     event; the part of it before the moment measured is taken off.
@@ -302,6 +313,7 @@ def clock_rows(cohort: list, clock: Clock) -> Select:
             Ticket.channel,
             taken(Ticket.first_responded_at, pauses.c.fr).label("fr"),
             taken(done_at(), pauses.c.res).label("res"),
+            *more,
         )
         .outerjoin(pauses, pauses.c.ticket_id == Ticket.id)
         .where(*cohort)

@@ -25,13 +25,15 @@ which of them the sweep keeps are in support/reports/clock.py.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
+    Float,
     Select,
     String,
     and_,
@@ -182,11 +184,12 @@ def build(
     def run(statement: Any) -> Any:
         return db.session.execute(statement, params)
 
-    filed, done = _read_tally(run(statements.filed)), _read_tally(run(statements.done))
+    filed_rows = run(statements.filed).all()
+    filed, done = _read_tally(filed_rows), _read_tally(run(statements.done))
     days = _days(filters, _read_moves(run(statements.moves)), filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
-    clocked = times.read(run(statements.times))
+    clocked = times.read(row for row in filed_rows if row[0] not in TALLIED)
     events = {(EventKind(kind), actor): int(n) for kind, actor, n in run(statements.events)}
     rated = ratings.read(run(statements.ratings))
     _attach_ratings(days, weeks, rated)
@@ -219,10 +222,9 @@ class Statements:
     """The report's statements: each runs for any range and moment, given as named
     parameters (ReportFilters.params, Kept.params, `now`)."""
 
-    filed: Select
+    filed: Select  # with the clock times' figures
     done: Select
     moves: Select
-    times: Select
     events: Select
     ratings: Select
     ages: Select
@@ -242,10 +244,9 @@ def _statements(
     return _shelf.get(
         cache.shape(where, clock, kept),
         lambda: Statements(
-            filed=_filed(filters, where, kept, now),
+            filed=_filed(filters, where, clock, kept, now),
             done=_done(filters, where, kept),
             moves=_backlog_moves(filters, where, kept),
-            times=times.statement(clock_times(filters, where, clock, kept)),
             events=_events(filters, where, kept),
             ratings=ratings.statement(filters, where, kept),
             ages=_backlog_ages(filters, where, kept),
@@ -272,80 +273,76 @@ class Tally:
     by_channel: dict[str, int]
 
 
-def _tally(
-    kept: Kept,
-    where: list,
-    day: Callable[[Any], ColumnElement[int]],
-    chosen: Callable[[Any], Any],
-    sums: Callable[[Any], list] = lambda c: [],
-) -> Select:
-    """The tickets passing `where` and `chosen(c)`, counted by `day(c)` (with the sums of
-    `sums(c)`, each a 0/1 flag), by assignee and by channel (read by _read_tally)."""
+# The tally's tags: the rows of a statement that counts tickets (_tallied).
+TALLIED = ("d", "a", "c")
 
-    def row(c: Any) -> list:
-        flags = [flag.label(f"f{i}") for i, flag in enumerate(sums(c))]
-        return [day(c).label("day"), c.assignee_id, c.channel, *flags]
 
-    parts = [
-        select(*row(source.c)).where(*source.where, chosen(source.c))
-        for source in kept.sources(where, FACTS)
+def _tallied(rows: Any, flags: Sequence[Any] = ()) -> list[Select]:
+    """Parts of a statement counting `rows` (a CTE of tickets with their `day`,
+    assignee_id and channel) by day (how many, then the sum of each 0/1 flag of
+    `flags`), by assignee and by channel. Each row: a tag (TALLIED), how many, two nulls
+    (where times.parts has its values), the key, the sums (read by _read_tally)."""
+    blanks = [cast(null(), BigInteger)] * len(flags)
+    value = cast(null(), Float)
+
+    def by(tag: str, key: Any, *sums: Any) -> Select:
+        counted = [literal(tag), func.count(), value, value, cast(key, String)]
+        return select(*counted, *(sums or blanks)).group_by(key)
+
+    return [
+        by("d", rows.c.day, *map(func.sum, flags)),
+        by("a", rows.c.assignee_id).where(rows.c.assignee_id.is_not(None)),
+        by("c", rows.c.channel),
     ]
-    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tallied")
-    flags = [column for column in rows.c if column.name.startswith("f")]
-    blanks = [null()] * len(flags)
-    return union_all(
-        select(
-            literal("d"), cast(rows.c.day, String), func.count(), *map(func.sum, flags)
-        ).group_by(rows.c.day),
-        select(literal("a"), cast(rows.c.assignee_id, String), func.count(), *blanks)
-        .where(rows.c.assignee_id.is_not(None))
-        .group_by(rows.c.assignee_id),
-        select(literal("c"), cast(rows.c.channel, String), func.count(), *blanks).group_by(
-            rows.c.channel
-        ),
-    )
 
 
-def _read_tally(result: Any) -> Tally:
+def _read_tally(rows: Any) -> Tally:
+    """The tally from a statement's rows (those of other tags left to others)."""
     by_day, by_agent, by_channel = {}, {}, {}
-    for by, key, n, *found in result:
+    for by, n, _, _, key, *found in rows:
         if by == "d":
-            by_day[int(key)] = (n, *found)
+            by_day[int(key)] = (n, *(int(x) for x in found))
         elif by == "a":
             by_agent[int(key)] = n
-        else:
+        elif by == "c":
             by_channel[key] = n
     return Tally(by_day, by_agent, by_channel)
 
 
-def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Select:
-    """Tickets filed in the range, and by day their SLA counts (clock.target_counts)."""
+def _filed(filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime) -> Select:
+    """Tickets filed in the range, read once for both: their clock times' figures
+    (times.parts) and their tally, by day with their SLA counts (clock.target_counts),
+    by assignee and by channel."""
     moment = bindparam("now", now, type_=DateTime)
 
-    def sla_flags(c: Any) -> list:
+    def counted(c: Any) -> list:
         fr_counted, fr_met = target_counts(
             c.first_responded_at, c.first_response_due, moment, c.sla_paused_at
         )
         res_counted, res_met = target_counts(done_at(c), c.resolution_due, moment, c.sla_paused_at)
-        return [sql.flag(fr_counted), sql.flag(fr_met), sql.flag(res_counted), sql.flag(res_met)]
+        flags = [fr_counted, fr_met, res_counted, res_met]
+        return [
+            sql.day_number(c.created_at).label("day"),
+            *(sql.flag(flag).label(f"sla{i}") for i, flag in enumerate(flags)),
+        ]
 
-    return _tally(
-        kept,
-        where,
-        lambda c: sql.day_number(c.created_at),
-        lambda c: in_range(c.created_at, filters),
-        sla_flags,
-    )
+    rows = clock_times(filters, where, clock, kept, counted)
+    flags = [rows.c[f"sla{i}"] for i in range(4)]
+    pad = [String, *[BigInteger] * len(flags)]  # the tally's key and sums
+    return union_all(*times.parts(rows, pad), *_tallied(rows, flags))
 
 
 def _done(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """Tickets done in the range."""
-    return _tally(
-        kept,
-        where,
-        lambda c: sql.day_number(done_at(c)),
-        lambda c: _done_in_range(filters, c),
-    )
+    parts = [
+        select(sql.day_number(done_at(c)).label("day"), c.assignee_id, c.channel).where(
+            *source.where, _done_in_range(filters, c)
+        )
+        for source in kept.sources(where, FACTS)
+        for c in [source.c]
+    ]
+    # A CTE: read by the three counts, worked out once.
+    return union_all(*_tallied((union_all(*parts) if len(parts) > 1 else parts[0]).cte("done")))
 
 
 Moves = tuple[int, int, dict[int, tuple[int, int]]]

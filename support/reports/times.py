@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, null, select, union_all
+from sqlalchemy import Select, String, case, cast, func, literal, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
@@ -34,11 +34,15 @@ class Times:
 BOTH, MEDIAN = [0.5, 0.9], [0.5]
 
 
-def statement(times: Any) -> Select:
+def parts(times: Any, pad: Sequence[Any] = ()) -> list[Select]:
     """Median and 90th percentile of first-response and resolution clock times, the
     first-response median per agent and per channel, and the first-response
-    distribution: one statement, so the clock times are worked out once (read)."""
+    distribution: parts of one statement (with the tally of the same tickets, figures),
+    so the clock times are read once (read). Each row: a tag, how many, two values,
+    then a null of each type in `pad` (typed: PostgreSQL takes an untyped null in a
+    union for text)."""
     dialect = db.engine.dialect.name
+    blanks = [cast(null(), kind) for kind in pad]
 
     def series(
         name: str, key: Any, value: Any, ps: list[float], *extra: Any, keys: Sequence = ()
@@ -51,7 +55,7 @@ def statement(times: Any) -> Select:
         values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
         found = sql.percentiles(values, ps, dialect, keyed, keys).subquery(name)
         p1 = found.c.p1 if len(ps) > 1 else null()
-        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, p1)
+        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, p1, *blanks)
 
     bucket = case(
         *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
@@ -59,20 +63,23 @@ def statement(times: Any) -> Select:
     )
     # The distribution only counts: no sort of its values.
     distribution = (
-        select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
+        select(bucket, func.count(), null(), null(), *blanks)
+        .where(times.c.fr.is_not(None))
+        .group_by(bucket)
     )
-    return union_all(
+    return [
         series("fr", None, times.c.fr, BOTH),
         series("res", None, times.c.res, BOTH),
         # Agents and channels show the median alone.
         series("a:", times.c.assignee_id, times.c.fr, MEDIAN, times.c.assignee_id.is_not(None)),
         series("c:", times.c.channel, times.c.fr, MEDIAN, keys=[c.value for c in Channel]),
         distribution,
-    )
+    ]
 
 
-def read(result: Any) -> Times:
-    found = {row[0]: (row[1], row[2], row[3]) for row in result}
+def read(rows: Any) -> Times:
+    """What parts found, from its rows (a tag, how many and two values each)."""
+    found = {row[0]: (row[1], row[2], row[3]) for row in rows}
     labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
     return Times(
         fr=found.get("fr", (0, None, None))[1:],
