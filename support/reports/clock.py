@@ -23,7 +23,7 @@ the rest (the tickets changed since) with the same SQL, so it is never behind.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -218,29 +218,40 @@ def union(parts: list[Select], name: str) -> Any:
     return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery(name)
 
 
-def clock_times(filters: ReportFilters, where: list, clock: Clock, kept: Kept = RAW) -> Any:
+Columns = Callable[[Any], list]  # labelled columns over a ticket's (or its copy's) columns
+
+
+def clock_times(
+    filters: ReportFilters,
+    where: list,
+    clock: Clock,
+    kept: Kept = RAW,
+    more: Columns = lambda c: [],
+) -> Any:
     """A CTE: for each ticket filed in the range, its id, assignee, channel, and `fr` and
     `res`, the clock seconds to the first response and to done (None while not there):
-    kept facts where they are fresh, worked out (clock_rows) for the rest."""
+    kept facts where they are fresh, worked out (clock_rows) for the rest; and `more(c)`,
+    more columns over the ticket's columns or their kept copies (`c`)."""
     parts = []
     for source in kept.sources(where, FACTS):
         c = source.c
         cohort = [*source.where, in_range(c.created_at, filters)]
         if source.kept:
             parts.append(
-                select(c.ticket_id.label("id"), c.assignee_id, c.channel, c.fr, c.res).where(
-                    *cohort
-                )
+                select(
+                    c.ticket_id.label("id"), c.assignee_id, c.channel, c.fr, c.res, *more(c)
+                ).where(*cohort)
             )
         else:
-            parts.append(clock_rows(cohort, clock))
+            parts.append(clock_rows(cohort, clock, more(TICKETS.c)))
     # A CTE: read by several parts of one statement, worked out once.
     return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("times")
 
 
-def clock_rows(cohort: list, clock: Clock) -> Select:
+def clock_rows(cohort: list, clock: Clock, more: Sequence[Any] = ()) -> Select:
     """For each ticket passing `cohort`: id, assignee_id, channel, and `fr` and `res`,
-    the clock seconds to the first response and to done (None while not there).
+    the clock seconds to the first response and to done (None while not there), and
+    the columns `more`.
 
     A pause runs from a status event into a paused status to the ticket's next status
     event; the part of it before the moment measured is taken off.
@@ -302,6 +313,7 @@ def clock_rows(cohort: list, clock: Clock) -> Select:
             Ticket.channel,
             taken(Ticket.first_responded_at, pauses.c.fr).label("fr"),
             taken(done_at(), pauses.c.res).label("res"),
+            *more,
         )
         .outerjoin(pauses, pauses.c.ticket_id == Ticket.id)
         .where(*cohort)
@@ -372,30 +384,42 @@ def span_rows(cohort: list) -> Select:
     ).group_by(numbered.c.ticket_id, numbered.c.span)
 
 
+def span_days(opened: Any, closed: Any, filed: Any) -> list[ColumnElement[int]]:
+    """What the page counts a stretch by: opened_day and closed_day, the days it began
+    and ended, and filed_s, its ticket's filing time in whole seconds. The sweep keeps
+    them (facts.py), so a page reads integers rather than working them out from the
+    timestamps of every stretch it counts."""
+    return [
+        sql.day_number(opened).label("opened_day"),
+        sql.day_number(closed).label("closed_day"),
+        sql.seconds(filed).label("filed_s"),
+    ]
+
+
 Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, closed_at
 
 
 def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
-    """opened_at, closed_at and `s` (the filing time in seconds) of the backlog stretches
-    of tickets passing `where` that meet any of the `chosen` conditions (each one a part
-    of its own, read through its own index): kept ones where fresh, worked out for the
-    rest."""
+    """opened_at, closed_at, opened_day, closed_day and filed_s (span_days) of the backlog
+    stretches of tickets passing `where` that meet any of the `chosen` conditions (each
+    one a part of its own, read through its own index): kept ones where fresh, worked
+    out for the rest."""
     parts = []
     for source in kept.sources(where, SPANS):
         if source.kept:
             span = source.c
-            filed = sql.seconds(span.created_at).label("s")
+            counted = [span.opened_day, span.closed_day, span.filed_s]
             parts += [
-                select(span.opened_at, span.closed_at, filed).where(
+                select(span.opened_at, span.closed_at, *counted).where(
                     *source.where, condition(span.opened_at, span.closed_at)
                 )
                 for condition in chosen
             ]
             continue
         raw = span_rows(source.where).subquery("raw_spans")
-        filed = sql.seconds(Ticket.created_at).label("s")
+        counted = span_days(raw.c.opened_at, raw.c.closed_at, Ticket.created_at)
         parts += [
-            select(raw.c.opened_at, raw.c.closed_at, filed)
+            select(raw.c.opened_at, raw.c.closed_at, *counted)
             .join(Ticket, Ticket.id == raw.c.ticket_id)
             .where(condition(raw.c.opened_at, raw.c.closed_at))
             for condition in chosen

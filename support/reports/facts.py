@@ -30,6 +30,7 @@ from support.reports.clock import (
     clock_rows,
     event_rows,
     fingerprint,
+    span_days,
     span_rows,
 )
 
@@ -111,7 +112,10 @@ def _rebuild(ids: list[int], clock: Clock, kept_under: str) -> None:
             .outerjoin(Rating, Rating.ticket_id == times.c.id),
         )
     )
-    for table, rows in ((SPANS, span_rows(cohort)), (EVENT_COUNTS, _numbered(event_rows(cohort)))):
+    for table, rows in (
+        (SPANS, _counted(span_rows(cohort))),
+        (EVENT_COUNTS, _numbered(event_rows(cohort))),
+    ):
         found = rows.subquery("found")
         own = [column.name for column in found.c]
         copied = _copied(table, own)
@@ -129,6 +133,15 @@ def _copied(table: Table, own: list[str]) -> list[str]:
     """The tickets' columns `table` keeps a copy of: those of the same names but its
     `own` (a stretch's closed_at is not the ticket's)."""
     return [c.name for c in table.c if c.name in TICKETS.c and c.name not in own]
+
+
+def _counted(spans: Select) -> Select:
+    """`spans` (span_rows) with what the page counts them by (clock.span_days)."""
+    found = spans.subquery("spans")
+    ticket = TICKETS.alias("filed")
+    return select(
+        *found.c, *span_days(found.c.opened_at, found.c.closed_at, ticket.c.created_at)
+    ).join(ticket, ticket.c.id == found.c.ticket_id)
 
 
 def _numbered(rows: Select) -> Select:

@@ -24,15 +24,16 @@ which of them the sweep keeps are in support/reports/clock.py.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
+    Float,
     Select,
     String,
     and_,
@@ -50,8 +51,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from support.extensions import db
 from support.models import EventKind, Rating, Ticket, User
-from support.models.ticket import Channel
-from support.reports import sql
+from support.reports import breakdown, cache, ratings, sql, times
+from support.reports.breakdown import Row
 from support.reports.clock import (
     FACTS,
     Clock,
@@ -60,26 +61,19 @@ from support.reports.clock import (
     clock_times,
     done_at,
     event_counts,
-    fingerprint,
     open_spans,
     target_counts,
 )
 from support.reports.filters import Grouping, ReportFilters, conditions, in_range
 from support.reports.filters import since as range_since
 from support.reports.filters import until as range_until
+from support.reports.ratings import SATISFIED, Rated
+from support.reports.sql import day_of
 
 EPOCH = sql.EPOCH
-SATISFIED = 4  # a score of 4 or 5 out of 5
 LATEST_COMMENTS = 5
-# Time-to-first-response distribution: upper bounds in hours, the last one open.
-RESPONSE_BUCKETS = [(1, "Under 1 h"), (4, "1–4 h"), (8, "4–8 h"), (24, "8–24 h"), (72, "1–3 days")]
-RESPONSE_LAST = "Over 3 days"
 AGE_BUCKETS = [(1, "Under 1 day"), (3, "1–3 days"), (7, "3–7 days"), (30, "7–30 days")]
 AGE_LAST = "Over 30 days"
-
-
-def day_of(number: int) -> date:
-    return EPOCH + timedelta(days=int(number))
 
 
 # --- the report --------------------------------------------------------------------------
@@ -119,25 +113,6 @@ class Period:
 
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-@dataclass
-class Row:
-    """One line of the per-agent or per-channel table."""
-
-    key: Any
-    label: str
-    assigned: int = 0
-    created: int = 0
-    replies: int = 0
-    resolved: int = 0
-    fr_median: float | None = None
-    ratings: int = 0
-    rating_sum: int = 0
-
-    @property
-    def satisfaction(self) -> float | None:
-        return self.rating_sum / self.ratings if self.ratings else None
 
 
 @dataclass
@@ -209,14 +184,15 @@ def build(
     def run(statement: Any) -> Any:
         return db.session.execute(statement, params)
 
-    filed, done = _read_tally(run(statements.filed)), _read_tally(run(statements.done))
+    filed_rows = run(statements.filed).all()
+    filed, done = _read_tally(filed_rows), _read_tally(run(statements.done))
     days = _days(filters, _read_moves(run(statements.moves)), filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
-    times = _read_times(run(statements.times))
+    clocked = times.read(row for row in filed_rows if row[0] not in TALLIED)
     events = {(EventKind(kind), actor): int(n) for kind, actor, n in run(statements.events)}
-    ratings = _read_ratings(run(statements.ratings))
-    _attach_ratings(days, weeks, ratings)
+    rated = ratings.read(run(statements.ratings))
+    _attach_ratings(days, weeks, rated)
     report = Report(
         filters=filters,
         days=days,
@@ -225,17 +201,17 @@ def build(
         resolved=totals.resolved,
         backlog_end=days[-1].backlog if days else 0,
         backlog_ages=_read_backlog_ages(run(statements.ages)),
-        fr_p50=times.fr[0],
-        fr_p90=times.fr[1],
-        res_p50=times.res[0],
-        res_p90=times.res[1],
-        fr_buckets=times.buckets,
+        fr_p50=clocked.fr[0],
+        fr_p90=clocked.fr[1],
+        res_p50=clocked.res[0],
+        res_p90=clocked.res[1],
+        fr_buckets=clocked.buckets,
         escalations=sum(n for (kind, _), n in events.items() if kind == EventKind.ESCALATED),
         reopens=sum(n for (kind, _), n in events.items() if kind == EventKind.REOPENED),
-        ratings=_distribution(ratings),
+        ratings=ratings.distribution(rated),
         comments=[row._asdict() for row in run(statements.comments)],
-        agents=_agents(filed, done, events, times.agents, ratings),
-        channels=_channels(filed, done, times.channels, ratings),
+        agents=breakdown.agents(filed, done, events, clocked.agents, rated),
+        channels=breakdown.channels(filed, done, clocked.channels, rated),
         totals=totals,
     )
     return report
@@ -246,63 +222,37 @@ class Statements:
     """The report's statements: each runs for any range and moment, given as named
     parameters (ReportFilters.params, Kept.params, `now`)."""
 
-    filed: Select
+    filed: Select  # with the clock times' figures
     done: Select
     moves: Select
-    times: Select
     events: Select
     ratings: Select
     ages: Select
     comments: Select
 
 
-# Building the statements costs more of our CPU than running them does: they are kept,
-# by what shapes them (the conditions with their values, whether kept facts are read,
-# the clock, the database), for the next report with other dates (at most CACHED).
+# The statements, kept by shape (cache.Shelf); tests look at `_built`.
 CACHED = 64
-_built: OrderedDict[tuple, Statements] = OrderedDict()
-_building = threading.Lock()
+_shelf: cache.Shelf[Statements] = cache.Shelf(CACHED)
+_built = _shelf.built
 
 
 def _statements(
     filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime
 ) -> Statements:
-    """The statements for `where`, `clock` and `kept`, made once (see CACHED)."""
-    key = _shape(where, clock, kept)
-    if key is not None:
-        with _building:
-            if (found := _built.get(key)) is not None:
-                _built.move_to_end(key)
-                return found
-    made = Statements(
-        filed=_filed(filters, where, kept, now),
-        done=_done(filters, where, kept),
-        moves=_backlog_moves(filters, where, kept),
-        times=_times(clock_times(filters, where, clock, kept)),
-        events=_events(filters, where, kept),
-        ratings=_ratings(filters, where, kept),
-        ages=_backlog_ages(filters, where, kept),
-        comments=_comments(filters, where),
+    """The statements for `where`, `clock` and `kept`, made once (see cache.Shelf)."""
+    return _shelf.get(
+        cache.shape(where, clock, kept),
+        lambda: Statements(
+            filed=_filed(filters, where, clock, kept, now),
+            done=_done(filters, where, kept),
+            moves=_backlog_moves(filters, where, kept),
+            events=_events(filters, where, kept),
+            ratings=ratings.statement(filters, where, kept),
+            ages=_backlog_ages(filters, where, kept),
+            comments=_comments(filters, where),
+        ),
     )
-    if key is not None:
-        with _building:  # threads of one worker share the cache
-            _built[key] = made
-            while len(_built) > CACHED:
-                _built.popitem(last=False)
-    return made
-
-
-def _shape(where: list, clock: Clock, kept: Kept) -> tuple | None:
-    """What makes the statements differ: each condition's structure and values (SQLAlchemy's
-    cache key), the clock, whether kept facts are read, the database. None: a condition
-    SQLAlchemy cannot key, never cached."""
-    keys = []
-    for condition in where:
-        found = condition._generate_cache_key()
-        if found is None:
-            return None
-        keys.append((found.key, tuple(repr(b.effective_value) for b in found.bindparams)))
-    return (tuple(keys), fingerprint(clock), kept.watermark is None, db.engine.dialect.name)
 
 
 def _done_in_range(filters: ReportFilters, c: Any) -> ColumnElement[bool]:
@@ -311,10 +261,6 @@ def _done_in_range(filters: ReportFilters, c: Any) -> ColumnElement[bool]:
         in_range(c.resolved_at, filters),
         and_(c.resolved_at.is_(None), in_range(c.closed_at, filters)),
     )
-
-
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
 
 
 @dataclass(frozen=True)
@@ -327,80 +273,76 @@ class Tally:
     by_channel: dict[str, int]
 
 
-def _tally(
-    kept: Kept,
-    where: list,
-    day: Callable[[Any], ColumnElement[int]],
-    chosen: Callable[[Any], Any],
-    sums: Callable[[Any], list] = lambda c: [],
-) -> Select:
-    """The tickets passing `where` and `chosen(c)`, counted by `day(c)` (with the sums of
-    `sums(c)`, each a 0/1 flag), by assignee and by channel (read by _read_tally)."""
+# The tally's tags: the rows of a statement that counts tickets (_tallied).
+TALLIED = ("d", "a", "c")
 
-    def row(c: Any) -> list:
-        flags = [flag.label(f"f{i}") for i, flag in enumerate(sums(c))]
-        return [day(c).label("day"), c.assignee_id, c.channel, *flags]
 
-    parts = [
-        select(*row(source.c)).where(*source.where, chosen(source.c))
-        for source in kept.sources(where, FACTS)
+def _tallied(rows: Any, flags: Sequence[Any] = ()) -> list[Select]:
+    """Parts of a statement counting `rows` (a CTE of tickets with their `day`,
+    assignee_id and channel) by day (how many, then the sum of each 0/1 flag of
+    `flags`), by assignee and by channel. Each row: a tag (TALLIED), how many, two nulls
+    (where times.parts has its values), the key, the sums (read by _read_tally)."""
+    blanks = [cast(null(), BigInteger)] * len(flags)
+    value = cast(null(), Float)
+
+    def by(tag: str, key: Any, *sums: Any) -> Select:
+        counted = [literal(tag), func.count(), value, value, cast(key, String)]
+        return select(*counted, *(sums or blanks)).group_by(key)
+
+    return [
+        by("d", rows.c.day, *map(func.sum, flags)),
+        by("a", rows.c.assignee_id).where(rows.c.assignee_id.is_not(None)),
+        by("c", rows.c.channel),
     ]
-    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("tallied")
-    flags = [column for column in rows.c if column.name.startswith("f")]
-    blanks = [null()] * len(flags)
-    return union_all(
-        select(
-            literal("d"), cast(rows.c.day, String), func.count(), *map(func.sum, flags)
-        ).group_by(rows.c.day),
-        select(literal("a"), cast(rows.c.assignee_id, String), func.count(), *blanks)
-        .where(rows.c.assignee_id.is_not(None))
-        .group_by(rows.c.assignee_id),
-        select(literal("c"), cast(rows.c.channel, String), func.count(), *blanks).group_by(
-            rows.c.channel
-        ),
-    )
 
 
-def _read_tally(result: Any) -> Tally:
+def _read_tally(rows: Any) -> Tally:
+    """The tally from a statement's rows (those of other tags left to others)."""
     by_day, by_agent, by_channel = {}, {}, {}
-    for by, key, n, *found in result:
+    for by, n, _, _, key, *found in rows:
         if by == "d":
-            by_day[int(key)] = (n, *found)
+            by_day[int(key)] = (n, *(int(x) for x in found))
         elif by == "a":
             by_agent[int(key)] = n
-        else:
+        elif by == "c":
             by_channel[key] = n
     return Tally(by_day, by_agent, by_channel)
 
 
-def _filed(filters: ReportFilters, where: list, kept: Kept, now: datetime) -> Select:
-    """Tickets filed in the range, and by day their SLA counts (clock.target_counts)."""
+def _filed(filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime) -> Select:
+    """Tickets filed in the range, read once for both: their clock times' figures
+    (times.parts) and their tally, by day with their SLA counts (clock.target_counts),
+    by assignee and by channel."""
     moment = bindparam("now", now, type_=DateTime)
 
-    def sla_flags(c: Any) -> list:
+    def counted(c: Any) -> list:
         fr_counted, fr_met = target_counts(
             c.first_responded_at, c.first_response_due, moment, c.sla_paused_at
         )
         res_counted, res_met = target_counts(done_at(c), c.resolution_due, moment, c.sla_paused_at)
-        return [_flag(fr_counted), _flag(fr_met), _flag(res_counted), _flag(res_met)]
+        flags = [fr_counted, fr_met, res_counted, res_met]
+        return [
+            sql.day_number(c.created_at).label("day"),
+            *(sql.flag(flag).label(f"sla{i}") for i, flag in enumerate(flags)),
+        ]
 
-    return _tally(
-        kept,
-        where,
-        lambda c: sql.day_number(c.created_at),
-        lambda c: in_range(c.created_at, filters),
-        sla_flags,
-    )
+    rows = clock_times(filters, where, clock, kept, counted)
+    flags = [rows.c[f"sla{i}"] for i in range(4)]
+    pad = [String, *[BigInteger] * len(flags)]  # the tally's key and sums
+    return union_all(*times.parts(rows, pad), *_tallied(rows, flags))
 
 
 def _done(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """Tickets done in the range."""
-    return _tally(
-        kept,
-        where,
-        lambda c: sql.day_number(done_at(c)),
-        lambda c: _done_in_range(filters, c),
-    )
+    parts = [
+        select(sql.day_number(done_at(c)).label("day"), c.assignee_id, c.channel).where(
+            *source.where, _done_in_range(filters, c)
+        )
+        for source in kept.sources(where, FACTS)
+        for c in [source.c]
+    ]
+    # A CTE: read by the three counts, worked out once.
+    return union_all(*_tallied((union_all(*parts) if len(parts) > 1 else parts[0]).cte("done")))
 
 
 Moves = tuple[int, int, dict[int, tuple[int, int]]]
@@ -444,17 +386,15 @@ def _backlog_moves(filters: ReportFilters, where: list, kept: Kept) -> Select:
         lambda opened, closed: and_(closed.is_(None), opened < until),
         lambda opened, closed: and_(closed >= since, opened < until),
     ).cte("stretches")
-    opened, closed = spans.c.opened_at, spans.c.closed_at
-    began_day, ended_day = sql.day_number(opened), sql.day_number(closed)
+    opened, closed, filed = spans.c.opened_at, spans.c.closed_at, spans.c.filed_s
+    began_day, ended_day = spans.c.opened_day, spans.c.closed_day
     return union_all(
         # In the backlog when the range began: begun before, not closed before.
-        select(
-            literal(None).label("day"), func.count(), func.coalesce(func.sum(spans.c.s), 0)
-        ).where(opened < since),
-        select(began_day, func.count(), func.sum(spans.c.s))
-        .where(opened >= since)
-        .group_by(began_day),
-        select(ended_day, -func.count(), -func.sum(spans.c.s))
+        select(literal(None).label("day"), func.count(), func.coalesce(func.sum(filed), 0)).where(
+            opened < since
+        ),
+        select(began_day, func.count(), func.sum(filed)).where(opened >= since).group_by(began_day),
+        select(ended_day, -func.count(), -func.sum(filed))
         .where(closed.is_not(None), closed < until)
         .group_by(ended_day),
     )
@@ -490,79 +430,11 @@ def _weeks(days: list[Period]) -> list[Period]:
     return [_sum(group, monday) for monday, group in by_week.items()]
 
 
-@dataclass(frozen=True)
-class Times:
-    """What one statement over the clock times finds."""
-
-    fr: tuple[float | None, float | None]  # median, 90th percentile
-    res: tuple[float | None, float | None]
-    agents: dict[int, float]  # first-response median per assignee
-    channels: dict[str, float]  # … and per channel
-    buckets: list[tuple[str, int]]  # tickets by time to first response
-
-
-BOTH, MEDIAN = [0.5, 0.9], [0.5]
-
-
-def _times(times: Any) -> Select:
-    """Median and 90th percentile of first-response and resolution clock times, the
-    first-response median per agent and per channel, and the first-response
-    distribution: one statement, so the clock times are worked out once (_read_times)."""
-    dialect = db.engine.dialect.name
-
-    def series(
-        name: str, key: Any, value: Any, ps: list[float], *extra: Any, keys: Sequence = ()
-    ) -> Select:
-        """The percentiles `ps` (one or two) of `value` by `key` (None: one for all),
-        each key tagged `name`: a series of its own, so each is sorted alone (not one
-        sort of every series' values together)."""
-        keyed = key is not None
-        key = key if keyed else literal("", String)
-        values = select(key.label("key"), value.label("value")).where(value.is_not(None), *extra)
-        found = sql.percentiles(values, ps, dialect, keyed, keys).subquery(name)
-        p1 = found.c.p1 if len(ps) > 1 else null()
-        return select(_tagged(name, found.c.key), found.c.n, found.c.p0, p1)
-
-    bucket = case(
-        *[(times.c.fr < h * 3600, literal(f"b:{i}")) for i, (h, _) in enumerate(RESPONSE_BUCKETS)],
-        else_=literal(f"b:{len(RESPONSE_BUCKETS)}"),
-    )
-    # The distribution only counts: no sort of its values.
-    distribution = (
-        select(bucket, func.count(), null(), null()).where(times.c.fr.is_not(None)).group_by(bucket)
-    )
-    return union_all(
-        series("fr", None, times.c.fr, BOTH),
-        series("res", None, times.c.res, BOTH),
-        # Agents and channels show the median alone.
-        series("a:", times.c.assignee_id, times.c.fr, MEDIAN, times.c.assignee_id.is_not(None)),
-        series("c:", times.c.channel, times.c.fr, MEDIAN, keys=[c.value for c in Channel]),
-        distribution,
-    )
-
-
-def _read_times(result: Any) -> Times:
-    found = {row[0]: (row[1], row[2], row[3]) for row in result}
-    labels = [label for _, label in RESPONSE_BUCKETS] + [RESPONSE_LAST]
-    return Times(
-        fr=found.get("fr", (0, None, None))[1:],
-        res=found.get("res", (0, None, None))[1:],
-        agents={int(k[2:]): v[1] for k, v in found.items() if k.startswith("a:")},
-        channels={k[2:]: v[1] for k, v in found.items() if k.startswith("c:")},
-        buckets=[(label, found.get(f"b:{i}", (0,))[0]) for i, label in enumerate(labels)],
-    )
-
-
-def _tagged(prefix: str, column: Any) -> ColumnElement[str]:
-    """`prefix` and the column's value as text: keys of one percentile statement."""
-    return literal(prefix, String).concat(cast(column, String))
-
-
 def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """The backlog at the end of the range by how long it has waited since filed."""
     end = range_until(filters)
     spans = open_spans(where, kept, end).subquery("open")
-    waited = sql.seconds(end) - spans.c.s
+    waited = sql.seconds(end) - spans.c.filed_s
     bucket = case(
         *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
         else_=literal(len(AGE_BUCKETS)),
@@ -584,65 +456,6 @@ def _events(filters: ReportFilters, where: list, kept: Kept) -> Select:
     )
 
 
-@dataclass(frozen=True)
-class Rated:
-    """Ratings given in the range, counted four ways by one statement (_ratings)."""
-
-    by_day: dict[int, tuple[int, int, int]]  # day -> how many, sum of scores, satisfied
-    by_score: dict[int, int]
-    by_agent: dict[int, tuple[int, int]]  # assignee -> how many, sum of scores
-    by_channel: dict[str, tuple[int, int]]
-
-
-def _ratings(filters: ReportFilters, where: list, kept: Kept) -> Select:
-    """Ratings given in the range, counted by day, by score, by assignee and by channel
-    (read by _read_ratings): the kept facts carry each ticket's rating (one at most),
-    the others join theirs."""
-    parts = []
-    for source in kept.sources(where, FACTS):
-        c = source.c
-        if source.kept:
-            rated_at, score, joined = c.rated_at, c.rating_score, source.table
-        else:
-            rated_at, score = Rating.created_at, Rating.score
-            joined = source.table.join(Rating, Rating.ticket_id == c.id)
-        parts.append(
-            select(
-                sql.day_number(rated_at).label("day"),
-                score.label("score"),
-                c.assignee_id,
-                c.channel,
-            )
-            .select_from(joined)
-            .where(*source.where, in_range(rated_at, filters))
-        )
-    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("rated")
-    n, total = func.count(), func.sum(rows.c.score)
-
-    def by(tag: str, key: Any, *sums: Any) -> Select:
-        sums = sums + (null(),) * (2 - len(sums))
-        return select(literal(tag), cast(key, String), n, *sums).group_by(key)
-
-    return union_all(
-        by("d", rows.c.day, total, func.sum(_flag(rows.c.score >= SATISFIED))),
-        by("s", rows.c.score),
-        by("a", rows.c.assignee_id, total).where(rows.c.assignee_id.is_not(None)),
-        by("c", rows.c.channel, total),
-    )
-
-
-def _read_ratings(result: Any) -> Rated:
-    found: dict[str, dict] = {"d": {}, "s": {}, "a": {}, "c": {}}
-    for tag, key, n, total, satisfied in result:
-        if tag == "d":
-            found[tag][int(key)] = (n, int(total), int(satisfied))
-        elif tag == "s":
-            found[tag][int(key)] = n
-        else:
-            found[tag][int(key) if tag == "a" else key] = (n, int(total))
-    return Rated(found["d"], found["s"], found["a"], found["c"])
-
-
 def _attach_ratings(days: list[Period], weeks: list[Period], rated: Rated) -> None:
     by_date = {p.start: p for p in days}
     by_week = {p.start: p for p in weeks}
@@ -653,10 +466,6 @@ def _attach_ratings(days: list[Period], weeks: list[Period], rated: Rated) -> No
                 period.ratings += n
                 period.rating_sum += total
                 period.satisfied += satisfied
-
-
-def _distribution(rated: Rated) -> dict[int, int]:
-    return {score: rated.by_score.get(score, 0) for score in range(1, 6)} | rated.by_score
 
 
 def _comments(filters: ReportFilters, where: list) -> Select:
@@ -672,75 +481,6 @@ def _comments(filters: ReportFilters, where: list) -> Select:
         .order_by(Rating.created_at.desc(), Rating.id.desc())
         .limit(LATEST_COMMENTS)
     )
-
-
-def _agents(
-    filed: Tally,
-    done: Tally,
-    events: dict[tuple[EventKind, int | None], int],
-    fr_medians: dict[int, float],
-    ratings: Rated,
-) -> list[Row]:
-    """Per agent: tickets filed in the range now assigned to them, their public replies,
-    tickets they resolved, their first-response median and their tickets' ratings."""
-    assigned, resolved = filed.by_agent, done.by_agent
-    replies = {actor: n for (kind, actor), n in events.items() if kind == EventKind.REPLY and actor}
-    ids = set(assigned) | set(resolved) | set(replies)
-    agents = (
-        db.session.execute(
-            select(User.id, User.name).where(User.id.in_(ids), User.role != "customer")
-        ).all()
-        if ids
-        else []
-    )
-    rows = {
-        agent_id: Row(
-            agent_id,
-            name,
-            assigned=assigned.get(agent_id, 0),
-            replies=replies.get(agent_id, 0),
-            resolved=resolved.get(agent_id, 0),
-            fr_median=fr_medians.get(agent_id),
-        )
-        for agent_id, name in agents
-    }
-    for agent_id, (n, total) in ratings.by_agent.items():
-        if (row := rows.get(agent_id)) is not None:
-            row.ratings, row.rating_sum = n, total
-    return sorted(rows.values(), key=lambda row: (-row.resolved, -row.assigned, row.label))
-
-
-def _channels(
-    filed: Tally,
-    done: Tally,
-    fr_medians: dict[str, float],
-    ratings: Rated,
-) -> list[Row]:
-    """Per channel: tickets filed and done in the range, first-response median, ratings."""
-    created, resolved = filed.by_channel, done.by_channel
-    rows = {
-        channel.value: Row(
-            channel.value,
-            CHANNEL_LABELS[channel],
-            created=created.get(channel, 0),
-            resolved=resolved.get(channel, 0),
-            fr_median=fr_medians.get(channel.value),
-        )
-        for channel in Channel
-    }
-    for channel, (n, total) in ratings.by_channel.items():
-        row = rows[Channel(channel).value]
-        row.ratings, row.rating_sum = n, total
-    return [row for row in rows.values() if row.created or row.resolved or row.ratings]
-
-
-CHANNEL_LABELS = {
-    Channel.PORTAL: "Web portal",
-    Channel.EMAIL: "Email",
-    Channel.PHONE: "Phone",
-    Channel.CHAT: "Chat",
-    Channel.API: "API",
-}
 
 
 def hours(seconds: float | None) -> float | None:

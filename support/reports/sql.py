@@ -14,7 +14,7 @@ difference of their counts, exactly as sla.time_between works it out with its lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, Select, case, func, literal, select, true, union_all
@@ -65,6 +65,16 @@ def _seconds_default(element: seconds, compiler: Any, **kw: Any) -> str:
     # half again. The double is exact enough: at 2·10⁹ s its step is 2.4·10⁻⁷ s, finer
     # than a timestamp's microsecond, so FLOOR finds the same whole second.
     return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+def day_of(number: int) -> date:
+    """The date of a day number."""
+    return EPOCH + timedelta(days=int(number))
+
+
+def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 where `condition` holds, else 0: a count by SUM."""
+    return case((condition, 1), else_=0)
 
 
 def day_number(ts: Any) -> ColumnElement[int]:

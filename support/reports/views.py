@@ -17,7 +17,7 @@ from support.board import queries as board
 from support.extensions import db
 from support.models import Priority, Role, User
 from support.models.ticket import Channel
-from support.reports import figures, tables
+from support.reports import breakdown, figures, tables
 from support.reports.filters import BadRange, Grouping, ReportFilters
 from support.web import render
 
@@ -48,7 +48,7 @@ def _choices() -> dict:
     return {
         "teams": teams,
         "categories": panel.categories(),
-        "channels": [(c.value, figures.CHANNEL_LABELS[c]) for c in Channel],
+        "channels": [(c.value, breakdown.CHANNEL_LABELS[c]) for c in Channel],
         "priorities": list(Priority),
         "agents": agents.order_by(User.name).all(),
         "groupings": list(Grouping),

@@ -279,6 +279,32 @@ def test_the_page_reads_the_kept_facts(mixed, admin):
     assert doctored.days[-1].backlog > before.days[-1].backlog
 
 
+def test_the_backlog_counts_the_kept_days_of_each_stretch(mixed, admin):
+    """The sweep keeps each stretch's days and its ticket's filing time in whole seconds,
+    as its timestamps say; the page counts those integers (doctored ones show)."""
+    facts.refresh(NOW)
+    epoch = datetime(1970, 1, 1)
+    kept = db.session.execute(
+        select(ReportBacklogSpan, Ticket.created_at).join(
+            Ticket, Ticket.id == ReportBacklogSpan.ticket_id
+        )
+    ).all()
+    assert len(kept) > TICKETS
+    for span, filed in kept:
+        assert span.opened_day == (span.opened_at - epoch).days
+        ended = (span.closed_at - epoch).days if span.closed_at else None
+        assert span.closed_day == ended
+        assert span.filed_s == int((filed - epoch).total_seconds())
+    before = _report(admin)
+    db.session.execute(update(ReportBacklogSpan).values(filed_s=ReportBacklogSpan.filed_s - 86400))
+    db.session.commit()
+    doctored = _report(admin)
+    assert doctored.days[-1].backlog == before.days[-1].backlog
+    assert doctored.days[-1].backlog_age_hours == pytest.approx(
+        before.days[-1].backlog_age_hours + 24
+    )
+
+
 def test_the_page_reads_the_kept_copies_alone(mixed, admin):
     """The filters, the ratings and the counted events come from the kept rows' own
     copies, not from the tickets: doctored copies show."""
