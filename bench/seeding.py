@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import common  # noqa: F401 - first: puts this checkout ahead of an installed one on sys.path
 from sqlalchemy import insert, select
 
 from support.auth import accounts
