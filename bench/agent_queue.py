@@ -237,10 +237,10 @@ def reuse() -> bool:
     for statement in search.schema(db.engine.dialect.name):  # the search table's own indexes
         connection.execute(text(statement))
     if db.engine.dialect.name == "postgresql":
-        # Its columns may be new too (create_all ran search.schema(), which adds the stored
-        # title vector to a kept table), and PostgreSQL plans a search of a column without
-        # statistics from default guesses.
-        tables.add(search.TABLE)
+        # Its tables may be new too (search.schema() makes and fills the titles' table
+        # beside a kept one), and PostgreSQL plans a search of a table without statistics
+        # from default guesses.
+        tables.update([search.TABLE, search.TITLES])
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in existing:
