@@ -92,12 +92,13 @@ _POSTGRES_SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {TITLES} ("
     "ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE, "
     f"{TITLE_VECTOR} TSVECTOR NOT NULL)",
-    f"CREATE INDEX IF NOT EXISTS ix_{TITLES}_{TITLE_VECTOR} ON {TITLES} USING gin ({TITLE_VECTOR})",
     # Where the vectors lived before migration 0028 (a table kept from then: a bench's).
     f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {TITLE_VECTOR}",
-    # A titles table made beside documents already written: filled once from them.
+    # A titles table made beside documents already written: filled once from them, before
+    # its index (built in one pass, rather than each row through GIN's pending list).
     f"INSERT INTO {TITLES} SELECT ticket_id, to_tsvector('english', title) FROM {TABLE} "
     f"WHERE NOT EXISTS (SELECT 1 FROM {TITLES})",
+    f"CREATE INDEX IF NOT EXISTS ix_{TITLES}_{TITLE_VECTOR} ON {TITLES} USING gin ({TITLE_VECTOR})",
 ]
 
 
@@ -145,9 +146,13 @@ def _documents_sql(dialect: str, where: str) -> str:
     # and the search reads what people type as words.
     email = "u.email || ' ' || replace(replace(u.email, '@', ' '), '.', ' ')"
     title = f"t.ref || ' ' || t.subject || ' ' || u.name || ' ' || {email}"
+    # In ticket order: FTS5 writes its pending words out whenever a rowid comes lower than
+    # the one before, so tickets read by customer (a plan SQLite picks at 200,000) made a
+    # segment per ticket and merged them without end (rebuild: 1,368 s instead of ~15).
+    order = " ORDER BY t.id" if dialect == "sqlite" else ""
     return (
         f"SELECT t.id, {title}, {body} FROM tickets t "
-        f"JOIN users u ON u.id = t.customer_id WHERE {where}"
+        f"JOIN users u ON u.id = t.customer_id WHERE {where}{order}"
     )
 
 
