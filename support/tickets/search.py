@@ -86,9 +86,9 @@ _POSTGRES_SCHEMA = [
     f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_document ON {TABLE} USING gin (document)",
     # The titles' vectors alone, in a narrow table of their own (the board searches them:
     # see matching's `titles_only`). A team's overdue tickets tested one by one, or the
-    # GIN's matches gathered, read one row per ticket: a row of the wide table above
-    # (body, document: ~2 kB, a few per page) cost 70 ms of server CPU for 14,500 rows
-    # at 200,000 tickets; these are ~100 bytes. Written by refresh() with the document.
+    # GIN's matches gathered, read one row per ticket: from the wide table above (body,
+    # document: ~2 kB a row) that cost the filtered board 55 ms of server CPU at 200,000
+    # tickets; these rows are ~210 bytes (28 ms). Written by refresh() with the document.
     f"CREATE TABLE IF NOT EXISTS {TITLES} ("
     "ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE, "
     f"{TITLE_VECTOR} TSVECTOR NOT NULL)",
