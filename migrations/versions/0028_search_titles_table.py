@@ -7,7 +7,7 @@ most of the board's 68 ms of server CPU. SQLite's FTS5 table searches its title 
 from its own index: nothing to do there.
 
 Revision ID: 0028
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-06 15:00:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0028"
-down_revision = "0027"
+down_revision = "0029"  # 0029 (reports) reached main first; this id was assigned before
 branch_labels = None
 depends_on = None
 

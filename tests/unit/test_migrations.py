@@ -291,14 +291,14 @@ def test_0028_moves_the_titles_vectors_to_their_own_table(
     """PostgreSQL: upgrading fills ticket_search_titles from the documents already there
     (a database from before 0028 has no such table) and drops 0026's column; a downgrade
     brings the column back, filled. SQLite: nothing changes, the documents survive."""
-    flask_db(["upgrade", "0027"], fresh_database, tmp_path, redis_url)
+    flask_db(["upgrade", "0029"], fresh_database, tmp_path, redis_url)
     engine = create_engine(_url(fresh_database))
     postgresql = engine.dialect.name == "postgresql"
     titles = "SELECT title_vector::text FROM ticket_search_titles"
     try:
         with engine.begin() as connection:
             _lamp_ticket_with_its_document(connection, "SUP-MIG28")
-            if postgresql:  # as 0027 left it (migration 0013 makes today's tables)
+            if postgresql:  # as 0029 left it (migration 0013 makes today's tables)
                 connection.execute(text("DROP TABLE ticket_search_titles"))
         flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
         with engine.connect() as connection:
@@ -308,7 +308,7 @@ def test_0028_moves_the_titles_vectors_to_their_own_table(
         if postgresql:
             indexes, columns = _indexes_and_columns(engine)
             assert "title_vector" not in columns and "ix_ticket_search_title_vector" not in indexes
-        flask_db(["downgrade", "0027"], fresh_database, tmp_path, redis_url)
+        flask_db(["downgrade", "0029"], fresh_database, tmp_path, redis_url)
         if postgresql:
             indexes, columns = _indexes_and_columns(engine)
             assert "title_vector" in columns and "ix_ticket_search_title_vector" in indexes
