@@ -233,7 +233,7 @@ def _delete_every_row() -> None:
     from support.tickets import search
 
     tables = [f'"{table.name}"' for table in reversed(db.metadata.sorted_tables)]
-    statements = [f"DELETE FROM {name}" for name in [*tables, search.TABLE]]  # noqa: S608 - our names
+    statements = [f"DELETE FROM {name}" for name in [*tables, search.TABLE, search.TITLES]]  # noqa: S608 - our names
     with db.engine.begin() as connection:
         # No triggers, so no foreign-key checks row by row and no audit-log guard (it
         # refuses to delete recent entries). Needs a superuser, as the test server's is.

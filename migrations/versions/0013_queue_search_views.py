@@ -43,6 +43,8 @@ def upgrade():
 
 
 def downgrade():
+    # search.schema() as it is today may have made the titles' table too (migration 0028).
+    op.execute(f"DROP TABLE IF EXISTS {search.TITLES}")
     op.execute(f"DROP TABLE IF EXISTS {search.TABLE}")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_updated")

@@ -9,8 +9,8 @@ the search is the team's (views that search for a customer must not use it).
 - SQLite: an FTS5 table (`porter unicode61`), rowid = ticket id; `snippet()` marks
   the words found.
 - PostgreSQL: a table with a stored generated `tsvector` (title weighted above body)
-  and a GIN index, and the title's own stored `tsvector` with its GIN index (the
-  board's search); `ts_headline()` marks the words found.
+  and a GIN index, and the title's own `tsvector` with its GIN index in a narrow table
+  beside it (the board's search); `ts_headline()` marks the words found.
 
 Why not triggers: the document is all of a ticket's messages, so a trigger on each
 new event would have to rebuild it anyway, in two SQL dialects, and tests that build
@@ -74,6 +74,7 @@ _SQLITE_SCHEMA = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
     "title, body, tokenize = 'porter unicode61 remove_diacritics 2')"
 ]
+TITLES = "ticket_search_titles"
 TITLE_VECTOR = "title_vector"
 _POSTGRES_SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
@@ -83,15 +84,21 @@ _POSTGRES_SCHEMA = [
     "setweight(to_tsvector('english', title), 'A') || "
     "setweight(to_tsvector('english', body), 'B')) STORED)",
     f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_document ON {TABLE} USING gin (document)",
-    # The titles alone (the board searches them: see matching's `titles_only`); a GIN on
-    # `document` cannot tell a title's words from the body's without reading each row.
-    # Stored, not an index on an expression: a plan that tests rows one by one (a team's
-    # tickets, each looked up by key) reads the vector instead of parsing the title
-    # again for every row (110 ms of server CPU for 14,500 rows at 200,000 tickets).
-    # Added by ALTER so that a table made before migration 0026 gains it too.
-    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {TITLE_VECTOR} TSVECTOR "
-    "GENERATED ALWAYS AS (to_tsvector('english', title)) STORED",
-    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_{TITLE_VECTOR} ON {TABLE} USING gin ({TITLE_VECTOR})",
+    # The titles' vectors alone, in a narrow table of their own (the board searches them:
+    # see matching's `titles_only`). A team's overdue tickets tested one by one, or the
+    # GIN's matches gathered, read one row per ticket: from the wide table above (body,
+    # document: ~2 kB a row) that cost the filtered board 55 ms of server CPU at 200,000
+    # tickets; these rows are ~210 bytes (28 ms). Written by refresh() with the document.
+    f"CREATE TABLE IF NOT EXISTS {TITLES} ("
+    "ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE, "
+    f"{TITLE_VECTOR} TSVECTOR NOT NULL)",
+    # Where the vectors lived before migration 0028 (a table kept from then: a bench's).
+    f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {TITLE_VECTOR}",
+    # A titles table made beside documents already written: filled once from them, before
+    # its index (built in one pass, rather than each row through GIN's pending list).
+    f"INSERT INTO {TITLES} SELECT ticket_id, to_tsvector('english', title) FROM {TABLE} "
+    f"WHERE NOT EXISTS (SELECT 1 FROM {TITLES})",
+    f"CREATE INDEX IF NOT EXISTS ix_{TITLES}_{TITLE_VECTOR} ON {TITLES} USING gin ({TITLE_VECTOR})",
 ]
 
 
@@ -115,7 +122,8 @@ def _create(target: MetaData, connection: Connection, **kw: object) -> None:
 
 @event.listens_for(db.metadata, "before_drop")
 def _drop(target: MetaData, connection: Connection, **kw: object) -> None:
-    connection.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+    for table in (TITLES, TABLE):
+        connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
 # --- keeping the index in step ------------------------------------------------------------
@@ -138,9 +146,14 @@ def _documents_sql(dialect: str, where: str) -> str:
     # and the search reads what people type as words.
     email = "u.email || ' ' || replace(replace(u.email, '@', ' '), '.', ' ')"
     title = f"t.ref || ' ' || t.subject || ' ' || u.name || ' ' || {email}"
+    # In ticket order: FTS5 writes its pending words out whenever a rowid comes lower than
+    # the one before, so tickets read by customer (a plan SQLite picks at 200,000) made a
+    # segment per ticket and merged them again and again (a rebuild of 200,000 took 1,368 s;
+    # in order, 87 s on a saturated machine).
+    order = " ORDER BY t.id" if dialect == "sqlite" else ""
     return (
         f"SELECT t.id, {title}, {body} FROM tickets t "
-        f"JOIN users u ON u.id = t.customer_id WHERE {where}"
+        f"JOIN users u ON u.id = t.customer_id WHERE {where}{order}"
     )
 
 
@@ -161,9 +174,13 @@ def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
         write = f"INSERT INTO {TABLE} (rowid, title, body) {documents}"
         statements = [remove, write]
     else:
+        # The titles' vectors from the titles just written, in the same statement.
         statements = [
-            f"INSERT INTO {TABLE} (ticket_id, title, body) {documents} "
-            "ON CONFLICT (ticket_id) DO UPDATE SET title = excluded.title, body = excluded.body"
+            f"WITH written AS (INSERT INTO {TABLE} (ticket_id, title, body) {documents} "
+            "ON CONFLICT (ticket_id) DO UPDATE SET title = excluded.title, body = excluded.body "
+            f"RETURNING ticket_id, title) INSERT INTO {TITLES} (ticket_id, {TITLE_VECTOR}) "
+            "SELECT ticket_id, to_tsvector('english', title) FROM written "
+            f"ON CONFLICT (ticket_id) DO UPDATE SET {TITLE_VECTOR} = excluded.{TITLE_VECTOR}"
         ]
     for statement in statements:
         query = text(statement)
@@ -257,7 +274,7 @@ def matching(
         return Ticket.id.is_(None)  # nothing searchable was typed: nothing matches
     if probe:
         sqlite = db.engine.dialect.name == "sqlite"
-        vector = TITLE_VECTOR if titles_only else "document"
+        table, vector = (TITLES, TITLE_VECTOR) if titles_only else (TABLE, "document")
         # One ticket's document at a time (its rowid / primary key), never the set of
         # every match: a common word matches half the tickets, and gathering them costs
         # more than testing the few dozen a page reads.
@@ -269,7 +286,7 @@ def matching(
         else:
             tsquery, params = _tsquery_sql(terms)
             one = text(
-                f"SELECT 1 AS one FROM {TABLE} s "
+                f"SELECT 1 AS one FROM {table} s "
                 f"WHERE s.ticket_id = tickets.id AND {vector} @@ ({tsquery})"
             ).bindparams(**params)
         return one.columns(one=Integer).exists()
@@ -290,8 +307,8 @@ def found(terms: Terms, *, titles_only: bool = False) -> Subquery:
         query = query.bindparams(search_q=_fts5_query(terms, titles_only=titles_only))
     else:
         tsquery, params = _tsquery_sql(terms)
-        vector = TITLE_VECTOR if titles_only else "document"
-        query = text(f"SELECT ticket_id FROM {TABLE} WHERE {vector} @@ ({tsquery})")
+        table, vector = (TITLES, TITLE_VECTOR) if titles_only else (TABLE, "document")
+        query = text(f"SELECT ticket_id FROM {table} WHERE {vector} @@ ({tsquery})")
         query = query.bindparams(**params)
     return query.columns(ticket_id=Integer).subquery("found")
 

@@ -62,20 +62,33 @@ def test_the_titles_follow_a_new_name_and_a_reply_leaves_them_alone(make, agent)
     assert found("kilimanjaro") == {ticket.ref}
 
 
+def stored_and_fresh_titles(ticket_id: int) -> tuple[str, str]:
+    """PostgreSQL: the title vector the board's search reads, and one made from the title."""
+    return db.session.execute(
+        text(
+            "SELECT t.title_vector::text, to_tsvector('english', s.title)::text "
+            "FROM ticket_search s JOIN ticket_search_titles t USING (ticket_id) "
+            "WHERE ticket_id = :id"
+        ),
+        {"id": ticket_id},
+    ).one()
+
+
 def test_postgresql_stores_each_titles_vector_in_step(make, agent) -> None:
-    """The board's search reads a stored tsvector of the title (migration 0026), which
-    PostgreSQL writes whenever the service writes the document: never a stale one."""
+    """The board's search reads a tsvector of each title kept in a narrow table of its own
+    (migration 0028), written with the document: never a stale one, nor a missing one."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's FTS5 table indexes the title column itself")
     customer = make.customer(name="Brigitte Okafor", email="brigitte@shop.example")
     ticket = make.ticket(customer=customer, subject="Lamp arrived broken")
     settings.save_profile(customer, name="Brigitte Mensah", time_zone="UTC")
     service.reply(db.session.get(Ticket, ticket.id), author=agent, body="On it", public=True)
-    stored, fresh = db.session.execute(
-        text(
-            "SELECT title_vector::text, to_tsvector('english', title)::text "
-            "FROM ticket_search WHERE ticket_id = :id"
-        ),
-        {"id": ticket.id},
-    ).one()
+    stored, fresh = stored_and_fresh_titles(ticket.id)
     assert stored == fresh and "'mensah'" in stored and "okafor" not in stored
+    verify.change_email(customer, "bm@new.example")
+    stored, fresh = stored_and_fresh_titles(ticket.id)
+    assert stored == fresh and "'bm@new.example'" in stored and "brigitte@shop" not in stored
+    db.session.execute(text("DELETE FROM ticket_search_titles"))
+    search.rebuild(db.session.connection())
+    db.session.commit()
+    assert stored_and_fresh_titles(ticket.id)[0] == fresh

@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import Connection, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from support.extensions import db
@@ -237,37 +237,35 @@ def _indexes_and_columns(engine) -> tuple[set[str], set[str]]:
     return indexes, columns
 
 
+def _lamp_ticket_with_its_document(connection: Connection, ref: str) -> None:
+    """Ann's ticket about a lamp, and its search document, written as the code does now."""
+    from support.models import Ticket, User
+
+    customer = connection.execute(
+        insert(User.__table__).values(
+            email="ann@shop.example", name="Ann Okafor", password_hash="x", role="customer"
+        )
+    ).inserted_primary_key[0]
+    values = {"subject": "Lamp arrived broken", "description": "D", "board_sort_key": 0.0}
+    ticket = connection.execute(
+        insert(Ticket.__table__).values(ref=ref, customer_id=customer, **values)
+    ).inserted_primary_key[0]
+    search.refresh(connection, [ticket])
+
+
 def test_0026_stores_the_titles_vector_of_documents_written_before_it(
     app: Flask, fresh_database: str | Path, tmp_path: Path, redis_url: str
 ) -> None:
     """PostgreSQL: upgrading fills the stored title vector of the documents already there,
     and a downgrade goes back to 0025's index on the expression. SQLite: nothing changes
     (FTS5 indexes the title column itself), and the documents survive both ways."""
-    from sqlalchemy import insert
-
-    from support.models import Ticket, User
-
     flask_db(["upgrade", "0025"], fresh_database, tmp_path, redis_url)
     engine = create_engine(_url(fresh_database))
     postgresql = engine.dialect.name == "postgresql"
     try:
         with engine.begin() as connection:
-            customer = connection.execute(
-                insert(User.__table__).values(
-                    email="ann@shop.example", name="Ann Okafor", password_hash="x", role="customer"
-                )
-            ).inserted_primary_key[0]
-            ticket = connection.execute(
-                insert(Ticket.__table__).values(
-                    ref="SUP-MIG26",
-                    subject="Lamp arrived broken",
-                    description="D",
-                    customer_id=customer,
-                    board_sort_key=0.0,
-                )
-            ).inserted_primary_key[0]
-            search.refresh(connection, [ticket])
-        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
+            _lamp_ticket_with_its_document(connection, "SUP-MIG26")
+        flask_db(["upgrade", "0027"], fresh_database, tmp_path, redis_url)
         if postgresql:
             indexes, columns = _indexes_and_columns(engine)
             assert "title_vector" in columns and "ix_ticket_search_title_vector" in indexes
@@ -277,11 +275,51 @@ def test_0026_stores_the_titles_vector_of_documents_written_before_it(
             indexes, columns = _indexes_and_columns(engine)
             assert "title_vector" not in columns and "ix_ticket_search_title" in indexes
             assert "ix_ticket_search_title_vector" not in indexes
-        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)  # the column made anew
+        flask_db(["upgrade", "0027"], fresh_database, tmp_path, redis_url)  # the column made anew
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM ticket_search")) == 1
             if postgresql:
                 stored = connection.scalar(text("SELECT title_vector::text FROM ticket_search"))
                 assert "'lamp'" in stored
+    finally:
+        engine.dispose()
+
+
+def test_0028_moves_the_titles_vectors_to_their_own_table(
+    app: Flask, fresh_database: str | Path, tmp_path: Path, redis_url: str
+) -> None:
+    """PostgreSQL: upgrading fills ticket_search_titles from the documents already there
+    (a database from before 0028 has no such table) and drops 0026's column; a downgrade
+    brings the column back, filled. SQLite: nothing changes, the documents survive."""
+    flask_db(["upgrade", "0029"], fresh_database, tmp_path, redis_url)
+    engine = create_engine(_url(fresh_database))
+    postgresql = engine.dialect.name == "postgresql"
+    titles = "SELECT title_vector::text FROM ticket_search_titles"
+    try:
+        with engine.begin() as connection:
+            _lamp_ticket_with_its_document(connection, "SUP-MIG28")
+            if postgresql:  # as 0029 left it (migration 0013 makes today's tables)
+                connection.execute(text("DROP TABLE ticket_search_titles"))
+        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM ticket_search")) == 1
+            if postgresql:
+                assert "'lamp'" in connection.scalar(text(titles))
+        if postgresql:
+            indexes, columns = _indexes_and_columns(engine)
+            assert "title_vector" not in columns and "ix_ticket_search_title_vector" not in indexes
+        flask_db(["downgrade", "0029"], fresh_database, tmp_path, redis_url)
+        if postgresql:
+            indexes, columns = _indexes_and_columns(engine)
+            assert "title_vector" in columns and "ix_ticket_search_title_vector" in indexes
+            with engine.connect() as connection:
+                stored = connection.scalar(text("SELECT title_vector::text FROM ticket_search"))
+                assert "'lamp'" in stored
+                assert not inspect(connection).has_table("ticket_search_titles")
+        flask_db(["upgrade"], fresh_database, tmp_path, redis_url)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM ticket_search")) == 1
+            if postgresql:
+                assert "'lamp'" in connection.scalar(text(titles))
     finally:
         engine.dispose()
