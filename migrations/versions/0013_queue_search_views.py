@@ -43,7 +43,7 @@ def upgrade():
 
 
 def downgrade():
-    # search.schema() as it is today may have made the titles' table too (migration 0028).
+    # search.schema() as it is today may have made the titles' table too (migration 0030).
     op.execute(f"DROP TABLE IF EXISTS {search.TITLES}")
     op.execute(f"DROP TABLE IF EXISTS {search.TABLE}")
     with op.batch_alter_table("tickets", schema=None) as batch_op:

@@ -92,7 +92,7 @@ _POSTGRES_SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {TITLES} ("
     "ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE, "
     f"{TITLE_VECTOR} TSVECTOR NOT NULL)",
-    # Where the vectors lived before migration 0028 (a table kept from then: a bench's).
+    # Where the vectors lived before migration 0030 (a table kept from then: a bench's).
     f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {TITLE_VECTOR}",
     # A titles table made beside documents already written: filled once from them, before
     # its index (built in one pass, rather than each row through GIN's pending list).

@@ -76,7 +76,7 @@ def stored_and_fresh_titles(ticket_id: int) -> tuple[str, str]:
 
 def test_postgresql_stores_each_titles_vector_in_step(make, agent) -> None:
     """The board's search reads a tsvector of each title kept in a narrow table of its own
-    (migration 0028), written with the document: never a stale one, nor a missing one."""
+    (migration 0030), written with the document: never a stale one, nor a missing one."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's FTS5 table indexes the title column itself")
     customer = make.customer(name="Brigitte Okafor", email="brigitte@shop.example")

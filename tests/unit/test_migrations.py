@@ -285,11 +285,11 @@ def test_0026_stores_the_titles_vector_of_documents_written_before_it(
         engine.dispose()
 
 
-def test_0028_moves_the_titles_vectors_to_their_own_table(
+def test_0030_moves_the_titles_vectors_to_their_own_table(
     app: Flask, fresh_database: str | Path, tmp_path: Path, redis_url: str
 ) -> None:
     """PostgreSQL: upgrading fills ticket_search_titles from the documents already there
-    (a database from before 0028 has no such table) and drops 0026's column; a downgrade
+    (a database from before 0030 has no such table) and drops 0026's column; a downgrade
     brings the column back, filled. SQLite: nothing changes, the documents survive."""
     flask_db(["upgrade", "0029"], fresh_database, tmp_path, redis_url)
     engine = create_engine(_url(fresh_database))

@@ -6,7 +6,7 @@ A team's overdue tickets searched by title read one title vector per ticket (14,
 most of the board's 68 ms of server CPU. SQLite's FTS5 table searches its title column
 from its own index: nothing to do there.
 
-Revision ID: 0028
+Revision ID: 0030
 Revises: 0029
 Create Date: 2026-12-06 15:00:00
 
@@ -15,8 +15,8 @@ Create Date: 2026-12-06 15:00:00
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0028"
-down_revision = "0029"  # 0029 (reports) reached main first; this id was assigned before
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
