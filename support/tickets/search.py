@@ -180,7 +180,9 @@ def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
             "ON CONFLICT (ticket_id) DO UPDATE SET title = excluded.title, body = excluded.body "
             f"RETURNING ticket_id, title) INSERT INTO {TITLES} (ticket_id, {TITLE_VECTOR}) "
             "SELECT ticket_id, to_tsvector('english', title) FROM written "
-            f"ON CONFLICT (ticket_id) DO UPDATE SET {TITLE_VECTOR} = excluded.{TITLE_VECTOR}"
+            f"ON CONFLICT (ticket_id) DO UPDATE SET {TITLE_VECTOR} = excluded.{TITLE_VECTOR} "
+            # A reply leaves the title as it was: no new row version, no GIN entry.
+            f"WHERE {TITLES}.{TITLE_VECTOR} IS DISTINCT FROM excluded.{TITLE_VECTOR}"
         ]
     for statement in statements:
         query = text(statement)

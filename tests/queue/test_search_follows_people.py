@@ -92,3 +92,17 @@ def test_postgresql_stores_each_titles_vector_in_step(make, agent) -> None:
     search.rebuild(db.session.connection())
     db.session.commit()
     assert stored_and_fresh_titles(ticket.id)[0] == fresh
+
+
+def test_postgresql_leaves_an_unchanged_titles_vector_alone(make, agent) -> None:
+    """A reply writes the document again but not the title's vector (the title did not
+    change): no new row version, so no new entry in the titles' GIN index."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 table indexes the title column itself")
+    ticket = make.ticket(subject="Lamp arrived broken")
+    version = text("SELECT xmin::text FROM ticket_search_titles WHERE ticket_id = :id")
+    before = db.session.scalar(version, {"id": ticket.id})
+    reply = "The courier confirmed the delivery."
+    service.reply(db.session.get(Ticket, ticket.id), author=agent, body=reply, public=True)
+    assert found("courier") == {ticket.ref}  # the document was written
+    assert db.session.scalar(version, {"id": ticket.id}) == before
