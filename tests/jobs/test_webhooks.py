@@ -8,7 +8,6 @@ RQ's scheduler would release then. Rows are read back on a session of their own.
 from __future__ import annotations
 
 import socket
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -267,12 +266,12 @@ def test_sending_a_delivered_one_again_adds_a_delivery_with_the_same_body(
 
 
 def test_slow_receiver_times_out(app, make, receiver, webhook, run_jobs):
+    """The receiver answers after 3 s, the timeout is 1 s: the delivery gives up and says
+    so (no wall-clock bound here: a loaded CI machine stretches every step)."""
     webhook(receiver.url)
     receiver.plan = [Reply(delay=3)]
     make.ticket(make.customer())
-    started = time.monotonic()
     run_jobs()
-    assert time.monotonic() - started < 2.5
     (row,) = deliveries()
     assert row.status == DeliveryStatus.PENDING and row.response_code is None
     assert "timed out" in row.last_error
