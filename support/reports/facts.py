@@ -21,6 +21,7 @@ from sqlalchemy import Select, Table, and_, delete, func, insert, literal, or_, 
 
 from support.extensions import db
 from support.models import Rating, ReportFactsState, Ticket
+from support.reports.backlog import span_days, span_rows
 from support.reports.clock import (
     EVENT_COUNTS,
     FACTS,
@@ -30,8 +31,6 @@ from support.reports.clock import (
     clock_rows,
     event_rows,
     fingerprint,
-    span_days,
-    span_rows,
 )
 
 BATCH = 2000  # tickets per statement: their events are read through the ticket index
@@ -136,7 +135,7 @@ def _copied(table: Table, own: list[str]) -> list[str]:
 
 
 def _counted(spans: Select) -> Select:
-    """`spans` (span_rows) with what the page counts them by (clock.span_days)."""
+    """`spans` (span_rows) with what the page counts them by (backlog.span_days)."""
     found = spans.subquery("spans")
     ticket = TICKETS.alias("filed")
     return select(

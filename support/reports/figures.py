@@ -52,16 +52,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from support.extensions import db
 from support.models import EventKind, Rating, Ticket, User
 from support.reports import breakdown, cache, ratings, sql, times
+from support.reports.backlog import backlog_spans, open_spans
 from support.reports.breakdown import Row
 from support.reports.clock import (
     FACTS,
     Clock,
     Kept,
-    backlog_spans,
     clock_times,
     done_at,
     event_counts,
-    open_spans,
     target_counts,
 )
 from support.reports.filters import Grouping, ReportFilters, conditions, in_range

@@ -1,0 +1,135 @@
+"""The backlog's stretches: from each ticket's status events, when it entered the
+backlog (filed or reopened) and left it (resolved or closed), kept by the sweep
+(facts.py) or worked out from the timelines for tickets changed since; the page counts
+the backlog at the end of each day and its age from them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from support.models import Ticket, TicketEvent
+from support.reports import sql
+from support.reports.clock import SPANS, STATUS_EVENTS, Kept
+
+DONE_STATUSES = ["resolved", "closed"]
+
+
+def span_rows(cohort: list) -> Select:
+    """For each ticket passing `cohort`, its stretches in the backlog: ticket_id, seq
+    (1, 2, …), opened_at (filed or reopened) and closed_at (resolved or closed; None:
+    still in the backlog), from its status events.
+
+    Filing starts the first stretch; after that, every status event that moves the
+    ticket between done (resolved, closed) and not done ends or starts one, so the
+    turns alternate and the n-th pair of them is the n-th stretch.
+    """
+    to = TicketEvent.data["to"].as_string()
+    done = case((to.in_(DONE_STATUSES), 1), else_=0)
+    order = (TicketEvent.created_at, TicketEvent.id)
+    events = (
+        select(
+            TicketEvent.ticket_id,
+            TicketEvent.created_at.label("at"),
+            TicketEvent.id.label("seq"),
+            done.label("done"),
+            func.lag(done, 1, 0)
+            .over(partition_by=TicketEvent.ticket_id, order_by=order)
+            .label("was"),
+        )
+        .where(
+            TicketEvent.ticket_id.in_(select(Ticket.id).where(*cohort)),
+            TicketEvent.kind.in_(STATUS_EVENTS),
+        )
+        .subquery("status_events")
+    )
+    turns = union_all(
+        select(
+            Ticket.id.label("ticket_id"),
+            Ticket.created_at.label("at"),
+            literal(0).label("seq"),
+            literal(0).label("done"),
+        ).where(*cohort),
+        select(events.c.ticket_id, events.c.at, events.c.seq, events.c.done).where(
+            events.c.done != events.c.was
+        ),
+    ).subquery("turns")
+    numbered = select(
+        turns.c.ticket_id,
+        turns.c.at,
+        turns.c.done,
+        (
+            (
+                func.row_number().over(
+                    partition_by=turns.c.ticket_id, order_by=(turns.c.at, turns.c.seq)
+                )
+                + 1
+            )
+            // 2
+        ).label("span"),
+    ).subquery("numbered")
+    return select(
+        numbered.c.ticket_id,
+        numbered.c.span.label("seq"),
+        func.min(case((numbered.c.done == 0, numbered.c.at))).label("opened_at"),
+        func.max(case((numbered.c.done == 1, numbered.c.at))).label("closed_at"),
+    ).group_by(numbered.c.ticket_id, numbered.c.span)
+
+
+def span_days(opened: Any, closed: Any, filed: Any) -> list[ColumnElement[int]]:
+    """What the page counts a stretch by: opened_day and closed_day, the days it began
+    and ended, and filed_s, its ticket's filing time in whole seconds. The sweep keeps
+    them (facts.py), so a page reads integers rather than working them out from the
+    timestamps of every stretch it counts."""
+    return [
+        sql.day_number(opened).label("opened_day"),
+        sql.day_number(closed).label("closed_day"),
+        sql.seconds(filed).label("filed_s"),
+    ]
+
+
+Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, closed_at
+
+
+def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
+    """opened_at, closed_at, opened_day, closed_day and filed_s (span_days) of the backlog
+    stretches of tickets passing `where` that meet any of the `chosen` conditions (each
+    one a part of its own, read through its own index): kept ones where fresh, worked
+    out for the rest."""
+    parts = []
+    for source in kept.sources(where, SPANS):
+        if source.kept:
+            span = source.c
+            counted = [span.opened_day, span.closed_day, span.filed_s]
+            parts += [
+                select(span.opened_at, span.closed_at, *counted).where(
+                    *source.where, condition(span.opened_at, span.closed_at)
+                )
+                for condition in chosen
+            ]
+            continue
+        raw = span_rows(source.where).subquery("raw_spans")
+        counted = span_days(raw.c.opened_at, raw.c.closed_at, Ticket.created_at)
+        parts += [
+            select(raw.c.opened_at, raw.c.closed_at, *counted)
+            .join(Ticket, Ticket.id == raw.c.ticket_id)
+            .where(condition(raw.c.opened_at, raw.c.closed_at))
+            for condition in chosen
+        ]
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def open_spans(where: list, kept: Kept, moment: datetime) -> Any:
+    """backlog_spans in the backlog at `moment`: still open, or closed since (two
+    conditions, so each is read through the closed_at index, not every stretch begun
+    before `moment`)."""
+    return backlog_spans(
+        where,
+        kept,
+        lambda opened, closed: and_(closed.is_(None), opened < moment),
+        lambda opened, closed: and_(closed >= moment, opened < moment),
+    )
