@@ -98,17 +98,19 @@ Chosen = Callable[[Any, Any], ColumnElement[bool]]  # a condition on opened_at, 
 def backlog_spans(where: list, kept: Kept, *chosen: Chosen) -> Any:
     """opened_at, closed_at, opened_day, closed_day and filed_s (span_days) of the backlog
     stretches of tickets passing `where` that meet any of the `chosen` conditions (each
-    one a part of its own, read through its own index): kept ones where fresh, worked
-    out for the rest."""
+    one a condition on closed_at first, a part of its own read through the closed_at
+    index): kept ones where fresh, worked out for the rest."""
     parts = []
     for source in kept.sources(where, SPANS):
         if source.kept:
             span = source.c
             counted = [span.opened_day, span.closed_day, span.filed_s]
             parts += [
-                select(span.opened_at, span.closed_at, *counted).where(
-                    *source.where, condition(span.opened_at, span.closed_at)
-                )
+                select(span.opened_at, span.closed_at, *counted)
+                .where(*source.where, condition(span.opened_at, span.closed_at))
+                # Named: with some statistics SQLite reads the opened_at index instead,
+                # every stretch begun before the range (35 ms against 5 at 200,000).
+                .with_hint(SPANS, "INDEXED BY ix_report_backlog_spans_closed", "sqlite")
                 for condition in chosen
             ]
             continue

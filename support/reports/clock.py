@@ -220,31 +220,50 @@ def union(parts: list[Select], name: str) -> Any:
 Columns = Callable[[Any], list]  # labelled columns over a ticket's (or its copy's) columns
 
 
-def clock_times(
+@dataclass(frozen=True)
+class Timed:
+    """The clock times of the tickets filed in the range: `all`, a CTE of every one;
+    and its two parts when facts are kept: `kept`, the conditions on the kept facts
+    (FACTS) that pick theirs, and `fresh`, a CTE of those worked out (the tickets
+    changed since the sweep). `kept` None: nothing kept, `all` is worked out."""
+
+    all: Any
+    kept: list | None = None
+    fresh: Any = None
+
+
+def timed(
     filters: ReportFilters,
     where: list,
     clock: Clock,
     kept: Kept = RAW,
     more: Columns = lambda c: [],
-) -> Any:
-    """A CTE: for each ticket filed in the range, its id, assignee, channel, and `fr` and
-    `res`, the clock seconds to the first response and to done (None while not there):
-    kept facts where they are fresh, worked out (clock_rows) for the rest; and `more(c)`,
-    more columns over the ticket's columns or their kept copies (`c`)."""
+) -> Timed:
+    """For each ticket filed in the range, its id, assignee, channel, and `fr` and `res`,
+    the clock seconds to the first response and to done (None while not there): kept
+    facts where they are fresh, worked out (clock_rows) for the rest; and `more(c)`,
+    more columns over the ticket's columns or their kept copies (`c`). As Timed: a CTE
+    of them all, and its parts."""
+    kept_where, fresh = None, None
     parts = []
     for source in kept.sources(where, FACTS):
         c = source.c
         cohort = [*source.where, in_range(c.created_at, filters)]
         if source.kept:
+            kept_where = cohort
             parts.append(
                 select(
                     c.ticket_id.label("id"), c.assignee_id, c.channel, c.fr, c.res, *more(c)
                 ).where(*cohort)
             )
         else:
-            parts.append(clock_rows(cohort, clock, more(TICKETS.c)))
-    # A CTE: read by several parts of one statement, worked out once.
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).cte("times")
+            fresh = clock_rows(cohort, clock, more(TICKETS.c))
+            parts.append(fresh)
+    if kept_where is None:
+        return Timed(parts[0].cte("times"))
+    # CTEs: each read by several parts of one statement, worked out once.
+    fresh = fresh.cte("fresh")
+    return Timed(union_all(parts[0], select(fresh)).cte("times"), kept_where, fresh)
 
 
 def clock_rows(cohort: list, clock: Clock, more: Sequence[Any] = ()) -> Select:

@@ -58,10 +58,11 @@ from support.reports.clock import (
     FACTS,
     Clock,
     Kept,
-    clock_times,
+    Timed,
     done_at,
     event_counts,
     target_counts,
+    timed,
 )
 from support.reports.filters import Grouping, ReportFilters, conditions, in_range
 from support.reports.filters import since as range_since
@@ -185,6 +186,8 @@ def build(
 
     filed_rows = run(statements.filed).all()
     filed, done = _read_tally(filed_rows), _read_tally(run(statements.done))
+    if statements.agents is not None:
+        filed_rows += _agent_medians(statements, filed.timed_by_agent, params)
     days = _days(filters, _read_moves(run(statements.moves)), filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
@@ -222,12 +225,15 @@ class Statements:
     parameters (ReportFilters.params, Kept.params, `now`)."""
 
     filed: Select  # with the clock times' figures
+    agents: Timed | None  # the per-agent medians' clock times, when walked (times.walks)
     done: Select
     moves: Select
     events: Select
     ratings: Select
     ages: Select
     comments: Select
+    # The per-agent medians' statements by how many agents they have a place for.
+    by_slots: dict[int, Select] = field(default_factory=dict)
 
 
 # The statements, kept by shape (cache.Shelf); tests look at `_built`.
@@ -242,15 +248,23 @@ def _statements(
     """The statements for `where`, `clock` and `kept`, made once (see cache.Shelf)."""
     return _shelf.get(
         cache.shape(where, clock, kept),
-        lambda: Statements(
-            filed=_filed(filters, where, clock, kept, now),
-            done=_done(filters, where, kept),
-            moves=_backlog_moves(filters, where, kept),
-            events=_events(filters, where, kept),
-            ratings=ratings.statement(filters, where, kept),
-            ages=_backlog_ages(filters, where, kept),
-            comments=_comments(filters, where),
-        ),
+        lambda: _made(filters, where, clock, kept, now),
+    )
+
+
+def _made(
+    filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime
+) -> Statements:
+    filed, clocked = _filed(filters, where, clock, kept, now)
+    return Statements(
+        filed=filed,
+        agents=clocked if times.walks(clocked) else None,
+        done=_done(filters, where, kept),
+        moves=_backlog_moves(filters, where, kept),
+        events=_events(filters, where, kept),
+        ratings=ratings.statement(filters, where, kept),
+        ages=_backlog_ages(filters, where, kept),
+        comments=_comments(filters, where),
     )
 
 
@@ -270,48 +284,55 @@ class Tally:
     by_day: dict[int, tuple[int, ...]]
     by_agent: dict[int, int]
     by_channel: dict[str, int]
+    timed_by_agent: dict[int, int] = field(default_factory=dict)  # with a first response
 
 
 # The tally's tags: the rows of a statement that counts tickets (_tallied).
 TALLIED = ("d", "a", "c")
 
 
-def _tallied(rows: Any, flags: Sequence[Any] = ()) -> list[Select]:
+def _tallied(rows: Any, flags: Sequence[Any] = (), timed: Any = None) -> list[Select]:
     """Parts of a statement counting `rows` (a CTE of tickets with their `day`,
     assignee_id and channel) by day (how many, then the sum of each 0/1 flag of
-    `flags`), by assignee and by channel. Each row: a tag (TALLIED), how many, two nulls
-    (where times.parts has its values), the key, the sums (read by _read_tally)."""
+    `flags`), by assignee (and, given `timed`, how many have it: the count the
+    per-agent medians walk by) and by channel. Each row: a tag (TALLIED), how many, two
+    nulls (where times.parts has its values), the key, the sums (read by _read_tally)."""
     blanks = [cast(null(), BigInteger)] * len(flags)
     value = cast(null(), Float)
 
     def by(tag: str, key: Any, *sums: Any) -> Select:
         counted = [literal(tag), func.count(), value, value, cast(key, String)]
-        return select(*counted, *(sums or blanks)).group_by(key)
+        return select(*counted, *sums, *blanks[len(sums) :]).group_by(key)
 
+    per_agent = [] if timed is None else [func.count(timed)]
     return [
         by("d", rows.c.day, *map(func.sum, flags)),
-        by("a", rows.c.assignee_id).where(rows.c.assignee_id.is_not(None)),
+        by("a", rows.c.assignee_id, *per_agent).where(rows.c.assignee_id.is_not(None)),
         by("c", rows.c.channel),
     ]
 
 
 def _read_tally(rows: Any) -> Tally:
     """The tally from a statement's rows (those of other tags left to others)."""
-    by_day, by_agent, by_channel = {}, {}, {}
+    by_day, by_agent, by_channel, timed = {}, {}, {}, {}
     for by, n, _, _, key, *found in rows:
         if by == "d":
             by_day[int(key)] = (n, *(int(x) for x in found))
         elif by == "a":
             by_agent[int(key)] = n
+            if found and found[0]:
+                timed[int(key)] = found[0]
         elif by == "c":
             by_channel[key] = n
-    return Tally(by_day, by_agent, by_channel)
+    return Tally(by_day, by_agent, by_channel, timed)
 
 
-def _filed(filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime) -> Select:
+def _filed(
+    filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: datetime
+) -> tuple[Select, Timed]:
     """Tickets filed in the range, read once for both: their clock times' figures
     (times.parts) and their tally, by day with their SLA counts (clock.target_counts),
-    by assignee and by channel."""
+    by assignee and by channel; and their clock times (Timed)."""
     moment = bindparam("now", now, type_=DateTime)
 
     def counted(c: Any) -> list:
@@ -325,10 +346,31 @@ def _filed(filters: ReportFilters, where: list, clock: Clock, kept: Kept, now: d
             *(sql.flag(flag).label(f"sla{i}") for i, flag in enumerate(flags)),
         ]
 
-    rows = clock_times(filters, where, clock, kept, counted)
+    clocked = timed(filters, where, clock, kept, counted)
+    rows = clocked.all
     flags = [rows.c[f"sla{i}"] for i in range(4)]
     pad = [String, *[BigInteger] * len(flags)]  # the tally's key and sums
-    return union_all(*times.parts(rows, pad), *_tallied(rows, flags))
+    return union_all(*times.parts(clocked, pad), *_tallied(rows, flags, rows.c.fr)), clocked
+
+
+# The per-agent medians' statement has a place for so many more agents at a time, so
+# that a few statements serve any number of agents.
+AGENT_SLOTS = 8
+
+
+def _agent_medians(statements: Statements, timed: dict[int, int], params: dict) -> list:
+    """Rows of the first-response median of each agent in `timed` (how many first
+    responses each has), as times.parts has them."""
+    if not timed:
+        return []
+    slots = -(-len(timed) // AGENT_SLOTS) * AGENT_SLOTS
+    statement = statements.by_slots.get(slots)
+    if statement is None:  # two threads may both make it: the same statement
+        statement = statements.by_slots[slots] = times.agent_medians(statements.agents, slots)
+    bound = {}
+    for i, (agent, n) in enumerate(sorted(timed.items())):
+        bound[f"agent_{i}"], bound[f"n_{i}"] = agent, n
+    return db.session.execute(statement, {**params, **bound}).all()
 
 
 def _done(filters: ReportFilters, where: list, kept: Kept) -> Select:

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, Select, case, func, literal, select, true, union_all
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -65,6 +66,16 @@ def _seconds_default(element: seconds, compiler: Any, **kw: Any) -> str:
     # half again. The double is exact enough: at 2·10⁹ s its step is 2.4·10⁻⁷ s, finer
     # than a timestamp's microsecond, so FLOOR finds the same whole second.
     return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+def _sqlite_table_hint(compiler: SQLiteCompiler, table: Any, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy drops a table's hint (Select.with_hint) on SQLite, which has one: INDEXED BY,
+# the index a table is read through. The walked percentiles name theirs (percentile_walked):
+# without it SQLite's planner may well sort the rows it could have walked.
+SQLiteCompiler.get_from_hint_text = _sqlite_table_hint
 
 
 def day_of(number: int) -> date:
@@ -219,3 +230,21 @@ def percentiles_sorted(values: Select, ps: Sequence[float]) -> Select:
     return select(
         func.max(picked.c.key).label("key"), func.max(picked.c.n).label("n"), *columns
     ).having(func.count() > 0)
+
+
+def percentile_walked(kept: Select, fresh: Select, p: float, n: Any) -> Any:
+    """The same for one percentile of two sets of values, as a scalar subquery: `kept`
+    (a select of `value` over a table whose index is in value order) and `fresh` (a few,
+    sorted here), `n` (an uncorrelated scalar subquery) how many they hold together.
+
+    No sort and no numbering of the kept values: the two sets are merged in value order
+    (SQLite walks the index) and the two values at the wanted position are read by
+    LIMIT and OFFSET, so a percentile costs a walk of an index, not a sort of every value.
+    The position is p·(n−1) as in the other forms; its whole part is the OFFSET, its
+    fraction moves the value from the lower of the two to the upper."""
+    at = n * literal(p, Float) - literal(p, Float)
+    below = floor_int(at)
+    merged = union_all(kept, fresh)
+    two = merged.order_by(merged.selected_columns.value).limit(2).offset(below).subquery("two")
+    low, high = func.min(two.c.value), func.max(two.c.value)
+    return select(low + (at - below) * (high - low)).scalar_subquery()

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import event, exists, func, select, update
 
 from support.board import queries as board
 from support.extensions import db
@@ -458,3 +458,35 @@ def test_statements_kept_for_one_report_give_the_next_its_own_figures(mixed, adm
         fresh = figures.build(filters, admin, now, shared)
         assert _everything(kept) == _everything(fresh), args
         assert fresh.created or fresh.backlog_end
+
+
+def test_sqlite_walks_the_kept_clock_times_in_their_indexes(mixed, admin):
+    """Each percentile of kept clock times is read by walking an index in value order
+    (merged with the fresh ones), never by sorting them: EXPLAIN names the walked
+    indexes, read alone (covering), and a merge of the two parts."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the walk is SQLite's form (PostgreSQL sorts: percentile_cont)")
+    facts.refresh(NOW)
+    statements: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "INDEXED BY" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        report = _report(admin)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert report.fr_p50 is not None and any(row.fr_median for row in report.agents)
+    plan = "\n".join(
+        row[3]
+        for statement, parameters in statements
+        for row in db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters
+        )
+    )
+    for index in ("fr", "res", "agent_fr", "channel_fr"):
+        assert f"USING COVERING INDEX ix_report_ticket_facts_{index} " in plan, index
+    assert "MERGE (UNION ALL)" in plan
+    assert _everything(report) == _everything(_report(admin, RAW))

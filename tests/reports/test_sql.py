@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import literal, select, union_all
@@ -190,3 +191,35 @@ def test_percentiles_of_known_keys_match_the_definition(app):
     for key, samples in SAMPLES.items():
         expected = (len(samples), *[_expected(samples, p) for p in ps])
         assert found[key] == pytest.approx(expected)
+
+
+def _rows(values: list[float]) -> Any:
+    """A select of `value` over literal rows (none: a select that finds nothing)."""
+    if not values:
+        return select(literal(0.0).label("value")).where(literal(False))
+    rows = union_all(*[select(literal(v).label("value")) for v in values]).subquery()
+    return select(rows.c.value)
+
+
+SPLITS = {
+    "all kept": lambda values: (values, []),
+    "all fresh": lambda values: ([], values),
+    "fresh below": lambda values: (sorted(values)[2:], sorted(values)[:2]),
+    "fresh above": lambda values: (sorted(values)[:-2], sorted(values)[-2:]),
+    "interleaved": lambda values: (values[::2], values[1::2]),
+}
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+@pytest.mark.parametrize("key", sorted(SAMPLES))
+def test_walked_percentiles_of_two_sets_match_the_definition(app, key, split):
+    """Kept and fresh values merged in order, read at the position: wherever the fresh
+    ones fall among the kept, the percentile of them all."""
+    values = SAMPLES[key]
+    kept, fresh = SPLITS[split](values)
+    ps = [0.1, 0.5, 0.9, 0.99]
+    n = literal(len(values))
+    found = db.session.execute(
+        select(*[sql.percentile_walked(_rows(kept), _rows(fresh), p, n) for p in ps])
+    ).one()
+    assert list(found) == pytest.approx([_expected(values, p) for p in ps])
