@@ -240,11 +240,19 @@ def percentile_walked(kept: Select, fresh: Select, p: float, n: Any) -> Any:
     No sort and no numbering of the kept values: the two sets are merged in value order
     (SQLite walks the index) and the two values at the wanted position are read by
     LIMIT and OFFSET, so a percentile costs a walk of an index, not a sort of every value.
-    The position is p·(n−1) as in the other forms; its whole part is the OFFSET, its
-    fraction moves the value from the lower of the two to the upper."""
+    The position is p·(n−1) as in the other forms; its whole part and the next are the
+    values read, its fraction moves the value from the lower to the upper. Above the
+    median the walk comes down from the top: the 90th percentile is a tenth of the way."""
     at = n * literal(p, Float) - literal(p, Float)
     below = floor_int(at)
     merged = union_all(kept, fresh)
-    two = merged.order_by(merged.selected_columns.value).limit(2).offset(below).subquery("two")
-    low, high = func.min(two.c.value), func.max(two.c.value)
+    value = merged.selected_columns.value
+    if p <= 0.5:
+        # LIMIT 2 reads one value at the top (below = n − 1): interpolated with itself.
+        two = merged.order_by(value).limit(2).offset(below)
+    else:
+        above = case((below + 1 < n, below + 1), else_=below)  # the top has no next
+        two = merged.order_by(value.desc()).limit(above - below + 1).offset(n - 1 - above)
+    rows = two.subquery("two")
+    low, high = func.min(rows.c.value), func.max(rows.c.value)
     return select(low + (at - below) * (high - low)).scalar_subquery()
