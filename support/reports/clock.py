@@ -338,6 +338,12 @@ def clock_rows(cohort: list, clock: Clock, more: Sequence[Any] = ()) -> Select:
     )
 
 
+def kept_day(c: Any, name: str, ts: Any) -> ColumnElement[int]:
+    """The day number of `ts`: the kept copy's own column `name` where `c` is a kept
+    copy's columns that have it (the sweep works it out once), else worked out."""
+    return c[name] if name in c else sql.day_number(ts)
+
+
 def target_counts(
     answered: Any, due: Any, now: datetime, paused: Any = TICKETS.c.sla_paused_at
 ) -> tuple[ColumnElement, ...]:

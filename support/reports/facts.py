@@ -21,6 +21,7 @@ from sqlalchemy import Select, Table, and_, delete, func, insert, literal, or_, 
 
 from support.extensions import db
 from support.models import Rating, ReportFactsState, Ticket
+from support.reports import sql
 from support.reports.backlog import span_days, span_rows
 from support.reports.clock import (
     EVENT_COUNTS,
@@ -29,6 +30,7 @@ from support.reports.clock import (
     TICKETS,
     Clock,
     clock_rows,
+    done_at,
     event_rows,
     fingerprint,
 )
@@ -94,10 +96,11 @@ def _rebuild(ids: list[int], clock: Clock, kept_under: str) -> None:
         db.session.execute(delete(table).where(table.c.ticket_id.in_(ids)))
     times = clock_rows(cohort, clock).subquery("times")
     own = ["ticket_id", "fingerprint", "fr", "res", "rated_at", "rating_score"]
+    days = ["created_day", "done_day", "rated_day"]
     copied = _copied(FACTS, own)
     db.session.execute(
         insert(FACTS).from_select(
-            [*own, *copied],
+            [*own, *days, *copied],
             select(
                 times.c.id,
                 literal(kept_under),
@@ -105,6 +108,9 @@ def _rebuild(ids: list[int], clock: Clock, kept_under: str) -> None:
                 times.c.res,
                 Rating.created_at,
                 Rating.score,
+                sql.day_number(TICKETS.c.created_at),
+                sql.day_number(done_at()),
+                sql.day_number(Rating.created_at),
                 *[TICKETS.c[name] for name in copied],
             )
             .join(TICKETS, TICKETS.c.id == times.c.id)

@@ -61,6 +61,7 @@ from support.reports.clock import (
     Timed,
     done_at,
     event_counts,
+    kept_day,
     target_counts,
     timed,
 )
@@ -342,7 +343,7 @@ def _filed(
         res_counted, res_met = target_counts(done_at(c), c.resolution_due, moment, c.sla_paused_at)
         flags = [fr_counted, fr_met, res_counted, res_met]
         return [
-            sql.day_number(c.created_at).label("day"),
+            kept_day(c, "created_day", c.created_at).label("day"),
             *(sql.flag(flag).label(f"sla{i}") for i, flag in enumerate(flags)),
         ]
 
@@ -376,7 +377,7 @@ def _agent_medians(statements: Statements, timed: dict[int, int], params: dict) 
 def _done(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """Tickets done in the range."""
     parts = [
-        select(sql.day_number(done_at(c)).label("day"), c.assignee_id, c.channel).where(
+        select(kept_day(c, "done_day", done_at(c)).label("day"), c.assignee_id, c.channel).where(
             *source.where, _done_in_range(filters, c)
         )
         for source in kept.sources(where, FACTS)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, String, cast, func, literal, null, select, union_
 
 from support.models import Rating
 from support.reports import sql
-from support.reports.clock import FACTS, Kept
+from support.reports.clock import FACTS, Kept, kept_day
 from support.reports.filters import ReportFilters, in_range
 
 SATISFIED = 4  # a score of 4 or 5 out of 5
@@ -40,7 +40,7 @@ def statement(filters: ReportFilters, where: list, kept: Kept) -> Select:
             joined = source.table.join(Rating, Rating.ticket_id == c.id)
         parts.append(
             select(
-                sql.day_number(rated_at).label("day"),
+                kept_day(c, "rated_day", rated_at).label("day"),
                 score.label("score"),
                 c.assignee_id,
                 c.channel,

@@ -305,6 +305,35 @@ def test_the_backlog_counts_the_kept_days_of_each_stretch(mixed, admin):
     )
 
 
+def test_the_page_counts_the_kept_days_of_each_ticket(mixed, admin):
+    """The sweep keeps the days each ticket was filed, done and rated, as its timestamps
+    say; the page counts by those integers (doctored ones show)."""
+    facts.refresh(NOW)
+    epoch = datetime(1970, 1, 1)
+
+    def day(ts: datetime | None) -> int | None:
+        return None if ts is None else (ts - epoch).days
+
+    kept = db.session.scalars(select(ReportTicketFacts)).all()
+    assert len(kept) == TICKETS and any(f.rated_day is not None for f in kept)
+    for fact in kept:
+        assert fact.created_day == day(fact.created_at)
+        assert fact.done_day == day(fact.resolved_at or fact.closed_at)
+        assert fact.rated_day == day(fact.rated_at)
+    before = _report(admin)
+    shifted = {
+        ReportTicketFacts.created_day: ReportTicketFacts.created_day + 1,
+        ReportTicketFacts.done_day: ReportTicketFacts.done_day + 1,
+        ReportTicketFacts.rated_day: ReportTicketFacts.rated_day + 1,
+    }
+    db.session.execute(update(ReportTicketFacts).values(shifted))
+    db.session.commit()
+    doctored = _report(admin)
+    for name in ("created", "resolved", "ratings"):
+        counts = [getattr(period, name) for period in before.days]
+        assert [getattr(period, name) for period in doctored.days][1:] == counts[:-1], name
+
+
 def test_the_page_reads_the_kept_copies_alone(mixed, admin):
     """The filters, the ratings and the counted events come from the kept rows' own
     copies, not from the tickets: doctored copies show."""
