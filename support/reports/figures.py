@@ -52,7 +52,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from support.extensions import db
 from support.models import EventKind, Rating, Ticket, User
 from support.reports import breakdown, cache, ratings, sql, times
-from support.reports.backlog import backlog_spans, open_spans
+from support.reports.backlog import backlog_spans, open_spans, span_parts
 from support.reports.breakdown import Row
 from support.reports.clock import (
     FACTS,
@@ -65,7 +65,7 @@ from support.reports.clock import (
     target_counts,
     timed,
 )
-from support.reports.filters import Grouping, ReportFilters, conditions, in_range
+from support.reports.filters import Grouping, ReportFilters, conditions, day_bounds, in_range
 from support.reports.filters import since as range_since
 from support.reports.filters import until as range_until
 from support.reports.ratings import SATISFIED, Rated
@@ -419,26 +419,38 @@ def _days(filters: ReportFilters, moves: Moves, filed: Tally, done: Tally) -> li
 def _backlog_moves(filters: ReportFilters, where: list, kept: Kept) -> Select:
     """The backlog at the start of the range (how many, and the sum of their filing
     times in seconds), and by day how much it grew: stretches begun less stretches
-    ended. One statement, reading each stretch that was in the backlog during the
-    range or before it once: still open, or closed since the range began."""
-    since, until = range_since(filters), range_until(filters)
-    spans = backlog_spans(
+    ended. Each count reads the stretches through the index that leads with what it
+    bounds, so stretches are counted by day in the index's order (no sort): those in the
+    backlog when the range began (begun before, not closed before), those begun in the
+    range and those ended in it. The kept and the fresh are counted apart (_read_moves
+    adds them up)."""
+    since = range_since(filters)
+    first, end = day_bounds(filters)
+    before = backlog_spans(
         where,
         kept,
-        lambda opened, closed: and_(closed.is_(None), opened < until),
-        lambda opened, closed: and_(closed >= since, opened < until),
-    ).cte("stretches")
-    opened, closed, filed = spans.c.opened_at, spans.c.closed_at, spans.c.filed_s
-    began_day, ended_day = spans.c.opened_day, spans.c.closed_day
+        "closed",
+        lambda span: and_(span.closed_at.is_(None), span.opened_at < since),
+        lambda span: and_(span.closed_at >= since, span.opened_at < since),
+    ).subquery("before")
+
+    def by_day(index: str, day: str, sign: int) -> list[Select]:
+        def within(span: Any) -> ColumnElement[bool]:
+            return and_(span[day] >= first, span[day] < end)
+
+        counted = []
+        for part in span_parts(where, kept, index, within):
+            rows = part.subquery(index)
+            found = [rows.c[day], sign * func.count(), sign * func.sum(rows.c.filed_s)]
+            counted.append(select(*found).group_by(rows.c[day]))
+        return counted
+
     return union_all(
-        # In the backlog when the range began: begun before, not closed before.
-        select(literal(None).label("day"), func.count(), func.coalesce(func.sum(filed), 0)).where(
-            opened < since
+        select(
+            literal(None).label("day"), func.count(), func.coalesce(func.sum(before.c.filed_s), 0)
         ),
-        select(began_day, func.count(), func.sum(filed)).where(opened >= since).group_by(began_day),
-        select(ended_day, -func.count(), -func.sum(filed))
-        .where(closed.is_not(None), closed < until)
-        .group_by(ended_day),
+        *by_day("began", "opened_day", 1),
+        *by_day("ended", "closed_day", -1),
     )
 
 

@@ -489,10 +489,11 @@ def test_statements_kept_for_one_report_give_the_next_its_own_figures(mixed, adm
         assert fresh.created or fresh.backlog_end
 
 
-def test_sqlite_walks_the_kept_clock_times_in_their_indexes(mixed, admin):
+def test_sqlite_reads_the_kept_facts_in_the_order_it_counts_them(mixed, admin):
     """Each percentile of kept clock times is read by walking an index in value order
-    (merged with the fresh ones), never by sorting them: EXPLAIN names the walked
-    indexes, read alone (covering), and a merge of the two parts."""
+    (merged with the fresh ones), never by sorting them, and the backlog's stretches are
+    counted by day through indexes led by their days: EXPLAIN names those indexes,
+    read alone (covering), and a merge of the two parts."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the walk is SQLite's form (PostgreSQL sorts: percentile_cont)")
     facts.refresh(NOW)
@@ -517,5 +518,7 @@ def test_sqlite_walks_the_kept_clock_times_in_their_indexes(mixed, admin):
     )
     for index in ("fr", "res", "agent_fr", "channel_fr"):
         assert f"USING COVERING INDEX ix_report_ticket_facts_{index} " in plan, index
+    for index in ("began", "ended"):
+        assert f"USING COVERING INDEX ix_report_backlog_spans_{index} " in plan, index
     assert "MERGE (UNION ALL)" in plan
     assert _everything(report) == _everything(_report(admin, RAW))
