@@ -132,12 +132,14 @@ def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
     # problem words and `problems:` front matter (tuned on relevance_cases.yaml only)
     # 0.571 / 0.584 hit@1 and 0.831 / 0.857 hit@3. On 105 with the third round's 28
     # (written before they were ranked): 0.581 / 0.590 hit@1 and 0.848 / 0.876 hit@3
-    # before the second ranking round, 0.590 / 0.600 and 0.848 / 0.876 after it.
-    # The floor stops a regression.
+    # before the second ranking round, 0.590 / 0.600 and 0.848 / 0.876 after it. On 134
+    # with the fourth round's 29 (written before they were ranked): 0.619 / 0.627 and
+    # 0.851 / 0.881 before the problems counted twice, 0.634 / 0.627 and 0.858 / 0.896
+    # after. The floor stops a regression.
     for name, rank in (("kb_heldout_suggest", suggested), ("kb_heldout_search", searched)):
         _mrr, hit_at_1, hit_at_3 = all_figures(name, HELD_OUT, rank)
-        assert hit_at_1 >= 0.55, name
-        assert hit_at_3 >= 0.82, name
+        assert hit_at_1 >= 0.6, name
+        assert hit_at_3 >= 0.85, name
 
 
 def test_words_after_a_preposition_are_circumstances() -> None:
