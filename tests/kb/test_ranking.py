@@ -43,6 +43,28 @@ def test_a_feature_word_repeated_in_tags_does_not_outrank_the_problem(
     assert [h.slug for h in index.search(text).hits][:1] == ["zorbfault-help"]
 
 
+def test_a_word_of_the_problems_outweighs_a_lone_tag_word(
+    own_index_app: Flask, articles_copy: Path
+) -> None:
+    # Issue 15: "quuxwallet" names a feature, said three times in one article's tags;
+    # the other article's problems say "zorbfault" twice. The customer mentions both
+    # once: the problem wins, as the problems count twice in `about`.
+    (articles_copy / "quuxwallet.md").write_text(
+        "---\ntitle: Wallet help\ncategory: payments\n"
+        "tags: [quuxwallet, quuxwallet pay, quuxwallet card]\n---\n\nSome text.\n",
+        encoding="utf-8",
+    )
+    (articles_copy / "zorbfault.md").write_text(
+        "---\ntitle: Something went wrong\ncategory: payments\ntags: [test]\n"
+        "problems: [zorbfault, zorbfault again]\n---\n\nSome text.\n",
+        encoding="utf-8",
+    )
+    index.rebuild(own_index_app)
+    text = "zorbfault quuxwallet"
+    assert [h.slug for h in index.suggest(text)][:2] == ["zorbfault", "quuxwallet"]
+    assert [h.slug for h in index.search(text).hits][:2] == ["zorbfault", "quuxwallet"]
+
+
 def test_negated_words_are_what_a_negation_denies() -> None:
     text = "my parcel never arrived and the seller hasn't replied"
     assert language.negated_words(text) == ["arrived", "replied"]

