@@ -260,6 +260,21 @@ def test_a_stale_index_keeps_serving_while_it_is_rebuilt_in_the_background(
     assert index.search("origami").hits[0].slug == "origami"
 
 
+def test_an_index_built_under_another_layout_is_rebuilt(
+    own_index_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles unchanged, but a release indexes them another way: the index is stale."""
+    index.rebuild(own_index_app)
+    assert index.ensure_fresh(own_index_app, force=True) is False
+    monkeypatch.setattr(store, "LAYOUT", store.LAYOUT + 1)
+    assert index.ensure_fresh(own_index_app, force=True) is True
+    index_dir = Path(own_index_app.config["KB_INDEX_DIR"])
+    live = (index_dir / "CURRENT").read_text()
+    assert (index_dir / live / "layout").read_text() == str(store.LAYOUT)
+    assert index.ensure_fresh(own_index_app, force=True) is False
+    assert index.search("refund").hits
+
+
 def test_only_one_writer_builds_at_a_time(own_index_app: Flask) -> None:
     index.rebuild(own_index_app)
     index_dir = Path(own_index_app.config["KB_INDEX_DIR"]).resolve()

@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+LAYOUT_FILE = "layout"
+# How an article becomes an indexed document (schema and _document): a generation built
+# under another layout is stale whatever the articles, so a release that changes how
+# articles are indexed rebuilds the index by itself. Move it with any such change.
+LAYOUT = 2  # 2: the problems said twice (PROBLEM_REPEATS)
 # How many times an article's `problems:` count in its `about` field (with damped term
 # frequency, twice is 1.35 times; 1 and 3 ranked the development set worse; issue 15).
 PROBLEM_REPEATS = 2
@@ -76,6 +81,7 @@ class Generation:
     name: str
     manifest: dict[str, list[Any]]
     index: Any
+    layout: int = LAYOUT
     pool: list[Searcher] = field(default_factory=list)
     retired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,7 +168,12 @@ def _switch(state: _State, name: str) -> None:
         return
     path = state.index_dir / name
     manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    old, state.generation = state.generation, Generation(name, manifest, open_dir(str(path)))
+    try:
+        layout = int((path / LAYOUT_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        layout = 1  # built before the layout was written down
+    generation = Generation(name, manifest, open_dir(str(path)), layout)
+    old, state.generation = state.generation, generation
     state.same_content.clear()
     if old is not None:
         old.retire()
@@ -244,6 +255,7 @@ def _write_generation(index_dir: Path, library: articles.Library, manifest: dict
         writer.add_document(**_document(article))
     writer.commit()
     (building / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (building / LAYOUT_FILE).write_text(str(LAYOUT), encoding="utf-8")
     building.rename(index_dir / name)
     pointer = index_dir / f"{CURRENT}.tmp"
     pointer.write_text(name, encoding="utf-8")
@@ -300,6 +312,8 @@ def rebuild(app: Flask | None = None) -> BuildReport:
 
 
 def _is_stale(state: _State, generation: Generation) -> bool:
+    if generation.layout != LAYOUT:
+        return True
     built_from = generation.manifest
     now = articles.scan(state.articles_dir)
     if now.keys() != built_from.keys():
