@@ -11,7 +11,8 @@ column reads its first 25 index entries and stops.
   else `next_due_at` in seconds since 1970, else NO_DUE (last).
 
 Both are worked out in SQL from the ticket's own columns by `refresh()`: every
-TicketChange calls it for the tickets it wrote (support/tickets/service/change.py),
+TicketChange calls it for the tickets it wrote whose `inputs()` moved
+(support/tickets/service/change.py),
 and so must anything else that writes tickets' due times or positions (a bulk
 insert, a plain UPDATE, a test's set-up). The sweep (support/jobs/tasks.py) reads
 `next_due_at` too, so the SQL statement of the rule is this module's alone.
@@ -75,6 +76,20 @@ def due_at() -> ColumnElement[datetime]:
 
 def sort_key() -> ColumnElement[float]:
     return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
+
+
+def inputs(ticket: Ticket) -> tuple[object, ...]:
+    """What `due_at()` and `sort_key()` read from a ticket: a change that leaves all of
+    it as it was (a note, a customer's reply, the acknowledgement, a move to another
+    status without a new place) leaves both facts as they were, and need not refresh them."""
+    return (
+        ticket.first_responded_at,
+        ticket.tier,
+        ticket.first_response_due,
+        ticket.next_update_due,
+        ticket.resolution_due,
+        ticket.board_position,
+    )
 
 
 def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
