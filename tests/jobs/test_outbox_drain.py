@@ -102,6 +102,26 @@ def test_an_email_committed_while_a_drain_runs_gets_a_drain_of_its_own(app, smtp
     assert first in queue.queue(app).finished_job_registry.get_job_ids()
 
 
+def test_a_drain_whose_claim_comes_back_short_claims_no_more(app, smtp, run_jobs):
+    """Fewer rows than a batch: every email due when it claimed was taken, and any
+    committed since asked for a drain of its own, so the job ends without another claim
+    (one round trip and a commit per job, and the load's jobs mostly carry one email)."""
+    burst(3)
+    claims: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "WITH")) and "RETURNING" in statement:
+            claims.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert run_jobs() == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert len(claims) == 1
+    assert statuses() == Counter({OutboxStatus.SENT: 3})
+
+
 def test_a_live_claim_of_one_drain_is_not_taken_by_another(app, smtp):
     """Two drains at once take different rows (and a second one finds nothing left)."""
     burst(5)
