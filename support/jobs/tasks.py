@@ -99,8 +99,14 @@ def deliver_webhook(delivery_id: int) -> str:
 
 @job
 def check_sla(ticket_id: int) -> int:
+    """Record what is due now, then wake again at the ticket's next warning or due time
+    (a change schedules only the soonest: support/tickets/automation.py)."""
     ticket = _ticket(ticket_id)
-    return len(service.check_sla(ticket)) if ticket else 0
+    if ticket is None:
+        return 0
+    recorded = len(service.check_sla(ticket))
+    queue.enqueue_all(automation.sla_wake_ups(ticket))
+    return recorded
 
 
 @job
