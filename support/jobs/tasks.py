@@ -85,9 +85,12 @@ def drain_outbox() -> str:
 
 
 def _acknowledged(message: OutboxMessage) -> None:
-    """The acknowledgement went out: note it on the ticket's timeline (once)."""
+    """The acknowledgement went out: note it on the ticket's timeline (once).
+
+    The ticket is the one the drain's claim loaded moments ago (it keeps objects across
+    commits), not read again: the note writes no field of the ticket and reads none
+    another change could have moved (nobody is notified of it, no webhook sends it)."""
     if message.kind == EmailKind.ACK and message.ticket is not None:
-        db.session.refresh(message.ticket)  # the drain keeps objects across commits
         service.acknowledged(message.ticket)
 
 
