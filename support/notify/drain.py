@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from support import clock
 from support.extensions import db
@@ -96,7 +96,7 @@ def drain(
 
 def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
     """Claim up to `limit` due messages in one UPDATE (the conditions of `outbox.deliver`'s
-    claim), committed before any is sent, and load them with their tickets."""
+    claim), committed before any is sent, and load them with their tickets (one SELECT)."""
     now = clock.now()
     due = (
         select(OutboxMessage.id).where(outbox.due_now(now)).order_by(OutboxMessage.id).limit(limit)
@@ -121,7 +121,7 @@ def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(claimed))
-        .options(selectinload(OutboxMessage.ticket))
+        .options(joinedload(OutboxMessage.ticket))  # one round trip, not two
         .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)
     )
