@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Float, and_, case, func, update
+from sqlalchemy import Connection, Float, Update, and_, bindparam, case, func, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -94,10 +95,20 @@ def inputs(ticket: Ticket) -> tuple[object, ...]:
 
 def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
     """Work both facts out again for these tickets (all of them when `ids` is None)."""
-    statement = update(Ticket.__table__).values(next_due_at=due_at(), board_sort_key=sort_key())
-    if ids is not None:
-        ids = list(ids)
-        if not ids:
-            return
-        statement = statement.where(Ticket.__table__.c.id.in_(ids))
-    connection.execute(statement)
+    if ids is None:
+        connection.execute(_refresh())
+        return
+    ids = list(ids)
+    if ids:
+        connection.execute(_refresh_some(), {"ids": ids})
+
+
+def _refresh() -> Update:
+    return update(Ticket.__table__).values(next_due_at=due_at(), board_sort_key=sort_key())
+
+
+@cache
+def _refresh_some() -> Update:
+    """Built once: building the CASE expressions and their cache key anew cost ~0.4 ms
+    of CPU in every change that files a ticket or moves its due times."""
+    return _refresh().where(Ticket.__table__.c.id.in_(bindparam("ids", expanding=True)))
