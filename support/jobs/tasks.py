@@ -85,9 +85,12 @@ def drain_outbox() -> str:
 
 
 def _acknowledged(message: OutboxMessage) -> None:
-    """The acknowledgement went out: note it on the ticket's timeline (once)."""
+    """The acknowledgement went out: note it on the ticket's timeline (once).
+
+    The ticket is the one the drain's claim loaded moments ago (it keeps objects across
+    commits), not read again: the note writes no field of the ticket and reads none
+    another change could have moved (nobody is notified of it, no webhook sends it)."""
     if message.kind == EmailKind.ACK and message.ticket is not None:
-        db.session.refresh(message.ticket)  # the drain keeps objects across commits
         service.acknowledged(message.ticket)
 
 
@@ -99,8 +102,14 @@ def deliver_webhook(delivery_id: int) -> str:
 
 @job
 def check_sla(ticket_id: int) -> int:
+    """Record what is due now, then wake again at the ticket's next warning or due time
+    (a change schedules only the soonest: support/tickets/automation.py)."""
     ticket = _ticket(ticket_id)
-    return len(service.check_sla(ticket)) if ticket else 0
+    if ticket is None:
+        return 0
+    recorded = len(service.check_sla(ticket))
+    queue.enqueue_all(automation.sla_wake_ups(ticket))
+    return recorded
 
 
 @job

@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from support import clock
 from support.extensions import db
@@ -79,7 +79,13 @@ def drain(
                 claimed_at, messages = _claim_batch(batch)
                 if not messages:
                     return done
-                window.send_batch(messages, claimed_at)
+                handed_back = window.send_batch(messages, claimed_at)
+                if len(messages) < batch and not handed_back:
+                    # A short batch took every message due when it claimed (or left it
+                    # to a drain holding it): one committed since then requested a
+                    # drain of its own (the flag was cleared first), so another claim
+                    # would find nothing (a round trip and a commit per job saved).
+                    return done
                 if time.monotonic() > deadline:
                     done.more = True
                     outbox.request_drain(force=True)
@@ -90,7 +96,7 @@ def drain(
 
 def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
     """Claim up to `limit` due messages in one UPDATE (the conditions of `outbox.deliver`'s
-    claim), committed before any is sent, and load them with their tickets."""
+    claim), committed before any is sent, and load them with their tickets (one SELECT)."""
     now = clock.now()
     due = (
         select(OutboxMessage.id).where(outbox.due_now(now)).order_by(OutboxMessage.id).limit(limit)
@@ -115,7 +121,7 @@ def _claim_batch(limit: int) -> tuple[datetime, list[OutboxMessage]]:
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(claimed))
-        .options(selectinload(OutboxMessage.ticket))
+        .options(joinedload(OutboxMessage.ticket))  # one round trip, not two
         .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)
     )
@@ -166,9 +172,10 @@ class _Window:
         self.turn = threading.Semaphore(1)
         self.broke: tuple[OutboxMessage, BaseException] | None = None
 
-    def send_batch(self, messages: list[OutboxMessage], claimed_at: datetime) -> None:
+    def send_batch(self, messages: list[OutboxMessage], claimed_at: datetime) -> bool:
         """Build each, send it, commit it sent; on a failure that is not the message's own,
-        let those out finish, hand the rest back and raise StopDrain."""
+        let those out finish, hand the rest back and raise StopDrain. True when some were
+        handed back unattempted for a fresh claim (the lease ran half out)."""
         lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
         try:
             for index, message in enumerate(messages):
@@ -182,7 +189,7 @@ class _Window:
                     # be taken over. Hand them back for a fresh claim.
                     self._settle_all()
                     _release(messages[index:], claimed_at)
-                    return
+                    return True
                 try:
                     outgoing = mailer.prepare(message)
                 except mailer.CannotBuild as exc:
@@ -206,6 +213,7 @@ class _Window:
             self._settle_all()
             if self.broke is not None:
                 self._raise()
+            return False
         except BaseException:
             self._abandon()
             raise

@@ -22,13 +22,18 @@ AUTO_CLOSE = "support.jobs.tasks.auto_close"
 
 
 def sla_wake_ups(ticket: Ticket) -> list[Job]:
-    """The SLA checker at the ticket's next warning and due times (the ticket has an id)."""
+    """The SLA checker at the ticket's next warning or due time (the ticket has an id).
+
+    Only the soonest: the check run then schedules the one after it (tasks.check_sla),
+    so a change schedules one job, not one per warning and due time (four for a new
+    ticket), and a wake-up a later change made pointless wakes nothing further. Every
+    chain converges on the same next job (its id names the ticket and the time), and
+    the sweep checks the tickets near their due times every minute if Redis loses one."""
     now = clock.now()
-    return [
-        Job(CHECK_SLA, (ticket.id,), job_id=_job_id("sla", ticket, at), at=at)
-        for at in sla.wake_times(ticket)
-        if at > now
-    ]
+    soonest = min((at for at in sla.wake_times(ticket) if at > now), default=None)
+    if soonest is None:
+        return []
+    return [Job(CHECK_SLA, (ticket.id,), job_id=_job_id("sla", ticket, soonest), at=soonest)]
 
 
 def follow_up_delay() -> timedelta:

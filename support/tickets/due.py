@@ -11,7 +11,8 @@ column reads its first 25 index entries and stops.
   else `next_due_at` in seconds since 1970, else NO_DUE (last).
 
 Both are worked out in SQL from the ticket's own columns by `refresh()`: every
-TicketChange calls it for the tickets it wrote (support/tickets/service/change.py),
+TicketChange calls it for the tickets it wrote whose `inputs()` moved
+(support/tickets/service/change.py),
 and so must anything else that writes tickets' due times or positions (a bulk
 insert, a plain UPDATE, a test's set-up). The sweep (support/jobs/tasks.py) reads
 `next_due_at` too, so the SQL statement of the rule is this module's alone.
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Float, and_, case, func, update
+from sqlalchemy import Connection, Float, Update, and_, bindparam, case, func, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -77,12 +79,36 @@ def sort_key() -> ColumnElement[float]:
     return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
 
 
+def inputs(ticket: Ticket) -> tuple[object, ...]:
+    """What `due_at()` and `sort_key()` read from a ticket: a change that leaves all of
+    it as it was (a note, a customer's reply, the acknowledgement, a move to another
+    status without a new place) leaves both facts as they were, and need not refresh them."""
+    return (
+        ticket.first_responded_at,
+        ticket.tier,
+        ticket.first_response_due,
+        ticket.next_update_due,
+        ticket.resolution_due,
+        ticket.board_position,
+    )
+
+
 def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
     """Work both facts out again for these tickets (all of them when `ids` is None)."""
-    statement = update(Ticket.__table__).values(next_due_at=due_at(), board_sort_key=sort_key())
-    if ids is not None:
-        ids = list(ids)
-        if not ids:
-            return
-        statement = statement.where(Ticket.__table__.c.id.in_(ids))
-    connection.execute(statement)
+    if ids is None:
+        connection.execute(_refresh())
+        return
+    ids = list(ids)
+    if ids:
+        connection.execute(_refresh_some(), {"ids": ids})
+
+
+def _refresh() -> Update:
+    return update(Ticket.__table__).values(next_due_at=due_at(), board_sort_key=sort_key())
+
+
+@cache
+def _refresh_some() -> Update:
+    """Built once: building the CASE expressions and their cache key anew cost ~0.4 ms
+    of CPU in every change that files a ticket or moves its due times."""
+    return _refresh().where(Ticket.__table__.c.id.in_(bindparam("ids", expanding=True)))

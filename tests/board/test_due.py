@@ -22,6 +22,7 @@ from support.tickets import due as ticket_due
 from support.tickets import service, sla
 from tests.board.conftest import said, text_of
 from tests.board.test_board_page import count_in, refs_in
+from tests.jobs.test_notifications_and_admin import statements_on
 
 CASES = list(
     itertools.product(
@@ -130,3 +131,29 @@ def test_the_stored_keys_follow_every_kind_of_write(make, customer, agent) -> No
     service.change_status(ticket, Status.PENDING, actor=agent)  # waiting on the customer
     due, computed_due, key, computed_key = stored_and_computed(ticket)
     assert due == computed_due and key == computed_key
+
+
+def test_a_change_that_moves_no_due_time_or_place_leaves_the_stored_keys_unwritten(
+    make, customer, agent
+) -> None:
+    """A note, a customer's reply, the acknowledgement and a move to "pending" (the
+    clock stops, no due time moves) write no second UPDATE of the ticket; a move that
+    gives the card a place, or a reply that moves the promise, does."""
+    ticket = make.ticket(customer=customer)
+    service.reply(ticket, author=agent, body="On it.")
+    with statements_on("next_due_at") as unchanged:
+        service.reply(ticket, author=agent, body="Asked the bank.", public=False)
+        service.customer_reply(ticket, customer=customer, body="Any news?")
+        service.acknowledged(ticket)
+        service.move(
+            ticket, actor=agent, to_status=Status.PENDING, position=None, expected_version=None
+        )
+    assert [s for s in unchanged if s.upper().startswith("UPDATE")] == []
+    due, computed_due, key, computed_key = stored_and_computed(ticket)
+    assert due == computed_due and key == computed_key
+    with statements_on("next_due_at") as moved:
+        service.move(
+            ticket, actor=agent, to_status=Status.OPEN, position=7.5, expected_version=None
+        )
+    assert len([s for s in moved if s.upper().startswith("UPDATE")]) == 1
+    assert stored_and_computed(ticket)[2:] == (7.5, 7.5)

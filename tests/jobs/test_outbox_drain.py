@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from support import clock
 from support.extensions import db
 from support.jobs import queue, tasks
-from support.models import EmailKind, OutboxMessage, OutboxStatus
+from support.models import EmailKind, EventKind, OutboxMessage, OutboxStatus, TicketEvent
 from support.notify import drain, mailer, outbox
 from tests.jobs.conftest import children, kill, wait_gone
+from tests.jobs.test_notifications_and_admin import statements_on
 
 
 @pytest.fixture(autouse=True)
@@ -100,6 +101,32 @@ def test_an_email_committed_while_a_drain_runs_gets_a_drain_of_its_own(app, smtp
     assert copies(smtp)[late.message_id] == 1
     assert statuses() == Counter({OutboxStatus.SENT: 4})
     assert first in queue.queue(app).finished_job_registry.get_job_ids()
+
+
+def test_a_drain_whose_claim_comes_back_short_claims_no_more(app, smtp, run_jobs):
+    """Fewer rows than a batch: every email due when it claimed was taken, and any
+    committed since asked for a drain of its own, so the job ends without another claim
+    (one round trip and a commit per job, and the load's jobs mostly carry one email)."""
+    burst(3)
+    with statements_on("outbox_messages") as run:
+        assert run_jobs() == 1
+    claims = [s for s in run if s.upper().startswith(("UPDATE", "WITH")) and "RETURNING" in s]
+    assert len(claims) == 1
+    assert statuses() == Counter({OutboxStatus.SENT: 3})
+
+
+def test_the_acknowledgement_s_drain_reads_its_ticket_once(app, make, smtp, run_jobs):
+    """The claim's SELECT loads each email with its ticket; noting the acknowledgement on
+    the timeline writes no field of it and reads it no second time."""
+    ticket = make.ticket()
+    with statements_on("") as run:  # every statement
+        assert run_jobs() == 1
+    selects = [s for s in run if s.upper().startswith("SELECT")]
+    assert len(selects) == 2  # the emails with their tickets; "acknowledged already?"
+    assert len([s for s in selects if "tickets" in s]) == 1
+    kinds = db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id))
+    assert list(kinds).count(EventKind.ACKNOWLEDGED) == 1
+    assert len(smtp.mailbox.to(ticket.customer.email)) == 1
 
 
 def test_a_live_claim_of_one_drain_is_not_taken_by_another(app, smtp):

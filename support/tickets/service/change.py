@@ -15,8 +15,9 @@ can read here, top to bottom.
       (support/notify/events.py decides who hears what);
    c. webhooks: one delivery per event and subscribed webhook, its JSON fixed now
       (support/webhooks/outbox.py);
-   d. the stored due time and board sort key of each ticket written (tickets/due.py),
-      and the search document of each ticket something was said on (tickets/search.py);
+   d. the stored due time and board sort key of each ticket written whose due times
+      or place moved (tickets/due.py), and the search document of each ticket
+      something was said on (tickets/search.py);
    e. the SLA checker's wake-ups for each ticket's next warning and due times, when
       what they are worked out from changed (a note or the acknowledgement moves none);
    f. commit;
@@ -127,6 +128,7 @@ class TicketChange:
         self.emails: list[OutboxMessage] = []
         self.jobs: list[Job] = []
         self._wake_inputs: tuple[object, ...] | None = None  # the ticket's, on entry
+        self._due_inputs: tuple[object, ...] | None = None  # the same, for due.refresh
 
     @property
     def ticket(self) -> Ticket:
@@ -145,6 +147,7 @@ class TicketChange:
                 raise StaleTicket(stale_message(self._ticket))
             if self._ticket is not None:
                 self._wake_inputs = sla.wake_inputs(self._ticket)
+                self._due_inputs = due.inputs(self._ticket)
         except BaseException:
             self._abandon()
             raise
@@ -272,10 +275,12 @@ class TicketChange:
         for message in notify.dispatch(self.events):  # b.
             self.email(message)
         self.jobs += webhooks.record(self.events)  # c.
-        due.refresh(db.session.connection(), (t.id for t in written))  # d.
+        moved = [t for t in written if t is not self._ticket or due.inputs(t) != self._due_inputs]
+        due.refresh(db.session.connection(), (t.id for t in moved))  # d.
         search.refresh(db.session.connection(), search.said_in(self.events))  # d'.
         for ticket in written:
-            db.session.expire(ticket, ["next_due_at", "board_sort_key"])
+            if ticket in moved:
+                db.session.expire(ticket, ["next_due_at", "board_sort_key"])
             if ticket is not self._ticket or sla.wake_inputs(ticket) != self._wake_inputs:
                 self.jobs += automation.sla_wake_ups(ticket)  # e.
         refs = _loaded_refs(written)
