@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from support import clock
+from support import clock, settings_cache
 from support.board import panel
 from support.board.cards import card_for
 from support.extensions import db
@@ -46,8 +46,8 @@ def _context(filters: queries.QueueFilters, **extra: Any) -> dict[str, Any]:
         # The due column's countdown, as on the board's cards.
         "cards": {ticket.id: card_for(ticket, now) for ticket in page.tickets},
         "sorts": queries.SORTS,
-        "teams": panel.teams(),
-        "categories": panel.categories(),
+        "teams": settings_cache.teams(),
+        "categories": settings_cache.active_categories(),
         "agents": panel.agents(),
         "priorities": list(Priority),
         "statuses": list(Status),

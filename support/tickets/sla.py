@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from support import settings_cache
 from support.extensions import db
 from support.models.notify import SlaPolicy
 from support.models.ticket import EventKind, Priority, Status, Ticket, TicketEvent
@@ -119,8 +120,8 @@ def _read_policies(session: Session) -> dict[str, Targets]:
 
 
 def _saved_policies() -> dict[str, Targets]:
-    """Admins' policies, read once per transaction (like the business hours)."""
-    return schedule.once_per_transaction(_POLICIES, _read_policies)
+    """Admins' policies: this process's copy while nobody changes them (settings_cache)."""
+    return settings_cache.cached(_POLICIES, _read_policies)
 
 
 def forget_policies() -> None:
