@@ -21,6 +21,7 @@ from support.forms import EmptyForm
 from support.models import Priority, SavedView, Status
 from support.queue import bulk, queries, saved
 from support.queue.forms import BulkForm, SaveViewForm
+from support.tickets import sla
 from support.tickets import tags as tag_names
 from support.web import redirect_after_post, render
 
@@ -40,11 +41,12 @@ def _agents_only() -> None:
 def _context(filters: queries.QueueFilters, **extra: Any) -> dict[str, Any]:
     now = clock.now()
     page = queries.load(filters, current_user, now)
+    targets = sla.all_targets()  # once for the page's countdowns
     return {
         "filters": filters,
         "page": page,
         # The due column's countdown, as on the board's cards.
-        "cards": {ticket.id: card_for(ticket, now) for ticket in page.tickets},
+        "cards": {ticket.id: card_for(ticket, now, targets=targets) for ticket in page.tickets},
         "sorts": queries.SORTS,
         "teams": settings_cache.teams(),
         "categories": settings_cache.active_categories(),
