@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -71,10 +72,39 @@ class LiveServer:
         self.url = url
 
 
+class InFlight:
+    """The app, counting the requests it is answering: each is answered whole (its
+    response read to the end) before it counts as done."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.busy = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ: dict, start_response: Any) -> list[bytes]:
+        with self.idle:
+            self.busy += 1
+        try:
+            response = self.app(environ, start_response)
+            try:
+                return list(response)
+            finally:
+                getattr(response, "close", lambda: None)()
+        finally:
+            with self.idle:
+                self.busy -= 1
+                self.idle.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self.idle:
+            self.idle.wait_for(lambda: self.busy == 0, timeout)
+
+
 @contextmanager
 def serving(app: Flask) -> Iterator[LiveServer]:
     """`app` served on a free loopback port in a thread, until the block ends."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    counted = InFlight(app)
+    server = make_server("127.0.0.1", 0, counted, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -82,6 +112,10 @@ def serving(app: Flask) -> Iterator[LiveServer]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        # A request still being answered (the page's timeline poll, say) holds a
+        # connection: returned after the engine is disposed, it would be left to the
+        # garbage collector, a ResourceWarning in whichever test runs then.
+        counted.wait(timeout=10)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
