@@ -109,7 +109,7 @@ class ReportBacklogSpan(TicketColumns, db.Model):
     __table_args__ = (
         Index("ix_report_backlog_spans_closed", "closed_at", "opened_at", *SPAN_COUNTED, *FILTERED),
         # Stretches begun and ended in a range, counted by day in the index's order
-        # (figures._backlog_moves, migration 0032).
+        # (backlog.backlog_moves, migration 0032).
         Index("ix_report_backlog_spans_began", "opened_day", "filed_s", *FILTERED),
         Index("ix_report_backlog_spans_ended", "closed_day", "filed_s", *FILTERED),
     )

@@ -1,7 +1,8 @@
 """The backlog's stretches: from each ticket's status events, when it entered the
 backlog (filed or reopened) and left it (resolved or closed), kept by the sweep
 (facts.py) or worked out from the timelines for tickets changed since; the page counts
-the backlog at the end of each day and its age from them."""
+the backlog at the end of each day and its age from them, with the two statements
+below (backlog_moves, backlog_ages)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from support.models import Ticket, TicketEvent
 from support.reports import sql
 from support.reports.clock import SPANS, STATUS_EVENTS, Kept
+from support.reports.filters import ReportFilters, day_bounds
+from support.reports.filters import since as range_since
+from support.reports.filters import until as range_until
 
 DONE_STATUSES = ["resolved", "closed"]
+AGE_BUCKETS = [(1, "Under 1 day"), (3, "1–3 days"), (7, "3–7 days"), (30, "7–30 days")]
+AGE_LAST = "Over 30 days"
+# The backlog before the range, the sum of its filing times (s), and by day how much
+# both grew: (count, sum).
+Moves = tuple[int, int, dict[int, tuple[int, int]]]
 
 
 def span_rows(cohort: list) -> Select:
@@ -143,3 +152,71 @@ def open_spans(where: list, kept: Kept, moment: datetime) -> Any:
         lambda span: and_(span.closed_at.is_(None), span.opened_at < moment),
         lambda span: and_(span.closed_at >= moment, span.opened_at < moment),
     )
+
+
+def backlog_moves(filters: ReportFilters, where: list, kept: Kept) -> Select:
+    """The backlog at the start of the range (how many, and the sum of their filing
+    times in seconds), and by day how much it grew: stretches begun less stretches
+    ended. Each count reads the stretches through the index that leads with what it
+    bounds, so stretches are counted by day in the index's order (no sort): those in the
+    backlog when the range began (begun before, not closed before), those begun in the
+    range and those ended in it. The kept and the fresh are counted apart (read_moves
+    adds them up)."""
+    since = range_since(filters)
+    first, end = day_bounds(filters)
+    before = backlog_spans(
+        where,
+        kept,
+        "closed",
+        lambda span: and_(span.closed_at.is_(None), span.opened_at < since),
+        lambda span: and_(span.closed_at >= since, span.opened_at < since),
+    ).subquery("before")
+
+    def by_day(index: str, day: str, sign: int) -> list[Select]:
+        def within(span: Any) -> ColumnElement[bool]:
+            return and_(span[day] >= first, span[day] < end)
+
+        counted = []
+        for part in span_parts(where, kept, index, within):
+            rows = part.subquery(index)
+            found = [rows.c[day], sign * func.count(), sign * func.sum(rows.c.filed_s)]
+            counted.append(select(*found).group_by(rows.c[day]))
+        return counted
+
+    return union_all(
+        select(
+            literal(None).label("day"), func.count(), func.coalesce(func.sum(before.c.filed_s), 0)
+        ),
+        *by_day("began", "opened_day", 1),
+        *by_day("ended", "closed_day", -1),
+    )
+
+
+def read_moves(result: Any) -> Moves:
+    """The backlog before the range, its age sum, and by day how much it grew."""
+    backlog, age_sum, moves = 0, 0, {}
+    for day, n, s in result:
+        if day is None:
+            backlog, age_sum = backlog + n, age_sum + int(s)
+        else:
+            was = moves.get(day, (0, 0))
+            moves[day] = (was[0] + n, was[1] + int(s))
+    return backlog, age_sum, moves
+
+
+def backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> Select:
+    """The backlog at the end of the range by how long it has waited since filed."""
+    end = range_until(filters)
+    spans = open_spans(where, kept, end).subquery("open")
+    waited = sql.seconds(end) - spans.c.filed_s
+    bucket = case(
+        *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
+        else_=literal(len(AGE_BUCKETS)),
+    )
+    return select(bucket, func.count()).group_by(bucket)
+
+
+def read_backlog_ages(result: Any) -> list[tuple[str, int]]:
+    counts = dict(result.all())
+    labels = [label for _, label in AGE_BUCKETS] + [AGE_LAST]
+    return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]

@@ -38,7 +38,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     cast,
     func,
     literal,
@@ -52,7 +51,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from support.extensions import db
 from support.models import EventKind, Rating, Ticket, User
 from support.reports import breakdown, cache, ratings, sql, times
-from support.reports.backlog import backlog_spans, open_spans, span_parts
+from support.reports.backlog import (
+    Moves,
+    backlog_ages,
+    backlog_moves,
+    read_backlog_ages,
+    read_moves,
+)
 from support.reports.breakdown import Row
 from support.reports.clock import (
     FACTS,
@@ -65,16 +70,12 @@ from support.reports.clock import (
     target_counts,
     timed,
 )
-from support.reports.filters import Grouping, ReportFilters, conditions, day_bounds, in_range
-from support.reports.filters import since as range_since
-from support.reports.filters import until as range_until
+from support.reports.filters import Grouping, ReportFilters, conditions, in_range
 from support.reports.ratings import SATISFIED, Rated
 from support.reports.sql import day_of
 
 EPOCH = sql.EPOCH
 LATEST_COMMENTS = 5
-AGE_BUCKETS = [(1, "Under 1 day"), (3, "1–3 days"), (7, "3–7 days"), (30, "7–30 days")]
-AGE_LAST = "Over 30 days"
 
 
 # --- the report --------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def build(
     filed, done = _read_tally(filed_rows), _read_tally(run(statements.done))
     if statements.agents is not None:
         filed_rows += _agent_medians(statements, filed.timed_by_agent, params)
-    days = _days(filters, _read_moves(run(statements.moves)), filed, done)
+    days = _days(filters, read_moves(run(statements.moves)), filed, done)
     weeks = _weeks(days)
     totals = _sum(days, EPOCH)
     clocked = times.read(row for row in filed_rows if row[0] not in TALLIED)
@@ -203,7 +204,7 @@ def build(
         created=totals.created,
         resolved=totals.resolved,
         backlog_end=days[-1].backlog if days else 0,
-        backlog_ages=_read_backlog_ages(run(statements.ages)),
+        backlog_ages=read_backlog_ages(run(statements.ages)),
         fr_p50=clocked.fr[0],
         fr_p90=clocked.fr[1],
         res_p50=clocked.res[0],
@@ -261,10 +262,10 @@ def _made(
         filed=filed,
         agents=clocked if times.walks(clocked) else None,
         done=_done(filters, where, kept),
-        moves=_backlog_moves(filters, where, kept),
+        moves=backlog_moves(filters, where, kept),
         events=_events(filters, where, kept),
         ratings=ratings.statement(filters, where, kept),
-        ages=_backlog_ages(filters, where, kept),
+        ages=backlog_ages(filters, where, kept),
         comments=_comments(filters, where),
     )
 
@@ -387,9 +388,6 @@ def _done(filters: ReportFilters, where: list, kept: Kept) -> Select:
     return union_all(*_tallied((union_all(*parts) if len(parts) > 1 else parts[0]).cte("done")))
 
 
-Moves = tuple[int, int, dict[int, tuple[int, int]]]
-
-
 def _days(filters: ReportFilters, moves: Moves, filed: Tally, done: Tally) -> list[Period]:
     """Created, done, SLA counts and the backlog for each day of the range.
 
@@ -416,56 +414,6 @@ def _days(filters: ReportFilters, moves: Moves, filed: Tally, done: Tally) -> li
     return periods
 
 
-def _backlog_moves(filters: ReportFilters, where: list, kept: Kept) -> Select:
-    """The backlog at the start of the range (how many, and the sum of their filing
-    times in seconds), and by day how much it grew: stretches begun less stretches
-    ended. Each count reads the stretches through the index that leads with what it
-    bounds, so stretches are counted by day in the index's order (no sort): those in the
-    backlog when the range began (begun before, not closed before), those begun in the
-    range and those ended in it. The kept and the fresh are counted apart (_read_moves
-    adds them up)."""
-    since = range_since(filters)
-    first, end = day_bounds(filters)
-    before = backlog_spans(
-        where,
-        kept,
-        "closed",
-        lambda span: and_(span.closed_at.is_(None), span.opened_at < since),
-        lambda span: and_(span.closed_at >= since, span.opened_at < since),
-    ).subquery("before")
-
-    def by_day(index: str, day: str, sign: int) -> list[Select]:
-        def within(span: Any) -> ColumnElement[bool]:
-            return and_(span[day] >= first, span[day] < end)
-
-        counted = []
-        for part in span_parts(where, kept, index, within):
-            rows = part.subquery(index)
-            found = [rows.c[day], sign * func.count(), sign * func.sum(rows.c.filed_s)]
-            counted.append(select(*found).group_by(rows.c[day]))
-        return counted
-
-    return union_all(
-        select(
-            literal(None).label("day"), func.count(), func.coalesce(func.sum(before.c.filed_s), 0)
-        ),
-        *by_day("began", "opened_day", 1),
-        *by_day("ended", "closed_day", -1),
-    )
-
-
-def _read_moves(result: Any) -> Moves:
-    """The backlog before the range, its age sum, and by day how much it grew."""
-    backlog, age_sum, moves = 0, 0, {}
-    for day, n, s in result:
-        if day is None:
-            backlog, age_sum = backlog + n, age_sum + int(s)
-        else:
-            was = moves.get(day, (0, 0))
-            moves[day] = (was[0] + n, was[1] + int(s))
-    return backlog, age_sum, moves
-
-
 def _sum(periods: list[Period], start: date) -> Period:
     total = Period(start)
     for name in ("created", "resolved", "fr_counted", "fr_met", "res_counted", "res_met"):
@@ -482,24 +430,6 @@ def _weeks(days: list[Period]) -> list[Period]:
     for day in days:
         by_week[day.start - timedelta(days=day.start.weekday())].append(day)
     return [_sum(group, monday) for monday, group in by_week.items()]
-
-
-def _backlog_ages(filters: ReportFilters, where: list, kept: Kept) -> Select:
-    """The backlog at the end of the range by how long it has waited since filed."""
-    end = range_until(filters)
-    spans = open_spans(where, kept, end).subquery("open")
-    waited = sql.seconds(end) - spans.c.filed_s
-    bucket = case(
-        *[(waited < days * sql.DAY, literal(i)) for i, (days, _) in enumerate(AGE_BUCKETS)],
-        else_=literal(len(AGE_BUCKETS)),
-    )
-    return select(bucket, func.count()).group_by(bucket)
-
-
-def _read_backlog_ages(result: Any) -> list[tuple[str, int]]:
-    counts = dict(result.all())
-    labels = [label for _, label in AGE_BUCKETS] + [AGE_LAST]
-    return [(label, counts.get(i, 0)) for i, label in enumerate(labels)]
 
 
 def _events(filters: ReportFilters, where: list, kept: Kept) -> Select:

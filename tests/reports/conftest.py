@@ -280,3 +280,11 @@ def week(app, make) -> Week:
     _rating(t["T9"], at(2, 23), 3, "Before the range")
     db.session.commit()
     return Week(team, other, alex, bea, customer, t)
+
+
+@pytest.fixture
+def mixed(app, make):
+    """Four weeks of tickets with mixed histories (tests/reports/mixed_history.py)."""
+    from tests.reports.mixed_history import make_mixed
+
+    return make_mixed(make)

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-import random
-from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 
 from support.board import queries as board
 from support.extensions import db
@@ -30,7 +28,6 @@ from support.models import (
     ReportTicketFacts,
     SlaPolicy,
     Status,
-    Team,
     Ticket,
     TicketEvent,
     User,
@@ -41,163 +38,12 @@ from support.reports.clock import FACTS, RAW, Clock, Kept
 from support.reports.clock import TICKETS as TICKETS_TABLE
 from support.reports.filters import ReportFilters
 from support.tickets import service
-from tests.reports.conftest import NOW, add_business_hours_policy
+from tests.reports.conftest import NOW
+from tests.reports.mixed_history import RANGE, TICKETS, Mixed
+from tests.reports.mixed_history import everything as _everything
+from tests.reports.mixed_history import report as _report
 
 pytestmark = pytest.mark.usefixtures("frozen")
-START = datetime(2031, 2, 20)
-RANGE = {"from": "2031-02-23", "to": "2031-03-20"}
-TICKETS = 70
-
-
-@dataclass
-class Mixed:
-    team: Team
-    alex: User
-    bea: User
-    customer: User
-    tickets: list[Ticket]
-
-
-class History:
-    """One ticket's timeline, written as the ticket service writes it."""
-
-    def __init__(self, ticket: Ticket, rng: random.Random) -> None:
-        self.ticket, self.rng, self.at = ticket, rng, ticket.created_at
-        self.status = Status.NEW
-
-    def later(self, hours: float) -> bool:
-        """Move time on; False once that would pass NOW (the history stops there)."""
-        moment = self.at + timedelta(hours=hours * self.rng.uniform(0.3, 1.7))
-        if moment >= NOW - timedelta(hours=1):
-            return False
-        self.at = moment
-        return True
-
-    def event(self, kind: EventKind, actor: User | None = None, to: Status | None = None) -> None:
-        data = {"from": self.status.value, "to": to.value} if to else None
-        db.session.add(
-            TicketEvent(
-                ticket_id=self.ticket.id,
-                kind=kind,
-                actor_id=actor.id if actor else None,
-                is_public=True,
-                created_at=self.at,
-                data=data,
-            )
-        )
-        if to is not None:
-            self.move(to)
-
-    def move(self, to: Status) -> None:
-        ticket = self.ticket
-        if to in (Status.PENDING, Status.RESOLVED):
-            ticket.sla_paused_at = self.at
-        elif self.status in (Status.PENDING, Status.RESOLVED):
-            ticket.sla_paused_at = None
-        if to == Status.RESOLVED:
-            ticket.resolved_at = self.at
-        elif to == Status.CLOSED:
-            ticket.closed_at = self.at
-        elif self.status == Status.RESOLVED:
-            ticket.resolved_at = None
-        self.status = ticket.status = to
-
-
-def _play(history: History, agent: User, customer: User) -> None:
-    """A random but plausible life: escalated, answered, waiting, resolved, reopened…"""
-    rng, ticket = history.rng, history.ticket
-    if rng.random() < 0.2 and history.later(2):
-        history.event(EventKind.ESCALATED, to=Status.ESCALATED)
-    if rng.random() < 0.15 or not history.later(5):
-        return  # never answered
-    history.event(EventKind.REPLY, agent)
-    ticket.first_responded_at = history.at
-    history.event(EventKind.STATUS_CHANGED, agent, Status.OPEN)
-    if rng.random() < 0.4:
-        history.event(EventKind.STATUS_CHANGED, agent, Status.PENDING)
-        if rng.random() < 0.2 or not history.later(20):
-            return  # still waiting for the customer
-        history.event(EventKind.REPLY, customer)
-        history.event(EventKind.STATUS_CHANGED, None, Status.OPEN)
-    for round_ in range(3):
-        if rng.random() < 0.25 or not history.later(15):
-            return  # still being worked on
-        history.event(EventKind.STATUS_CHANGED, agent, Status.RESOLVED)
-        if round_ == 0 and rng.random() < 0.4 and history.later(30):
-            db.session.add(
-                Rating(
-                    ticket_id=ticket.id,
-                    score=rng.randint(1, 5),
-                    comment=rng.choice(["Thanks", None, "Slow"]),
-                    created_at=history.at,
-                    updated_at=history.at,
-                )
-            )
-        if rng.random() < 0.35 and history.later(30):
-            history.event(EventKind.REOPENED, customer, Status.OPEN)
-            continue
-        if rng.random() < 0.3 and history.later(48):
-            history.event(EventKind.STATUS_CHANGED, None, Status.CLOSED)
-        return
-
-
-@pytest.fixture
-def mixed(app, make) -> Mixed:
-    team, other = Team(name="Customer Care"), Team(name="Payments & Trust")
-    db.session.add_all([team, other])
-    add_business_hours_policy()
-    alex = make.agent(name="Alex Agent", team_id=team.id)
-    bea = make.agent(name="Bea Agent", team_id=other.id)
-    customer = make.customer(name="Casey Customer")
-    rng = random.Random(21)
-    topics = random.Random(5)  # its own, so the histories stay as they were
-    categories = db.session.scalars(select(Category).order_by(Category.slug)).all()
-    made = []
-    for i in range(TICKETS):
-        created = START + timedelta(minutes=rng.randrange(27 * 24 * 60))
-        agent = rng.choice([alex, bea])
-        ticket = Ticket(
-            ref=f"SUP-M{i:05d}",
-            subject="Mixed history",
-            description="Built for the kept facts' test.",
-            customer_id=customer.id,
-            team_id=agent.team_id,
-            assignee_id=agent.id if rng.random() < 0.85 else None,
-            priority=rng.choice([Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.LOW]),
-            channel=rng.choice(list(Channel)),
-            status=Status.NEW,
-            category_id=topics.choice(categories).id if topics.random() < 0.9 else None,
-            created_at=created,
-            first_response_due=created + timedelta(hours=rng.choice([4, 8, 30])),
-            resolution_due=created + timedelta(hours=rng.choice([16, 72, 100])),
-        )
-        db.session.add(ticket)
-        db.session.flush()
-        db.session.add(TicketEvent(ticket_id=ticket.id, kind=EventKind.CREATED, created_at=created))
-        history = History(ticket, rng)
-        _play(history, agent, customer)
-        ticket.updated_at = history.at
-        made.append(ticket)
-    db.session.commit()
-    return Mixed(team, alex, bea, customer, made)
-
-
-def _report(viewer: User, kept: Kept | None = None, **args: str) -> figures.Report:
-    filters = ReportFilters.from_args({**RANGE, **args}, NOW.date())
-    chosen = board.BoardFilters(
-        team=filters.team, category=filters.category, priority=filters.priority
-    )
-    shared = board.conditions(chosen, viewer, NOW)
-    return figures.build(filters, viewer, NOW, shared, kept=kept)
-
-
-def _everything(report: figures.Report) -> dict:
-    """Every figure, every table and every chart of a report."""
-    return {
-        "figures": asdict(report),
-        "tables": tables.tables(report),
-        "charts": tables.chart_set(report),
-    }
 
 
 def _tickets_csv(viewer: User) -> list[str]:
@@ -277,61 +123,6 @@ def test_the_page_reads_the_kept_facts(mixed, admin):
     doctored = _report(admin)
     assert doctored.fr_p50 == 7 * 86400 != before.fr_p50
     assert doctored.days[-1].backlog > before.days[-1].backlog
-
-
-def test_the_backlog_counts_the_kept_days_of_each_stretch(mixed, admin):
-    """The sweep keeps each stretch's days and its ticket's filing time in whole seconds,
-    as its timestamps say; the page counts those integers (doctored ones show)."""
-    facts.refresh(NOW)
-    epoch = datetime(1970, 1, 1)
-    kept = db.session.execute(
-        select(ReportBacklogSpan, Ticket.created_at).join(
-            Ticket, Ticket.id == ReportBacklogSpan.ticket_id
-        )
-    ).all()
-    assert len(kept) > TICKETS
-    for span, filed in kept:
-        assert span.opened_day == (span.opened_at - epoch).days
-        ended = (span.closed_at - epoch).days if span.closed_at else None
-        assert span.closed_day == ended
-        assert span.filed_s == int((filed - epoch).total_seconds())
-    before = _report(admin)
-    db.session.execute(update(ReportBacklogSpan).values(filed_s=ReportBacklogSpan.filed_s - 86400))
-    db.session.commit()
-    doctored = _report(admin)
-    assert doctored.days[-1].backlog == before.days[-1].backlog
-    assert doctored.days[-1].backlog_age_hours == pytest.approx(
-        before.days[-1].backlog_age_hours + 24
-    )
-
-
-def test_the_page_counts_the_kept_days_of_each_ticket(mixed, admin):
-    """The sweep keeps the days each ticket was filed, done and rated, as its timestamps
-    say; the page counts by those integers (doctored ones show)."""
-    facts.refresh(NOW)
-    epoch = datetime(1970, 1, 1)
-
-    def day(ts: datetime | None) -> int | None:
-        return None if ts is None else (ts - epoch).days
-
-    kept = db.session.scalars(select(ReportTicketFacts)).all()
-    assert len(kept) == TICKETS and any(f.rated_day is not None for f in kept)
-    for fact in kept:
-        assert fact.created_day == day(fact.created_at)
-        assert fact.done_day == day(fact.resolved_at or fact.closed_at)
-        assert fact.rated_day == day(fact.rated_at)
-    before = _report(admin)
-    shifted = {
-        ReportTicketFacts.created_day: ReportTicketFacts.created_day + 1,
-        ReportTicketFacts.done_day: ReportTicketFacts.done_day + 1,
-        ReportTicketFacts.rated_day: ReportTicketFacts.rated_day + 1,
-    }
-    db.session.execute(update(ReportTicketFacts).values(shifted))
-    db.session.commit()
-    doctored = _report(admin)
-    for name in ("created", "resolved", "ratings"):
-        counts = [getattr(period, name) for period in before.days]
-        assert [getattr(period, name) for period in doctored.days][1:] == counts[:-1], name
 
 
 def test_the_page_reads_the_kept_copies_alone(mixed, admin):
@@ -487,38 +278,3 @@ def test_statements_kept_for_one_report_give_the_next_its_own_figures(mixed, adm
         fresh = figures.build(filters, admin, now, shared)
         assert _everything(kept) == _everything(fresh), args
         assert fresh.created or fresh.backlog_end
-
-
-def test_sqlite_reads_the_kept_facts_in_the_order_it_counts_them(mixed, admin):
-    """Each percentile of kept clock times is read by walking an index in value order
-    (merged with the fresh ones), never by sorting them, and the backlog's stretches are
-    counted by day through indexes led by their days: EXPLAIN names those indexes,
-    read alone (covering), and a merge of the two parts."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the walk is SQLite's form (PostgreSQL sorts: percentile_cont)")
-    facts.refresh(NOW)
-    statements: list[tuple[str, tuple]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if "INDEXED BY" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        report = _report(admin)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    assert report.fr_p50 is not None and any(row.fr_median for row in report.agents)
-    plan = "\n".join(
-        row[3]
-        for statement, parameters in statements
-        for row in db.session.connection().exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}", parameters
-        )
-    )
-    for index in ("fr", "res", "agent_fr", "channel_fr"):
-        assert f"USING COVERING INDEX ix_report_ticket_facts_{index} " in plan, index
-    for index in ("began", "ended"):
-        assert f"USING COVERING INDEX ix_report_backlog_spans_{index} " in plan, index
-    assert "MERGE (UNION ALL)" in plan
-    assert _everything(report) == _everything(_report(admin, RAW))
