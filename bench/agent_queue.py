@@ -26,8 +26,10 @@ from urllib.parse import quote, unquote
 
 import psutil
 import psycopg
+import queue_texts
 import seeding
 from common import QueryCounter, bench_app, report, timed
+from queue_texts import SEARCHES, SUBJECTS, TAGS
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, inspect, select, text
 
@@ -65,76 +67,6 @@ STATUSES = [  # a year of work: most of it done
     (Status.ON_HOLD, 3),
     (Status.ESCALATED, 3),
 ]
-SUBJECTS = [
-    "Refund not received after return",
-    "Charged twice for one order",
-    "Parcel shows delivered but nothing arrived",
-    "Can't sign in after changing my phone",
-    "Listing removed without explanation",
-    "Payout still pending after 7 days",
-    "Shipping label won't print",
-    "Someone changed my account email",
-    "Item arrived damaged",
-    "Seller not responding to messages",
-    "Coupon code rejected at checkout",
-    "Two-factor code never arrives",
-]
-PLACES = [
-    "Rotterdam",
-    "Lyon",
-    "Leeds",
-    "Porto",
-    "Gdansk",
-    "Malmo",
-    "Bilbao",
-    "Graz",
-    "Cork",
-    "Turin",
-]
-THINGS = ["lamp", "blender", "jacket", "headphones", "kettle", "sofa", "camera", "bicycle", "vase"]
-SENTENCES = [
-    "The courier says the parcel was left in {place} but I never got it.",
-    "I returned the {thing} two weeks ago and the refund is still not here.",
-    "Order {order} was charged twice on my card statement.",
-    "We have asked the seller to confirm the tracking number for order {order}.",
-    "Thanks for your patience, we are looking into the {thing} with the carrier.",
-    "The payout for order {order} is held while we check the chargeback.",
-    "Could you send a photo of the damaged {thing} and the box it came in?",
-    "Internal: customer has three open disputes, check before refunding.",
-    "The seller in {place} confirmed the {thing} left their warehouse on Monday.",
-    "I changed my phone and now the sign-in code goes to the old number.",
-    "Your refund of the {thing} was approved and should arrive within 5 working days.",
-    "Escalating: possible account takeover, email changed from {place}.",
-]
-TAGS = ["vip", "chargeback", "carrier-delay", "fraud-check", "repeat-contact", "seller-dispute"]
-SEARCHES = [
-    "refund",
-    "parcel rotterdam",
-    '"tracking number"',
-    "chargeback blender",
-    "damaged kettle photo",
-    "sign-in code phone",
-    "order {order}",
-    "{email}",
-    "{ref}",
-    "bicycle (lyon",
-    '"account takeover" -graz',
-]
-
-
-def _text(rng: random.Random, sentences: int) -> str:
-    return " ".join(
-        rng.choice(SENTENCES).format(
-            place=rng.choice(PLACES), thing=rng.choice(THINGS), order=rng.randint(10_000, 99_999)
-        )
-        for _ in range(sentences)
-    )
-
-
-def _message(rng: random.Random) -> str:
-    return _text(rng, rng.randint(1, 3))
-
-
 def _ticket_rows(rng: random.Random, count: int, agent_ids: list[int], customers: list[int]):
     categories = list(db.session.scalars(select(Category.id)))
     team_ids = list(db.session.scalars(select(Team.id)))
@@ -147,7 +79,7 @@ def _ticket_rows(rng: random.Random, count: int, agent_ids: list[int], customers
         yield {
             "ref": ref,
             "subject": f"{rng.choice(SUBJECTS)} #{i}",
-            "description": _text(rng, 2),
+            "description": queue_texts.text(rng, 2),
             "customer_id": rng.choice(customers),
             "category_id": rng.choice(categories),
             "priority": rng.choices(list(Priority), weights=[2, 6, 3, 1])[0],
@@ -194,7 +126,7 @@ def seed(tickets: int, per_ticket: int) -> None:
     tag_ids = list(db.session.scalars(select(Tag.id).order_by(Tag.id)))
     seeding.insert_batched(ticket_tags, _tag_rows(rng, [row.id for row in rows], tag_ids))
     events = seeding.insert_batched(
-        TicketEvent, seeding.event_rows(rng, rows, per_ticket, agent_ids, _message)
+        TicketEvent, seeding.event_rows(rng, rows, per_ticket, agent_ids, queue_texts.message)
     )
     seeded = time.perf_counter() - started
     analyze()  # PostgreSQL plans the rebuild's per-ticket lookups from fresh statistics
