@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import queue_texts
 import seeding
 from common import QueryCounter, bench_app, report, timed
 from sqlalchemy import func, insert, select
@@ -39,16 +40,7 @@ CUSTOMERS = 2_000
 REQUESTS = 200
 PASSWORD = "bench-password-1"
 ACTIVE = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.ESCALATED]
-SUBJECTS = [
-    "Refund not received after return",
-    "Charged twice for one order",
-    "Parcel shows delivered but nothing arrived",
-    "Can't sign in after changing my phone",
-    "Listing removed without explanation",
-    "Payout still pending after 7 days",
-    "Shipping label won't print",
-    "Someone changed my account email",
-]
+SUBJECTS = queue_texts.SUBJECTS[:8]  # the queue bench's first eight, as before
 # What an agent filters by on a busy day: one team's overdue refund tickets.
 FILTERED = "?team={team}&overdue=1&q=refund"
 
