@@ -28,10 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def bench_app(**overrides) -> tuple[Flask, tempfile.TemporaryDirectory]:
     """A fresh app and schema in a temporary directory (kept alive by the returned handle).
 
-    No Redis: seeding enqueues nothing (the warnings about it are silenced), and the
-    pages measured never touch Redis.
+    No Redis: seeding enqueues nothing and the pages read the settings from the database
+    (the warnings about both are silenced); nothing else the pages measure touches Redis.
     """
     logging.getLogger("support.jobs.queue").setLevel(logging.ERROR)
+    # No Redis: the settings are read from the database, as the warning would say each time.
+    logging.getLogger("support.settings_cache").setLevel(logging.ERROR)
     tmp = tempfile.TemporaryDirectory(prefix="support-bench-")
     config = {
         "SUPPORT_ENV": "testing",

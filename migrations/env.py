@@ -105,6 +105,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+    # Migrations may rewrite settings rows without the ORM: every process reads its
+    # cached settings again (support/settings_cache.py).
+    from support import settings_cache
+
+    settings_cache.bump()
 
 
 if context.is_offline_mode():

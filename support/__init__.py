@@ -69,12 +69,13 @@ def _init_extensions(app: Flask) -> None:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from support import database, ratelimit
+    from support import database, ratelimit, settings_cache
     from support.jobs import queue
 
     database.init_app(app)
     queue.init_app(app)
     ratelimit.init_app(app)
+    settings_cache.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

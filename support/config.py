@@ -119,7 +119,10 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
 class BaseConfig:
     """Defaults that do not depend on the environment."""
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping round trip per request: support/database.py replaces a pooled connection
+    # PostgreSQL closed by looking at its socket. Connections are renewed after an hour, so
+    # one cut silently (a firewall forgetting it) is not used for ever.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 3600}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -36,8 +36,14 @@ class Card:
     tags: tuple[str, ...] = ()  # every tag's name, by name
 
 
-def card_for(ticket: Ticket, now: datetime, tags: tuple[str, ...] = ()) -> Card:
-    state, text, title = countdown(ticket, now, _viewer_zone())
+def card_for(
+    ticket: Ticket,
+    now: datetime,
+    tags: tuple[str, ...] = (),
+    targets: dict[Priority, sla.Targets] | None = None,
+) -> Card:
+    """`targets`: sla.all_targets(), once for a list of cards."""
+    state, text, title = countdown(ticket, now, _viewer_zone(), targets)
     return Card(ticket, state, text, title, rough_age(now - ticket.created_at), tags)
 
 
@@ -73,10 +79,17 @@ class BoardCard:
         return self.tags[TAGS_SHOWN:]
 
 
-def board_card(row: Any, now: datetime, zone: str, tags: tuple[str, ...] = ()) -> BoardCard:
+def board_card(
+    row: Any,
+    now: datetime,
+    zone: str,
+    tags: tuple[str, ...] = (),
+    targets: dict[Priority, sla.Targets] | None = None,
+) -> BoardCard:
     """A card from one of the board's rows (queries.CARD_COLUMNS; the SLA fields carry
-    Ticket's names, so support/tickets/sla.py reads the row as it reads a ticket)."""
-    state, text, title = countdown(row, now, zone)
+    Ticket's names, so support/tickets/sla.py reads the row as it reads a ticket).
+    `targets`: sla.all_targets(), once for the whole board."""
+    state, text, title = countdown(row, now, zone, targets)
     priority: Priority = row.priority
     assignee = row.assignee_name or ""
     return BoardCard(
@@ -101,21 +114,23 @@ def board_card(row: Any, now: datetime, zone: str, tags: tuple[str, ...] = ()) -
     )
 
 
-def countdown(ticket: Any, now: datetime, zone: str) -> tuple[str, str, str]:
+def countdown(
+    ticket: Any, now: datetime, zone: str, targets: dict[Priority, sla.Targets] | None = None
+) -> tuple[str, str, str]:
     """(colour, text, tooltip) of a ticket's SLA countdown; `ticket` is a Ticket or a row
     with its SLA columns (status, priority, tier, the due and done times)."""
     if not ticket.status.is_active:
         since = ticket.resolved_at or ticket.updated_at
         title = f"{ticket.status.label} {timezones.local(since, zone, TOOLTIP)}"
         return "done", f"✓ {rough_age(now - since)} ago", title
-    upcoming = sla.next_due(ticket)
+    spans = targets[ticket.priority] if targets else None
+    upcoming = sla.countdown(ticket, now, spans)
     if upcoming is None:  # waiting on the customer: our clock is stopped
         return "paused", "Paused", "Waiting on the customer: the SLA clock is stopped"
-    target, due = upcoming
+    target, due, warned = upcoming
     title = f"{target.label} due {timezones.local(due, zone, TOOLTIP)}"
     if due <= now:
         return "breach", f"Overdue by {short_span(now - due)}", title
-    warned = any(point.kind == sla.CheckpointKind.WARNING for point in sla.checkpoints(ticket, now))
     return ("warning" if warned else "ok"), f"Due in {short_span(due - now)}", title
 
 

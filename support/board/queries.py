@@ -42,7 +42,7 @@ from support.board.cards import BoardCard, board_card
 from support.extensions import db
 from support.models import Category, Priority, Status, Tag, Ticket, User, ticket_tags
 from support.params import plain_int
-from support.tickets import refs, search
+from support.tickets import refs, search, sla
 from support.tickets import tags as tag_names
 
 # The columns, left to right. Closed tickets are history, not work: they live in
@@ -286,8 +286,9 @@ def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
             shown[row.column].append(row)
     tags = tags_of([row.id for rows in shown.values() for row in rows])
     zone = timezones.zone_name_for(viewer)  # once per board, not once per card
+    targets = sla.all_targets()  # likewise
     cards = {
-        status: [board_card(row, now, zone, tags.get(row.id, ())) for row in rows]
+        status: [board_card(row, now, zone, tags.get(row.id, ()), targets) for row in rows]
         for status, rows in shown.items()
     }
     return [Column(s, COLUMN_LABELS[s], *counts.get(s, (0, 0)), cards=cards[s]) for s in COLUMNS]

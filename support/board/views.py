@@ -25,7 +25,7 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from support import clock
+from support import clock, settings_cache
 from support.auth import accounts
 from support.board import forms, panel, queries
 from support.extensions import db
@@ -64,8 +64,8 @@ def _board_context(filters: queries.BoardFilters, **extra: Any) -> dict[str, Any
             {name for column in columns for card in column.cards for name in card.tags}
             | ({filters.tag} if filters.tag else set())
         ),
-        "teams": panel.teams(),
-        "categories": panel.categories(),
+        "teams": settings_cache.teams(),
+        "categories": settings_cache.active_categories(),
         "priorities": list(Priority),
         # Each card's status select: the columns its ticket may move to (as the panel's).
         "moves": {

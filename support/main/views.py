@@ -7,9 +7,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from support import settings_cache
 from support.extensions import db
 from support.jobs.redis import connection
-from support.models import Category
 from support.web import render
 
 bp = Blueprint("main", __name__)
@@ -17,10 +17,7 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index() -> Response:
-    categories = db.session.scalars(
-        db.select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
-    ).all()
-    return render("main/index.html", categories=categories)
+    return render("main/index.html", categories=settings_cache.active_categories())
 
 
 @bp.get("/healthz")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from support import ratelimit
+from support import ratelimit, settings_cache
 from support.extensions import db
 from support.forms import EmptyForm, RatingForm
 from support.kb import index as kb_index
@@ -64,14 +64,6 @@ def _owned_or_404(ref: str) -> Ticket:
     return ticket
 
 
-def _active_categories() -> list[Category]:
-    return list(
-        db.session.scalars(
-            select(Category).where(Category.is_active.is_(True)).order_by(Category.name)
-        )
-    )
-
-
 MY_TICKETS_PAGE = 50
 
 
@@ -100,18 +92,18 @@ def my_tickets() -> Response:
 @bp.route("/new", methods=["GET", "POST"])
 @ratelimit.ticket_filing
 def new_ticket() -> Response:
-    categories = _active_categories()
+    categories = settings_cache.active_categories()
     form = TicketForm()
     form.set_categories(categories)
     if form.validate_on_submit():
-        by_slug = {c.slug: c for c in categories}
+        chosen = next((c for c in categories if c.slug == form.category.data), None)
         stored = [attachments.store(f.filename or "", f.stream) for f in chosen_files(form.files)]
         try:
             ticket = service.open_ticket(
                 customer=current_user,
                 subject=form.subject.data,
                 description=form.description.data,
-                category=by_slug.get(form.category.data or ""),
+                category=db.session.get(Category, chosen.id) if chosen else None,
                 impact=Impact(form.impact.data),
                 files=stored,
                 client_token=form.client_token.data or None,

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from support import clock
+from support import clock, settings_cache
 from support.board import panel
 from support.board.cards import card_for
 from support.extensions import db
@@ -21,6 +21,7 @@ from support.forms import EmptyForm
 from support.models import Priority, SavedView, Status
 from support.queue import bulk, queries, saved
 from support.queue.forms import BulkForm, SaveViewForm
+from support.tickets import sla
 from support.tickets import tags as tag_names
 from support.web import redirect_after_post, render
 
@@ -40,14 +41,15 @@ def _agents_only() -> None:
 def _context(filters: queries.QueueFilters, **extra: Any) -> dict[str, Any]:
     now = clock.now()
     page = queries.load(filters, current_user, now)
+    targets = sla.all_targets()  # once for the page's countdowns
     return {
         "filters": filters,
         "page": page,
         # The due column's countdown, as on the board's cards.
-        "cards": {ticket.id: card_for(ticket, now) for ticket in page.tickets},
+        "cards": {ticket.id: card_for(ticket, now, targets=targets) for ticket in page.tickets},
         "sorts": queries.SORTS,
-        "teams": panel.teams(),
-        "categories": panel.categories(),
+        "teams": settings_cache.teams(),
+        "categories": settings_cache.active_categories(),
         "agents": panel.agents(),
         "priorities": list(Priority),
         "statuses": list(Status),

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from support import settings_cache
 from support.extensions import db
 from support.models.notify import SlaPolicy
 from support.models.ticket import EventKind, Priority, Status, Ticket, TicketEvent
@@ -103,6 +104,11 @@ def targets_for(priority: Priority) -> Targets:
     return _saved_policies().get(priority.value) or default_targets(priority)
 
 
+def all_targets() -> dict[Priority, Targets]:
+    """Every priority's targets, looked up once for a page of countdowns (not per card)."""
+    return {priority: targets_for(priority) for priority in Priority}
+
+
 _POLICIES = "sla_policies"  # session.info key
 
 
@@ -119,8 +125,8 @@ def _read_policies(session: Session) -> dict[str, Targets]:
 
 
 def _saved_policies() -> dict[str, Targets]:
-    """Admins' policies, read once per transaction (like the business hours)."""
-    return schedule.once_per_transaction(_POLICIES, _read_policies)
+    """Admins' policies: this process's copy while nobody changes them (settings_cache)."""
+    return settings_cache.cached(_POLICIES, _read_policies)
 
 
 def forget_policies() -> None:
@@ -237,11 +243,14 @@ def record_escalation(ticket: Ticket, at: datetime) -> Stage:
 # --- what is due ----------------------------------------------------------------------
 
 
-def _open_targets(ticket: Ticket) -> list[tuple[SlaTarget, datetime, timedelta]]:
-    """(target, due, full span) for each target the ticket still has to meet."""
+def _open_targets(
+    ticket: Ticket, spans: Targets | None = None
+) -> list[tuple[SlaTarget, datetime, timedelta]]:
+    """(target, due, full span) for each target the ticket still has to meet (`spans`:
+    its priority's targets, when the caller has them already)."""
     if not ticket.status.is_active or ticket.sla_paused_at is not None:
         return []
-    spans = targets_for(ticket.priority)
+    spans = spans or targets_for(ticket.priority)
     targets = []
     # Once escalated, the new stage's deadline replaces tier 1's first-response promise.
     if ticket.first_responded_at is None and ticket.first_response_due and ticket.tier == 1:
@@ -307,11 +316,20 @@ def wake_times(ticket: Ticket) -> list[datetime]:
 
 def next_due(ticket: Ticket) -> tuple[SlaTarget, datetime] | None:
     """(target, due) of the soonest target still to meet: the board's countdown."""
-    targets = _open_targets(ticket)
+    found = countdown(ticket, datetime.max)
+    return None if found is None else (found[0], found[1])
+
+
+def countdown(
+    ticket: Ticket, now: datetime, spans: Targets | None = None
+) -> tuple[SlaTarget, datetime, bool] | None:
+    """next_due, and whether any target has reached its warning but not its due time at
+    `now` (a WARNING of checkpoints()), from one look at the targets: a card's countdown."""
+    targets = _open_targets(ticket, spans)
     if not targets:
         return None
     target, due, _span = min(targets, key=lambda t: t[1])
-    return target, due
+    return target, due, any(warn_at(at, span) <= now < at for _, at, span in targets)
 
 
 def _handed_over(ticket: Ticket) -> bool:

@@ -16,10 +16,15 @@ from support.models import Ticket, TicketEvent
 
 SUPPORT = Path(__file__).resolve().parents[2] / "support"
 
-# The one generic hook: jobs that writers other than ticket changes enqueue after commit.
+# The generic hooks: jobs that writers other than ticket changes enqueue after commit, and
+# the settings cache's version, moved after a commit that wrote a settings table.
 GENERIC_SESSION_LISTENERS = {
     ("after_commit", "support.jobs.queue._run_pending"),
     ("after_soft_rollback", "support.jobs.queue._drop_pending"),
+    ("before_flush", "support.settings_cache._before_flush"),
+    ("do_orm_execute", "support.settings_cache._on_execute"),
+    ("after_commit", "support.settings_cache._after_commit"),
+    ("after_soft_rollback", "support.settings_cache._after_soft_rollback"),
 }
 
 # Packages (and modules) that are screens: blueprints, their forms and helpers.

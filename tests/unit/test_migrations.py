@@ -323,3 +323,18 @@ def test_0030_moves_the_titles_vectors_to_their_own_table(
                 assert "'lamp'" in connection.scalar(text(titles))
     finally:
         engine.dispose()
+
+
+def test_upgrading_makes_every_process_read_its_settings_again(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A migration may rewrite categories, teams or policies without the ORM: the settings
+    each process keeps (support/settings_cache.py) are read again after it."""
+    from redis import Redis
+
+    from support.settings_cache import VERSION_KEY
+
+    redis = Redis.from_url(redis_url)
+    redis.set(VERSION_KEY, 5)
+    flask_db(["upgrade"], tmp_path / "upgraded.db", tmp_path, redis_url)
+    assert redis.get(VERSION_KEY) != b"5"

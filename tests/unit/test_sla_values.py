@@ -72,3 +72,29 @@ def test_resume_moves_each_due_time_still_ahead_and_keeps_missed_ones(app):
 
     sla.resume(ticket, resumed + HOUR)  # not paused: nothing moves
     assert ticket.resolution_due == resumed + 70 * HOUR
+
+
+def test_a_cards_countdown_agrees_with_next_due_and_the_checkpoints(app):
+    """sla.countdown() looks at the targets once for the board's cards; what it says is
+    what next_due() and checkpoints() say, before, at and after each warning and due time."""
+    answered = {"first_responded_at": T0 + HOUR, "next_update_due": T0 + 20 * HOUR}
+    tickets = [
+        Ticket(priority=Priority.NORMAL, status=Status.OPEN, **due)
+        for due in (
+            {"tier": 1, "first_response_due": T0 + 8 * HOUR, "resolution_due": T0 + 72 * HOUR},
+            {"tier": 1, **answered, "resolution_due": T0 + 12 * HOUR},  # resolution first
+            {"tier": 2, "next_update_due": T0 + 4 * HOUR, "resolution_due": T0 + 5 * HOUR},
+        )
+    ]
+    tickets.append(Ticket(priority=Priority.HIGH, status=Status.PENDING, tier=1))
+    targets, said = sla.all_targets(), set()
+    for ticket in tickets:
+        for hours in range(0, 80):
+            now = T0 + hours * HOUR
+            warned = any(p.kind == CheckpointKind.WARNING for p in sla.checkpoints(ticket, now))
+            soonest = sla.next_due(ticket)
+            expected = None if soonest is None else (*soonest, warned)
+            assert sla.countdown(ticket, now) == expected
+            assert sla.countdown(ticket, now, targets[ticket.priority]) == expected
+            said.add(expected and expected[2])
+    assert said == {None, True, False}  # paused, warned and not
