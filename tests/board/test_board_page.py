@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support import clock
+from support.board import queries
 from support.board.cards import short_span
 from support.extensions import db
 from support.models import Impact, Priority, Status, Ticket
@@ -259,3 +260,19 @@ def test_a_cards_texts_are_escaped_once(client, as_agent, make, agent) -> None:
     assert 'action="/board/move?priority=normal"' in card
     assert "&amp;amp;" not in html
 
+
+def test_the_board_statement_is_built_once_and_reads_the_time_each_time(
+    client, as_agent, make, customer
+) -> None:
+    """The unfiltered board's statement is kept per process; the time it counts overdue
+    tickets against is a parameter, so a kept statement never counts against an old time."""
+    ticket = make.ticket(customer=customer)
+    statement = queries._default_board()
+    try:
+        clock.freeze(ticket.next_due_at - timedelta(minutes=1))
+        assert "overdue" not in words(client.get("/board"))
+        clock.freeze(ticket.next_due_at + timedelta(minutes=1))
+        assert "1 overdue" in words(client.get("/board"))
+    finally:
+        clock.freeze(None)
+    assert queries._default_board() is statement
