@@ -3,6 +3,10 @@
 The board shows 150 cards a request, so its cards are built from plain rows (the
 columns a card shows, support/board/queries.py), never from ORM objects, with every
 string worked out here once: the template is one loop that prints them.
+
+A board card's text is HTML-escaped here, once (`as_html`), and its template prints it
+without autoescaping: escaping each value where it was printed (a card prints its
+reference eight times: ~3,800 escapes a board) cost about a tenth of a board.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
+from markupsafe import escape
 
 from support import timezones
 from support.models import Priority, Status, Ticket
@@ -49,7 +54,11 @@ def card_for(
 
 @dataclass(frozen=True, slots=True)
 class BoardCard:
-    """Everything one board card prints (templates/board/_card.html), as plain values."""
+    """Everything one board card prints (templates/board/_card.html), as plain values.
+
+    Every text is HTML already (as_html): the card's template prints them as they are.
+    Only `tags` are plain names (the tag list escapes them, and the board's tag filter
+    suggests them)."""
 
     ref: str
     subject: str
@@ -79,6 +88,14 @@ class BoardCard:
         return self.tags[TAGS_SHOWN:]
 
 
+def as_html(text: str) -> str:
+    """`text` escaped for HTML, as markupsafe escapes it; most card texts have nothing to
+    escape, and are kept as they are (markupsafe's escape costs ~1 µs, 13 a card)."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return escape(text)
+    return text
+
+
 def board_card(
     row: Any,
     now: datetime,
@@ -93,23 +110,23 @@ def board_card(
     priority: Priority = row.priority
     assignee = row.assignee_name or ""
     return BoardCard(
-        ref=row.ref,
-        subject=row.subject,
+        ref=as_html(row.ref),
+        subject=as_html(row.subject),
         version=row.version,
         status=row.status,
-        priority=priority.value,
-        priority_badge="" if priority is Priority.NORMAL else priority.label,
-        opened=timezones.local(row.created_at, zone),
-        age=rough_age(now - row.created_at),
-        customer=row.customer_name,
-        category=row.category_name or "",
+        priority=as_html(priority.value),
+        priority_badge=as_html("" if priority is Priority.NORMAL else priority.label),
+        opened=as_html(timezones.local(row.created_at, zone)),
+        age=as_html(rough_age(now - row.created_at)),
+        customer=as_html(row.customer_name),
+        category=as_html(row.category_name or ""),
         by_email=row.channel is Channel.EMAIL,
-        assignee=assignee,
-        assignee_initials=initials_of(assignee, row.assignee_email) if assignee else "",
+        assignee=as_html(assignee),
+        assignee_initials=as_html(initials_of(assignee, row.assignee_email) if assignee else ""),
         avatar_colour=row.assignee_id % AVATAR_COLOURS if row.assignee_id else 0,
-        sla=state,
-        sla_text=text,
-        sla_title=title,
+        sla=as_html(state),
+        sla_text=as_html(text),
+        sla_title=as_html(title),
         tags=tags,
     )
 

@@ -58,6 +58,17 @@ def find(raw_ref: str) -> Ticket | None:
     return db.session.scalar(query)
 
 
+def find_to_move(raw_ref: str) -> Ticket | None:
+    """The ticket a board move changes, with its customer (a move tells them) but not the
+    panel's category, team and tags: a move neither shows nor needs them (a statement
+    and three joins less; anything else it reads still loads when read)."""
+    ref = refs.normalise(raw_ref)
+    if ref is None:
+        return None
+    query = select(Ticket).where(Ticket.ref == ref).options(joinedload(Ticket.customer))
+    return db.session.scalar(query)
+
+
 def categories(current: Category | None = None) -> list[Category]:
     """The active categories, plus the ticket's own if an admin has since hidden it (so
     saving other details never drops it)."""

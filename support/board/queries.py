@@ -13,6 +13,7 @@ still flow by urgency around them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,10 +21,12 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    DateTime,
     Float,
     Integer,
     Row,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -71,7 +74,7 @@ SEARCH_MAX = 100
 _SLA_RUNNING = [s for s in Status if s.is_active]  # …unless paused (sla_paused_at)
 
 
-def overdue(now: datetime, tickets: Any = Ticket) -> ColumnElement[bool]:
+def overdue(now: datetime | ColumnElement[datetime], tickets: Any = Ticket) -> ColumnElement[bool]:
     """Breached: the clock runs (not waiting on the customer) and the due time passed.
     `tickets`: where the columns are read from (Ticket, or a subquery's `.c` of them)."""
     return and_(
@@ -275,8 +278,8 @@ class Column:
 
 
 def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
-    """The board's columns: counts and each column's most urgent cards (one query), and
-    the shown cards' tags (one more, when any card is shown)."""
+    """The board's columns: counts and each column's most urgent cards, with their tags,
+    in one query."""
     counts: dict[Status, tuple[int, int]] = {}
     shown: dict[Status, list[Row]] = {status: [] for status in COLUMNS}
     for row in _board_rows(filters, viewer, now):
@@ -284,14 +287,18 @@ def load(filters: BoardFilters, viewer: User, now: datetime) -> list[Column]:
             counts[row.column] = (row.total, int(row.late or 0))
         else:
             shown[row.column].append(row)
-    tags = tags_of([row.id for rows in shown.values() for row in rows])
     zone = timezones.zone_name_for(viewer)  # once per board, not once per card
     targets = sla.all_targets()  # likewise
     cards = {
-        status: [board_card(row, now, zone, tags.get(row.id, ()), targets) for row in rows]
+        status: [board_card(row, now, zone, _tags(row.tag_names), targets) for row in rows]
         for status, rows in shown.items()
     }
     return [Column(s, COLUMN_LABELS[s], *counts.get(s, (0, 0)), cards=cards[s]) for s in COLUMNS]
+
+
+def _tags(names: str | None) -> tuple[str, ...]:
+    """A card's tags, by name, from the names its row carries (TAG_SEPARATOR between)."""
+    return tuple(sorted(names.split(TAG_SEPARATOR))) if names else ()
 
 
 _customer, _assignee = aliased(User), aliased(User)
@@ -321,20 +328,47 @@ CARD_COLUMNS = (
     _assignee.email.label("assignee_email"),
     Category.name.label("category_name"),
 )
+# Between a card's tag names in its row: no tag name has one (support/tickets/tags.py).
+TAG_SEPARATOR = ","
+# Each card's tags in its own row: a second statement for them cost a tenth of a board
+# (their ids bound one by one). Built once, with the module (building it per request
+# was ~6 % of a board). Ordered by name in Python (load()).
+_TAG_NAMES = (
+    select(func.aggregate_strings(Tag.name, TAG_SEPARATOR))
+    .select_from(ticket_tags.join(Tag, Tag.id == ticket_tags.c.tag_id))
+    .where(ticket_tags.c.ticket_id == Ticket.id)
+    .scalar_subquery()
+    .label("tag_names")
+)
 
 
 def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]:
     """Each column's first cards, then a count row per column, in one statement.
 
     One statement, so the filters' CTE (the text search) runs once per board. A card
-    row has the CARD_COLUMNS and its `column`; a count row only `column`, `total` and
-    `late` (its id is None). One LIMIT per status keeps only the top N of each (a window
-    over every ticket would sort them all). ix_tickets_board covers these columns, so
-    the default board never reads the table itself.
+    row has the CARD_COLUMNS, its `column` and its `tag_names`; a count row only
+    `column`, `total` and `late` (its id is None). One LIMIT per status keeps only the
+    top N of each (a window over every ticket would sort them all). ix_tickets_board
+    covers these columns, so the default board never reads the table itself.
     """
     where = conditions(filters, viewer, now, full_text=True)
+    # Unfiltered, as most agents load it: the same statement every time.
+    query = _board_query(where, searching=bool(filters.q)) if where else _default_board()
+    params = {"now": now} | {f"limit_{s.value}": filters.limit(s) for s in COLUMNS}
+    return list(db.session.execute(query, params))
+
+
+@functools.cache
+def _default_board() -> Any:
+    """The unfiltered board's statement, built once per process: building it, and working
+    out its cache key, cost a tenth of a board. Its time and limits are bound parameters."""
+    return _board_query([], searching=False)
+
+
+def _board_query(where: list[ColumnElement[bool]], *, searching: bool) -> Any:
+    """The board's statement, for the bound parameters `now` and `limit_<status>`."""
     tickets: Any = Ticket
-    if filters.q:
+    if searching:
         # A search: its matches (with the other filters) found once, as a CTE every column
         # and the counts read; a search in each of them would gather the matches seven times.
         found = select(
@@ -353,7 +387,7 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
         select(tickets.id, key.label("key"), tickets.status, no_number, no_number)
         .where(tickets.status == status, *where)
         .order_by(key, tickets.id)
-        .limit(filters.limit(status))
+        .limit(bindparam(f"limit_{status.value}", type_=Integer))
         .subquery()  # SQLite takes ORDER BY and LIMIT in a UNION only inside a subquery
         .select()
         for status in COLUMNS
@@ -364,19 +398,20 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
             no_key,
             tickets.status,
             func.count(),
-            func.sum(case((overdue(now, tickets), 1), else_=0)),
+            func.sum(case((overdue(bindparam("now", type_=DateTime), tickets), 1), else_=0)),
         )
         .where(tickets.status.in_(COLUMNS), *where)
         .group_by(tickets.status)
     )
     rows = union_all(*columns, counts).subquery()
     id_, key_, status_, total, late = rows.c
-    query = (
+    return (
         select(
             *CARD_COLUMNS,
             status_.label("column"),
             total.label("total"),
             late.label("late"),
+            _TAG_NAMES,
         )
         .select_from(rows)
         .outerjoin(Ticket, Ticket.id == id_)
@@ -385,24 +420,6 @@ def _board_rows(filters: BoardFilters, viewer: User, now: datetime) -> list[Row]
         .outerjoin(Category, Category.id == Ticket.category_id)
         .order_by(key_, Ticket.id)
     )
-    return list(db.session.execute(query))
-
-
-def tags_of(ticket_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Each ticket's tag names, by name, in one query however many cards are shown (a
-    selectinload would split a long board into batches of 500)."""
-    if not ticket_ids:
-        return {}
-    query = (
-        select(ticket_tags.c.ticket_id, Tag.name)
-        .join(Tag, Tag.id == ticket_tags.c.tag_id)
-        .where(ticket_tags.c.ticket_id.in_(ticket_ids))
-        .order_by(ticket_tags.c.ticket_id, Tag.name)
-    )
-    found: dict[int, list[str]] = {}
-    for ticket_id, name in db.session.execute(query):
-        found.setdefault(ticket_id, []).append(name)
-    return {ticket_id: tuple(names) for ticket_id, names in found.items()}
 
 
 def position_between(above: str | None, below: str | None) -> float | None:

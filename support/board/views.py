@@ -8,7 +8,7 @@ board refreshes itself), and a plain form with a redirect to the panel page.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import (
@@ -94,7 +94,7 @@ def move() -> Response:
         return _move_refused(filters, 400, "That move was incomplete. Reload the board.")
     if form.status.data not in {s.value for s in queries.COLUMNS}:
         return _move_refused(filters, 400, f"“{form.status.data}” is not a column of the board.")
-    ticket = editable_or_404(form.ref.data)
+    ticket = editable_or_404(form.ref.data, find=panel.find_to_move)
     try:
         service.move(
             ticket,
@@ -172,15 +172,15 @@ def new_ticket() -> Response:
 # --- the ticket panel -------------------------------------------------------------------
 
 
-def ticket_or_404(ref: str) -> Ticket:
-    ticket = panel.find(ref)
+def ticket_or_404(ref: str, find: Callable[[str], Ticket | None] = panel.find) -> Ticket:
+    ticket = find(ref)
     if ticket is None:
         abort(404)
     return ticket
 
 
-def editable_or_404(ref: str) -> Ticket:
-    ticket = ticket_or_404(ref)
+def editable_or_404(ref: str, find: Callable[[str], Ticket | None] = panel.find) -> Ticket:
+    ticket = ticket_or_404(ref, find)
     if not permissions.can_edit(current_user, ticket):
         abort(403)
     return ticket

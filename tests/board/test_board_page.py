@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support import clock
+from support.board import queries
 from support.board.cards import short_span
 from support.extensions import db
 from support.models import Impact, Priority, Status, Ticket
@@ -239,3 +240,39 @@ def test_resolved_tickets_are_not_in_progress(client, as_agent, make, agent) -> 
     service.reply(tickets[0], author=agent, body="Fixed.")
     service.change_status(tickets[0], Status.RESOLVED, actor=agent)
     assert "2 tickets in progress" in words(client.get("/board"))
+
+
+def test_a_cards_texts_are_escaped_once(client, as_agent, make, agent) -> None:
+    """The card template prints its texts as they come: support/board/cards.py escapes
+    them, once. Markup typed by a customer or an admin shows as text, never runs."""
+    customer = make.customer(name='Tom <b>"T" & Co\'s</b>')
+    ticket = make.ticket(customer=customer, subject='<script>alert("x")</script> & more')
+    named = make.agent(name="<i>Ann</i> Lee")
+    service.assign(ticket, actor=agent, assignee=named)
+    html = text_of(client.get("/board?priority=normal&mine=0"))
+    card = html.split(f'id="card-{ticket.ref}"', 1)[1].split("</li>\n", 1)[0]
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more" in card
+    assert "Tom &lt;b&gt;&#34;T&#34; &amp; Co&#39;s&lt;/b&gt;" in card
+    assert 'title="Assigned to &lt;i&gt;Ann&lt;/i&gt; Lee"' in card
+    assert ">&lt;L<" in card  # initials of "<i>Ann</i> Lee"
+    assert "<script>" not in html and "<b>" not in card and "<i>" not in card
+    # The board's own values in a card are escaped too (and not twice).
+    assert 'action="/board/move?priority=normal"' in card
+    assert "&amp;amp;" not in html
+
+
+def test_the_board_statement_is_built_once_and_reads_the_time_each_time(
+    client, as_agent, make, customer
+) -> None:
+    """The unfiltered board's statement is kept per process; the time it counts overdue
+    tickets against is a parameter, so a kept statement never counts against an old time."""
+    ticket = make.ticket(customer=customer)
+    statement = queries._default_board()
+    try:
+        clock.freeze(ticket.next_due_at - timedelta(minutes=1))
+        assert "overdue" not in words(client.get("/board"))
+        clock.freeze(ticket.next_due_at + timedelta(minutes=1))
+        assert "1 overdue" in words(client.get("/board"))
+    finally:
+        clock.freeze(None)
+    assert queries._default_board() is statement

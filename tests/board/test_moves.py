@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from support.extensions import db
 from support.models import EventKind, Status, TicketEvent
@@ -158,3 +158,22 @@ def test_nobody_else_moves_cards(client, auth, ticket, make, role) -> None:
     assert response.status_code == (403 if role == "customer" else 302)
     db.session.refresh(ticket)
     assert ticket.status == Status.NEW
+
+
+def test_a_move_reads_only_what_it_changes(client, as_agent, ticket, agent) -> None:
+    """A move loads the ticket with its customer (the move tells them), not the panel's
+    tags, category and team, which it neither shows nor changes."""
+    service.set_tags(ticket, ["vip"], actor=agent)
+    db.session.expire_all()
+    statements: list[str] = []
+    log = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", log)
+    try:
+        assert move(client, ticket, "open", htmx=False).status_code == 303
+    finally:
+        event.remove(db.engine, "before_cursor_execute", log)
+    [load] = [s for s in statements if "WHERE tickets.ref" in s]
+    assert "JOIN users" in load and "categories" not in load and "teams" not in load
+    assert not any("ticket_tags" in s for s in statements)
+    db.session.refresh(ticket)
+    assert ticket.status == Status.OPEN and [tag.name for tag in ticket.tags] == ["vip"]
