@@ -25,10 +25,22 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Float, Update, and_, bindparam, case, func, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from support.models import Ticket
 
@@ -79,18 +91,45 @@ def sort_key() -> ColumnElement[float]:
     return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
 
 
+# What `due_at()` and `sort_key()` read from a ticket.
+INPUTS = (
+    "first_responded_at",
+    "tier",
+    "first_response_due",
+    "next_update_due",
+    "resolution_due",
+    "board_position",
+)
+
+
 def inputs(ticket: Ticket) -> tuple[object, ...]:
     """What `due_at()` and `sort_key()` read from a ticket: a change that leaves all of
     it as it was (a note, a customer's reply, the acknowledgement, a move to another
     status without a new place) leaves both facts as they were, and need not refresh them."""
-    return (
-        ticket.first_responded_at,
-        ticket.tier,
-        ticket.first_response_due,
-        ticket.next_update_due,
-        ticket.resolution_due,
-        ticket.board_position,
-    )
+    return tuple(getattr(ticket, name) for name in INPUTS)
+
+
+def fill_new(ticket: Ticket) -> tuple[object, ...]:
+    """Both facts of a ticket not yet inserted, worked out in its INSERT: the same SQL,
+    the ticket's own values bound where it reads its columns. Filing needs no UPDATE
+    after the INSERT then (on PostgreSQL an UPDATE of a ticket writes an entry in each of
+    its indexes). Returns the `inputs()` it bound, the INSERT's own defaults included."""
+    table = Ticket.__table__
+    values = {}
+    for name in INPUTS:
+        value, default = getattr(ticket, name), table.c[name].default
+        if value is None and default is not None and default.is_scalar:
+            value = default.arg  # what the INSERT itself sets (tier 1)
+        values[name] = value
+
+    def bound(element: Any) -> ColumnElement[Any] | None:
+        if isinstance(element, Column) and element.table is table:
+            return literal(values[element.key], element.type)  # KeyError: INPUTS is short
+        return None
+
+    ticket.next_due_at = replacement_traverse(due_at(), {}, bound)  # type: ignore[assignment]
+    ticket.board_sort_key = replacement_traverse(sort_key(), {}, bound)  # type: ignore[assignment]
+    return tuple(values.values())
 
 
 def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:
