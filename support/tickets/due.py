@@ -26,7 +26,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Connection,
     Float,
     Update,
@@ -40,7 +39,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from support.models import Ticket
 
@@ -110,10 +108,12 @@ def inputs(ticket: Ticket) -> tuple[object, ...]:
 
 
 def fill_new(ticket: Ticket) -> tuple[object, ...]:
-    """Both facts of a ticket not yet inserted, worked out in its INSERT: the same SQL,
-    the ticket's own values bound where it reads its columns. Filing needs no UPDATE
-    after the INSERT then (on PostgreSQL an UPDATE of a ticket writes an entry in each of
-    its indexes). Returns the `inputs()` it bound, the INSERT's own defaults included."""
+    """Both facts of a ticket not yet inserted, set before its INSERT: filing needs no
+    UPDATE after it then (on PostgreSQL an UPDATE of a ticket writes an entry in each of
+    its indexes). The due time is `due_at()` worked out in Python (building that SQL
+    per filing costs more than the UPDATE; tests/board/test_due.py holds the two to the
+    same answer case by case); the sort key is the database's own `epoch()` of it, in the
+    INSERT. Returns the `inputs()` it read, the INSERT's own defaults included."""
     table = Ticket.__table__
     values = {}
     for name in INPUTS:
@@ -121,14 +121,22 @@ def fill_new(ticket: Ticket) -> tuple[object, ...]:
         if value is None and default is not None and default.is_scalar:
             value = default.arg  # what the INSERT itself sets (tier 1)
         values[name] = value
-
-    def bound(element: Any) -> ColumnElement[Any] | None:
-        if isinstance(element, Column) and element.table is table:
-            return literal(values[element.key], element.type)  # KeyError: INPUTS is short
-        return None
-
-    ticket.next_due_at = replacement_traverse(due_at(), {}, bound)  # type: ignore[assignment]
-    ticket.board_sort_key = replacement_traverse(sort_key(), {}, bound)  # type: ignore[assignment]
+    if values["first_responded_at"] is None and values["tier"] == 1:
+        promise = values["first_response_due"]
+    else:
+        promise = values["next_update_due"]
+    resolution = values["resolution_due"]
+    if resolution is None or (promise is not None and not resolution < promise):
+        due = promise
+    else:
+        due = resolution
+    ticket.next_due_at = due
+    if values["board_position"] is not None:
+        ticket.board_sort_key = values["board_position"]
+    elif due is not None:
+        ticket.board_sort_key = epoch(literal(due, table.c.next_due_at.type))  # type: ignore[assignment]
+    else:
+        ticket.board_sort_key = NO_DUE
     return tuple(values.values())
 
 

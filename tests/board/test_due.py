@@ -177,3 +177,18 @@ def test_filing_writes_both_facts_in_the_insert(make, customer) -> None:
     for filed in (ticket, follow_up):
         due, computed_due, key, computed_key = stored_and_computed(filed)
         assert due == computed_due == filed.first_response_due and key == computed_key
+
+
+def test_a_new_tickets_due_time_follows_the_sql_rule_case_by_case(matrix) -> None:
+    """fill_new works the due time out in Python for the INSERT: the same answer as the
+    SQL rule for every combination of inputs (the sort key is the database's own)."""
+    for stored in matrix:
+        new = Ticket(**{name: getattr(stored, name) for name in ticket_due.INPUTS})
+        assert ticket_due.fill_new(new) == ticket_due.inputs(stored)
+        assert new.next_due_at == stored.next_due_at
+    placed = Ticket(board_position=3.5, first_response_due=clock.now())
+    ticket_due.fill_new(placed)
+    assert placed.board_sort_key == 3.5
+    unplaced = Ticket()
+    ticket_due.fill_new(unplaced)
+    assert (unplaced.next_due_at, unplaced.board_sort_key) == (None, ticket_due.NO_DUE)
