@@ -17,7 +17,7 @@ from support.forms import EmptyForm
 from support.models import User
 from support.notify import inbox
 from support.privacy import audit
-from support.web import redirect_after_post, render
+from support.web import redirect_after_post, render, wants_fragment
 
 bp = Blueprint("auth", __name__)
 # Pages reached by a reset link: no cache keeps them (or the link) after use.
@@ -26,6 +26,12 @@ NO_STORE = {"Cache-Control": "no-store"}
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
 login_manager.login_message_category = "info"
+
+
+def _page_shows_badge() -> bool:
+    """Whether this request will most likely render a whole page, hence the bell: a GET
+    that is not an htmx swap. A wrong guess costs a count, never a wrong number."""
+    return request.method == "GET" and not wants_fragment()
 
 
 @login_manager.user_loader
@@ -37,7 +43,7 @@ def load_user(session_id: str) -> User | None:
     if len(user_id) > 12 or len(version) > 12:
         return None
     count = None
-    if inbox.page_shows_badge():
+    if _page_shows_badge():
         # The bell's count read with the user: one statement fewer on every page.
         row = db.session.execute(
             select(User, inbox.unread_count_of(User.id)).where(User.id == int(user_id))

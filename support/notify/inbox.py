@@ -37,14 +37,6 @@ def unread_count_of(user_id: ColumnElement[int]) -> ScalarSelect[int]:
     )
 
 
-def page_shows_badge() -> bool:
-    """Whether this request will most likely render a whole page, hence the bell: a GET
-    that is not an htmx swap. A wrong guess costs a count, never a wrong number."""
-    from support.web import wants_fragment  # support.web imports the models' world
-
-    return request.method == "GET" and not wants_fragment()
-
-
 def keep_badge(user: User, count: int) -> None:
     """This request's badge, counted with the signed-in user (support/auth/views.py)."""
     _keep(user, count)
