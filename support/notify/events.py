@@ -30,7 +30,7 @@ from support.models import (
     TicketFollower,
     User,
 )
-from support.notify import outbox
+from support.notify import inbox, outbox
 from support.survey import tokens as survey_tokens
 from support.tickets import automation, sla
 from support.triage import routing
@@ -115,6 +115,7 @@ def _notify(user_id: int, ticket: Ticket, event: TicketEvent, text: str) -> None
     if user_id == event.actor_id:
         return  # nobody needs telling what they just did
     db.session.add(Notification(user_id=user_id, ticket=ticket, event=event, text=text[:300]))
+    inbox.forget_badge()  # this request's count, if kept, no longer holds
 
 
 def _tell_routed(ticket: Ticket, event: TicketEvent) -> None:

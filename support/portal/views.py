@@ -143,7 +143,10 @@ def _detail_context(
     page = timeline.latest(
         ticket, current_user, limit=current_app.config["TIMELINE_PAGE_SIZE"], before=before
     )
-    rating = db.session.scalar(select(Rating).where(Rating.ticket_id == ticket.id))
+    # Shown (and rated) only once the ticket is resolved or closed: not read before.
+    rating = None
+    if not ticket.status.is_active:
+        rating = db.session.scalar(select(Rating).where(Rating.ticket_id == ticket.id))
     return {
         "ticket": ticket,
         "page": page,

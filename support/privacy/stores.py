@@ -36,6 +36,7 @@ from support.models import (
     TicketFollower,
     User,
 )
+from support.notify import inbox
 from support.tickets import service
 
 Eraser = Callable[[User, list[int]], None]
@@ -70,6 +71,7 @@ def register_file_store(store: FileStore) -> None:
 
 def _notifications(customer: User, _tickets: list[int]) -> None:
     db.session.execute(delete(Notification).where(Notification.user_id == customer.id))
+    inbox.forget_badge()
 
 
 def _account_mail(customer: User, _tickets: list[int]) -> None:

@@ -25,7 +25,17 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Float, Update, and_, bindparam, case, func, update
+from sqlalchemy import (
+    Connection,
+    Float,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,18 +89,55 @@ def sort_key() -> ColumnElement[float]:
     return func.coalesce(Ticket.board_position, epoch(due_at()), NO_DUE)
 
 
+# What `due_at()` and `sort_key()` read from a ticket.
+INPUTS = (
+    "first_responded_at",
+    "tier",
+    "first_response_due",
+    "next_update_due",
+    "resolution_due",
+    "board_position",
+)
+
+
 def inputs(ticket: Ticket) -> tuple[object, ...]:
     """What `due_at()` and `sort_key()` read from a ticket: a change that leaves all of
     it as it was (a note, a customer's reply, the acknowledgement, a move to another
     status without a new place) leaves both facts as they were, and need not refresh them."""
-    return (
-        ticket.first_responded_at,
-        ticket.tier,
-        ticket.first_response_due,
-        ticket.next_update_due,
-        ticket.resolution_due,
-        ticket.board_position,
-    )
+    return tuple(getattr(ticket, name) for name in INPUTS)
+
+
+def fill_new(ticket: Ticket) -> tuple[object, ...]:
+    """Both facts of a ticket not yet inserted, set before its INSERT: filing needs no
+    UPDATE after it then (on PostgreSQL an UPDATE of a ticket writes an entry in each of
+    its indexes). The due time is `due_at()` worked out in Python (building that SQL
+    per filing costs more than the UPDATE; tests/board/test_due.py holds the two to the
+    same answer case by case); the sort key is the database's own `epoch()` of it, in the
+    INSERT. Returns the `inputs()` it read, the INSERT's own defaults included."""
+    table = Ticket.__table__
+    values = {}
+    for name in INPUTS:
+        value, default = getattr(ticket, name), table.c[name].default
+        if value is None and default is not None and default.is_scalar:
+            value = default.arg  # what the INSERT itself sets (tier 1)
+        values[name] = value
+    if values["first_responded_at"] is None and values["tier"] == 1:
+        promise = values["first_response_due"]
+    else:
+        promise = values["next_update_due"]
+    resolution = values["resolution_due"]
+    if resolution is None or (promise is not None and not resolution < promise):
+        due = promise
+    else:
+        due = resolution
+    ticket.next_due_at = due
+    if values["board_position"] is not None:
+        ticket.board_sort_key = values["board_position"]
+    elif due is not None:
+        ticket.board_sort_key = epoch(literal(due, table.c.next_due_at.type))  # type: ignore[assignment]
+    else:
+        ticket.board_sort_key = NO_DUE
+    return tuple(values.values())
 
 
 def refresh(connection: Connection, ids: Iterable[int] | None = None) -> None:

@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from support import settings_cache
 from support.extensions import db
 from support.models import Impact, Priority, PriorityRule
 
@@ -145,12 +147,17 @@ def _from_row(row: PriorityRule) -> Rule:
 
 
 def rules() -> list[Rule]:
-    """The admins' rules in order, or the defaults when the table is empty."""
-    rows = db.session.scalars(select(PriorityRule).order_by(PriorityRule.position, PriorityRule.id))
+    """The admins' rules in order, or the defaults when the table is empty (read once per
+    process while nobody edits them: support/settings_cache.py)."""
+    return list(settings_cache.cached("priority_rules", _read_rules))
+
+
+def _read_rules(session: Session) -> tuple[Rule, ...]:
+    rows = session.scalars(select(PriorityRule).order_by(PriorityRule.position, PriorityRule.id))
     saved = list(rows)
     if not saved:
-        return list(DEFAULT_RULES)
-    return [_from_row(r) for r in saved if r.is_active]
+        return tuple(DEFAULT_RULES)
+    return tuple(_from_row(r) for r in saved if r.is_active)
 
 
 def save_defaults() -> None:

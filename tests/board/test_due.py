@@ -157,3 +157,38 @@ def test_a_change_that_moves_no_due_time_or_place_leaves_the_stored_keys_unwritt
         )
     assert len([s for s in moved if s.upper().startswith("UPDATE")]) == 1
     assert stored_and_computed(ticket)[2:] == (7.5, 7.5)
+
+
+def test_filing_writes_both_facts_in_the_insert(make, customer) -> None:
+    """A new ticket's due time and sort key are in its INSERT, no UPDATE after it, and
+    equal what the rule works out afterwards (a follow-up ticket too)."""
+    with statements_on("next_due_at") as filing:
+        ticket = make.ticket(customer=customer)
+    ticket.status = Status.CLOSED  # set up by hand: a reply now files a follow-up
+    db.session.commit()
+    with statements_on("next_due_at") as following_up:
+        follow_up = service.customer_reply(ticket, customer=customer, body="Still broken.")
+    assert follow_up is not ticket
+    # The follow-up's link is an event on the closed ticket, which is refreshed as any
+    # other ticket a change writes on: one UPDATE, of that ticket, not of the new one.
+    for seen, updates in ((filing, 0), (following_up, 1)):
+        assert len([s for s in seen if s.upper().startswith("UPDATE")]) == updates
+        assert len([s for s in seen if s.upper().startswith("INSERT INTO TICKETS")]) == 1
+    for filed in (ticket, follow_up):
+        due, computed_due, key, computed_key = stored_and_computed(filed)
+        assert due == computed_due == filed.first_response_due and key == computed_key
+
+
+def test_a_new_tickets_due_time_follows_the_sql_rule_case_by_case(matrix) -> None:
+    """fill_new works the due time out in Python for the INSERT: the same answer as the
+    SQL rule for every combination of inputs (the sort key is the database's own)."""
+    for stored in matrix:
+        new = Ticket(**{name: getattr(stored, name) for name in ticket_due.INPUTS})
+        assert ticket_due.fill_new(new) == ticket_due.inputs(stored)
+        assert new.next_due_at == stored.next_due_at
+    placed = Ticket(board_position=3.5, first_response_due=clock.now())
+    ticket_due.fill_new(placed)
+    assert placed.board_sort_key == 3.5
+    unplaced = Ticket()
+    ticket_due.fill_new(unplaced)
+    assert (unplaced.next_due_at, unplaced.board_sort_key) == (None, ticket_due.NO_DUE)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from support.extensions import db
 from support.models import EventKind, Rating, Ticket, TicketEvent, User
 from tests.factories import Factory
+from tests.jobs.test_notifications_and_admin import statements_on
 from tests.web.portal import HTMX, count
 
 
@@ -82,3 +83,23 @@ def test_htmx_rating_returns_summary(client: FlaskClient, ticket: Ticket) -> Non
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "ticket-updated"
     assert 'aria-label="4 out of 5"' in response.text
+
+
+def test_the_rating_is_read_only_where_the_page_shows_it(
+    client: FlaskClient, ticket: Ticket
+) -> None:
+    """An open ticket's page shows no rating, so it reads none; a rated ticket reopened
+    and resolved again shows its rating once more."""
+    with statements_on("ratings") as open_page:
+        client.get(f"/tickets/{ticket.ref}")
+    assert open_page == []
+    client.post(f"/tickets/{ticket.ref}/resolve")
+    client.post(f"/tickets/{ticket.ref}/rating", data={"score": "3"})
+    client.post(f"/tickets/{ticket.ref}/reopen")
+    with statements_on("ratings") as reopened:
+        assert "out of 5" not in client.get(f"/tickets/{ticket.ref}").text
+    assert reopened == []
+    client.post(f"/tickets/{ticket.ref}/resolve")
+    with statements_on("ratings") as resolved:
+        assert 'aria-label="3 out of 5"' in client.get(f"/tickets/{ticket.ref}").text
+    assert len(resolved) == 1

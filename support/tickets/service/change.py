@@ -16,8 +16,8 @@ can read here, top to bottom.
    c. webhooks: one delivery per event and subscribed webhook, its JSON fixed now
       (support/webhooks/outbox.py);
    d. the stored due time and board sort key of each ticket written whose due times
-      or place moved (tickets/due.py), and the search document of each ticket
-      something was said on (tickets/search.py);
+      or place moved (tickets/due.py; a new ticket's go in its INSERT), and the
+      search document of each ticket something was said on (tickets/search.py);
    e. the SLA checker's wake-ups for each ticket's next warning and due times, when
       what they are worked out from changed (a note or the acknowledgement moves none);
    f. commit;
@@ -157,6 +157,9 @@ class TicketChange:
 
     def open(self, ticket: Ticket) -> Ticket:
         """A new ticket, inserted (once, complete) when the change finishes."""
+        # Its due time and sort key go in the INSERT: refreshed after it only if the
+        # change moves what they are worked out from.
+        self._due_inputs = due.fill_new(ticket)
         db.session.add(ticket)
         self._ticket = ticket
         return ticket
