@@ -79,6 +79,10 @@ def load_config(instance_path: Path, overrides: dict) -> dict:
         # SMTP connections a drain sends over at once: one waits for the server's
         # replies while another sends (support/notify/drain.py, README "Settings").
         "MAIL_CONNECTIONS": _env_int("MAIL_CONNECTIONS", 2),
+        # How long a drain waits before it reads the outbox, so the emails of a busy
+        # moment go out in one job, not one job each (support/jobs/tasks.py; README
+        # "Sizing the web tier"). Tests send at once.
+        "MAIL_GATHER_MS": _env_int("MAIL_GATHER_MS", 0 if env == "testing" else 200),
         # Inbound mail: bigger messages are kept in quarantine, not filed; the webhook
         # (POST /inbound/email) answers only requests signed with this secret.
         "MAIL_MAX_BYTES": _env_int("MAIL_MAX_BYTES", 40 * 1024 * 1024),

@@ -5,10 +5,12 @@ own commit. Real SMTP on loopback, real Redis, real workers (in burst mode, and 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -101,6 +103,45 @@ def test_an_email_committed_while_a_drain_runs_gets_a_drain_of_its_own(app, smtp
     assert copies(smtp)[late.message_id] == 1
     assert statuses() == Counter({OutboxStatus.SENT: 4})
     assert first in queue.queue(app).finished_job_registry.get_job_ids()
+
+
+def test_emails_committed_while_a_drain_gathers_go_out_with_it(app, smtp, run_jobs):
+    """With MAIL_GATHER_MS (production waits 200 ms), a drain that has started waits
+    before it clears its request: an email committed meanwhile asks for no job of its
+    own and goes out with the first, once (under load: one job for many changes)."""
+    app.config["MAIL_GATHER_MS"] = 1000
+    [first] = burst(1, "first")
+    assert len(drain_jobs(app)) == 1
+    late: list[str] = []  # its Message-ID
+    new_jobs: list[list[str]] = []
+
+    def meanwhile() -> None:
+        """Another request, while the worker (this test's thread) runs the drain."""
+        with app.app_context():
+            if until(lambda: not drain_jobs(app)):  # taken: the drain is gathering
+                late.extend(message.message_id for message in burst(1, "late"))
+                new_jobs.append(drain_jobs(app))
+
+    writer = threading.Thread(target=meanwhile)
+    writer.start()
+    try:
+        assert run_jobs() == 1
+    finally:
+        writer.join(timeout=30)
+    assert new_jobs == [[]]  # the late email asked for no job of its own
+    assert copies(smtp) == Counter({first.message_id: 1, late[0]: 1})
+    assert statuses() == Counter({OutboxStatus.SENT: 2})
+    assert run_jobs() == 0
+
+
+def test_production_drains_gather_and_tests_do_not(app):
+    from support.config import load_config
+
+    assert app.config["MAIL_GATHER_MS"] == 0
+    production = load_config(
+        Path(app.instance_path), {"SUPPORT_ENV": "production", "SECRET_KEY": "k" * 40}
+    )
+    assert production["MAIL_GATHER_MS"] == 200
 
 
 def test_a_drain_whose_claim_comes_back_short_claims_no_more(app, smtp, run_jobs):
