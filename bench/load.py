@@ -269,6 +269,7 @@ def run(
         crowd = sign_everyone_in(base, CUSTOMERS, AGENTS, duration, pace, meter)
         meter = meter.again()
         started = time.monotonic()
+        crowd.stats.window = (started, started + duration)  # as the users' own clock
         meter.start()
         profiler = start_profile(processes[0].pid, duration, tmp) if profile else None
         stats, ledger = crowd.stats, crowd.ledger

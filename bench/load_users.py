@@ -66,18 +66,18 @@ class Client:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        start = time.perf_counter()
+        start, begun = time.perf_counter(), time.monotonic()
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             text = response.read().decode("utf-8", "replace")
         except (OSError, http.client.HTTPException):
-            self.stats.add(route, time.perf_counter() - start, NO_ANSWER)
+            self.stats.add(route, time.perf_counter() - start, NO_ANSWER, begun)
             return NO_ANSWER, "", {}
         finally:
             conn.close()
-        self.stats.add(route, time.perf_counter() - start, response.status)
+        self.stats.add(route, time.perf_counter() - start, response.status, begun)
         for value in response.headers.get_all("Set-Cookie") or []:
             name, _, rest = value.partition("=")
             self.cookies[name] = rest.split(";", 1)[0]
@@ -110,11 +110,18 @@ class Stats:
         self.codes: dict[str, Counter] = defaultdict(Counter)
         self.events: Counter[str] = Counter()  # failed_logins, dead_users
         self.deaths: list[str] = []  # the traceback of each simulated user that crashed
+        # The measured window (monotonic start, end) and the requests begun inside it: a
+        # user looks at the clock only between its rounds, so the last ones finish up
+        # to a round (~2 s) after the window, and requests / elapsed trails the rate sent.
+        self.window: tuple[float, float] | None = None
+        self.begun_in_window = 0
 
-    def add(self, route: str, seconds: float, status: int) -> None:
+    def add(self, route: str, seconds: float, status: int, begun: float | None = None) -> None:
         with self.lock:
             self.times[route].append(seconds * 1000)
             self.codes[route][status] += 1
+            if self.window and begun is not None and self.window[0] <= begun < self.window[1]:
+                self.begun_in_window += 1
 
     def failed(self) -> int:
         """Answers with a 5xx status."""
@@ -360,6 +367,9 @@ def report(stats: Stats, elapsed: float) -> dict[str, int]:
         "load_dead_users": stats.events["dead_users"],
     }
     print(f"load_total_rps: {total / elapsed:.1f} req/s")
+    if stats.window:
+        seconds = stats.window[1] - stats.window[0]
+        print(f"load_window_rps: {stats.begun_in_window / seconds:.1f} req/s")
     print(f"load_requests: {total} requests")
     print(f"load_5xx: {errors_5xx} responses")
     print(f"load_timeouts: {timeouts} requests")
