@@ -74,15 +74,22 @@ class LiveServer:
 
 class InFlight:
     """The app, counting the requests it is answering: each is answered whole (its
-    response read to the end) before it counts as done."""
+    response read to the end) before it counts as done. Once closed, it answers 503
+    without touching the app, so no request can take a database connection after the
+    engine is disposed (one would be left to the garbage collector: a ResourceWarning,
+    an error in whichever test runs then)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.busy = 0
+        self.closed = False
         self.idle = threading.Condition()
 
     def __call__(self, environ: dict, start_response: Any) -> list[bytes]:
         with self.idle:
+            if self.closed:  # the page's poll, a moment after the test ended
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return []
             self.busy += 1
         try:
             response = self.app(environ, start_response)
@@ -95,8 +102,10 @@ class InFlight:
                 self.busy -= 1
                 self.idle.notify_all()
 
-    def wait(self, timeout: float) -> None:
+    def close(self, timeout: float) -> None:
+        """Refuse new requests, and wait for those being answered."""
         with self.idle:
+            self.closed = True
             self.idle.wait_for(lambda: self.busy == 0, timeout)
 
 
@@ -112,10 +121,11 @@ def serving(app: Flask) -> Iterator[LiveServer]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-        # A request still being answered (the page's timeline poll, say) holds a
-        # connection: returned after the engine is disposed, it would be left to the
-        # garbage collector, a ResourceWarning in whichever test runs then.
-        counted.wait(timeout=10)
+        # A request accepted before the shutdown may still be on its way to the app, or
+        # in it (the page's timeline poll, say): closing lets the first go no further
+        # and waits for the second to give its connection back.
+        counted.close(timeout=10)
+        server.server_close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

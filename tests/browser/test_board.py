@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from support.extensions import db
 from support.models import Impact, Status, Ticket
 from support.tickets import service
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, serving
 from tests.conftest import make_app
 from tests.factories import PASSWORD, Factory
 
@@ -122,23 +121,13 @@ def test_agent_drags_replies_and_resolves(page: Page, browser: Browser, live_ser
 @pytest.fixture
 def board_server(tmp_path, redis_url) -> Iterator[Callable[..., LiveServer]]:
     """Start a live server with settings of the test's choosing (the poll interval)."""
-    servers = []
+    with ExitStack() as servers:
 
-    def start(**config) -> LiveServer:
-        app = make_app(tmp_path, redis_url, WTF_CSRF_ENABLED=True, **config)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((app, server, thread))
-        return LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+        def start(**config) -> LiveServer:
+            app = make_app(tmp_path, redis_url, WTF_CSRF_ENABLED=True, **config)
+            return servers.enter_context(serving(app))
 
-    yield start
-    for app, server, thread in servers:
-        server.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        yield start
 
 
 def seed(app, **tickets) -> dict[str, str]:

@@ -4,7 +4,6 @@ the customer's emailed answer appears on the timeline."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +11,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from rq import SimpleWorker
-from werkzeug.serving import make_server
 
 from support.extensions import db
 from support.jobs import queue
 from support.jobs.redis import connection
 from support.mail.inbound import intake
+from tests.browser.conftest import serving
 from tests.browser.test_board import log_in
 from tests.conftest import make_app
 from tests.factories import Factory
@@ -34,17 +33,8 @@ def server(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[tuple[F
         WTF_CSRF_ENABLED=True,
         **smtp.settings,
     )
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serving(app) as live:
+        yield app, live.url
 
 
 def _work(app: Flask) -> None:
