@@ -20,7 +20,12 @@ _BADGE = "unread_badge"
 
 
 def _unread(user: User) -> ColumnElement[bool]:
-    return (Notification.user_id == user.id) & Notification.read_at.is_(None)
+    return _unread_of(user.id)
+
+
+def _unread_of(user_id: int | ColumnElement[int]) -> ColumnElement[bool]:
+    """Unread notifications of a user, by id or by another statement's user-id column."""
+    return (Notification.user_id == user_id) & Notification.read_at.is_(None)
 
 
 def unread_count(user: User) -> int:
@@ -30,11 +35,7 @@ def unread_count(user: User) -> int:
 
 def unread_count_of(user_id: ColumnElement[int]) -> ScalarSelect[int]:
     """`unread_count` as a column of another statement (the user loader's SELECT)."""
-    return (
-        select(func.count(Notification.id))
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .scalar_subquery()
-    )
+    return select(func.count(Notification.id)).where(_unread_of(user_id)).scalar_subquery()
 
 
 def keep_badge(user: User, count: int) -> None:
