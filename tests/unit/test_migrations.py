@@ -19,6 +19,7 @@ from sqlalchemy import Connection, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from support.extensions import db
+from support.models.ticket import TICKETS_STORAGE
 from support.tickets import search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,9 +151,37 @@ def test_migrations_on_an_empty_postgresql_database(
         engine.dispose()
     differences = _differences(empty_postgres)
     assert not differences, "Models changed without a migration:\n" + "\n".join(differences)
+    # Storage parameters are beyond autogenerate's comparison: compared here.
+    assert _storage_of("tickets", empty_postgres) == TICKETS_STORAGE
     flask_db(["downgrade", "base"], empty_postgres, tmp_path, redis_url)
     flask_db(["upgrade"], empty_postgres, tmp_path, redis_url)
     assert not _differences(empty_postgres)
+
+
+def _storage_of(table: str, url: str) -> dict[str, str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return storage_parameters(connection, table)
+    finally:
+        engine.dispose()
+
+
+def storage_parameters(connection: Connection, table: str) -> dict[str, str]:
+    """A PostgreSQL table's storage parameters (ALTER TABLE ... SET), by name."""
+    options = connection.scalar(
+        text("SELECT reloptions FROM pg_class WHERE relname = :table"), {"table": table}
+    )
+    return dict(option.split("=", 1) for option in options or [])
+
+
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgresql"),
+    reason="runs when TEST_DATABASE_URL is a PostgreSQL database",
+)
+def test_tables_made_from_the_models_get_the_same_storage(app: Flask) -> None:
+    """The tests' tables come from create_all: the models carry what 0033 sets."""
+    assert storage_parameters(db.session.connection(), "tickets") == TICKETS_STORAGE
 
 
 # --- data migrations ------------------------------------------------------------------------
