@@ -4,7 +4,6 @@ sends the email to a real SMTP server (aiosmtpd), the browser opens the link fro
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from rq import SimpleWorker
-from werkzeug.serving import make_server
 
 from support.extensions import db
 from support.jobs import queue
 from support.jobs.redis import connection
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, serving
 from tests.conftest import close_database, make_app
 from tests.factories import PASSWORD, Factory
 from tests.smtp import SmtpServer, text_part
@@ -34,15 +32,11 @@ def mail_server(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Iterator[Li
         WTF_CSRF_ENABLED=True,
         **smtp.settings,
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield LiveServer(app, app.config["BASE_URL"])
+        with serving(app) as live:
+            app.config["BASE_URL"] = live.url
+            yield live
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
         with app.app_context():
             redis = connection(app)
             for key in redis.scan_iter(f"rq:*{app.config['RQ_QUEUE']}*"):

@@ -3,7 +3,6 @@ real RQ worker has built the zip, the download, then asking for erasure."""
 
 from __future__ import annotations
 
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +11,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from rq import SimpleWorker
-from werkzeug.serving import make_server
 
 from support.jobs import queue
 from support.jobs.redis import connection
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, serving
 from tests.conftest import close_database, make_app
 from tests.factories import PASSWORD, Factory
 
@@ -26,14 +24,10 @@ def server(tmp_path: Path, redis_url: str) -> Iterator[LiveServer]:
     app = make_app(
         tmp_path, redis_url, WTF_CSRF_ENABLED=True, EXPORT_FOLDER=str(tmp_path / "exports")
     )
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield LiveServer(app, f"http://127.0.0.1:{http.server_port}")
+        with serving(app) as live:  # the export's progress poll may be in flight at the end
+            yield live
     finally:
-        http.shutdown()
-        thread.join(timeout=5)
         with app.app_context():
             redis = connection(app)
             for key in redis.scan_iter(f"rq:*{app.config['RQ_QUEUE']}*"):
