@@ -1,6 +1,6 @@
-"""Settings most pages read (the active categories, the teams, the SLA policies) and every
-filing reads (the priority rules), kept in each process and checked against one version
-number in Redis.
+"""Settings most pages read (the active categories, the teams, the SLA policies), every
+filing reads (the priority rules) and every ticket change asks (whether any webhook is
+active), kept in each process and checked against one version number in Redis.
 
 Reading them from the database cost 250-360 µs of CPU a statement, 1-3 a page (bench/README.md,
 "web CPU per request"); a Redis GET costs ~25 µs, once per transaction. The version moves
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 VERSION_KEY = "support-desk:settings-version"
-SETTINGS_TABLES = frozenset({"categories", "teams", "sla_policies", "priority_rules"})
+SETTINGS_TABLES = frozenset({"categories", "teams", "sla_policies", "priority_rules", "webhooks"})
 # A copy older than this is read again even if the version did not move: the bound on how
 # long a write whose bump never reached Redis can stay unseen by other processes.
 MAX_AGE = 60.0

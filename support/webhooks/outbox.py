@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
-from support import clock
+from support import clock, settings_cache
 from support.extensions import db
 from support.jobs import queue
 from support.models import DeliveryStatus, TicketEvent, Webhook, WebhookDelivery
@@ -58,6 +58,18 @@ def delivery_job(delivery: WebhookDelivery) -> queue.Job:
 # --- writing: in the ticket change's transaction --------------------------------------------
 
 
+def any_active() -> bool:
+    """Whether any webhook is active. Every ticket change asks, and most teams have none:
+    this process's copy answers while nobody adds, edits or deletes one
+    (support/settings_cache.py). Only "none" is taken from the copy: with one, `record`
+    reads the webhooks themselves in the change's transaction."""
+    return settings_cache.cached("webhooks_active", _read_any_active)
+
+
+def _read_any_active(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(Webhook.is_active))))
+
+
 def record(events: Sequence[TicketEvent]) -> list[queue.Job]:
     """One delivery per (event, active webhook subscribed to it), body built now.
 
@@ -66,7 +78,7 @@ def record(events: Sequence[TicketEvent]) -> list[queue.Job]:
     (same key) adds nothing.
     """
     wanted = [(event, kind) for event in events if (kind := payload.webhook_event(event))]
-    if not wanted:
+    if not wanted or not any_active():
         return []
     hooks = db.session.scalars(select(Webhook).where(Webhook.is_active).order_by(Webhook.id)).all()
     if not hooks:

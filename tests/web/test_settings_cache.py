@@ -11,11 +11,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import event as sqla_event
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from support import create_app, settings_cache
 from support.extensions import db
-from support.models import Category, Impact, Priority
+from support.models import (
+    Category,
+    Impact,
+    Priority,
+    Role,
+    User,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from support.tickets.categories import ensure_default_categories
 from support.triage import priority
 from tests.conftest import IsolatedClient, QueryCounter
@@ -260,3 +269,51 @@ def test_without_redis_pages_read_the_database(app) -> None:
         with no_redis.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# --- whether any webhook is active: asked by every ticket change --------------------------
+
+
+def _file_in(process: Flask, subject: str) -> tuple[int, int]:
+    """A ticket filed in `process`: the statements that read the webhooks table, and the
+    webhook deliveries the filing wrote."""
+    with process.app_context():
+        reads: list[str] = []
+
+        def note(_conn, _cursor, statement, *_args) -> None:
+            if "FROM webhooks" in statement:
+                reads.append(statement)
+
+        sqla_event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            customer = db.session.scalar(select(User).where(User.role == Role.CUSTOMER))
+            ticket = Factory().ticket(customer, subject=subject)
+            written = db.session.scalar(
+                select(func.count(WebhookDelivery.id)).where(WebhookDelivery.ticket_id == ticket.id)
+            )
+        finally:
+            sqla_event.remove(db.engine, "before_cursor_execute", note)
+            db.session.remove()
+    return len(reads), written
+
+
+def test_a_webhook_added_or_paused_anywhere_reaches_another_process(app, other, make) -> None:
+    """While no webhook is active, a change asks the process's copy (no statement once
+    read); one added anywhere gets the other process's next change its delivery."""
+    make.customer()
+    db.session.commit()
+    assert _file_in(other, "First look") == (1, 0)
+    assert _file_in(other, "Its copy") == (0, 0)
+    hook = Webhook(
+        url="https://hooks.example.com/support",
+        events=[WebhookEvent.TICKET_CREATED.value],
+        secret="s3cret",
+        created_by=make.admin(),
+    )
+    db.session.add(hook)
+    db.session.commit()
+    reads, written = _file_in(other, "With a webhook")
+    assert written == 1 and reads == 2  # whether any is active, then which
+    hook.is_active = False
+    db.session.commit()
+    assert _file_in(other, "Paused") == (1, 0)
