@@ -10,10 +10,10 @@ column reads its first 25 index entries and stops.
 - `board_sort_key`: the card's own `board_position` once an agent has dragged it,
   else `next_due_at` in seconds since 1970, else NO_DUE (last).
 
-Both are worked out in SQL from the ticket's own columns by `refresh()`: every
-TicketChange calls it for the tickets it wrote whose `inputs()` moved
-(support/tickets/service/change.py),
-and so must anything else that writes tickets' due times or positions (a bulk
+A TicketChange (support/tickets/service/change.py) sets both on its ticket with
+`fill()` when the ticket's `inputs()` moved, in the statement that writes it, and
+has `refresh()` work them out in SQL for the other tickets it recorded events on;
+so must anything else that writes tickets' due times or positions (a bulk
 insert, a plain UPDATE, a test's set-up). The sweep (support/jobs/tasks.py) reads
 `next_due_at` too, so the SQL statement of the rule is this module's alone.
 """
@@ -107,13 +107,14 @@ def inputs(ticket: Ticket) -> tuple[object, ...]:
     return tuple(getattr(ticket, name) for name in INPUTS)
 
 
-def fill_new(ticket: Ticket) -> tuple[object, ...]:
-    """Both facts of a ticket not yet inserted, set before its INSERT: filing needs no
-    UPDATE after it then (on PostgreSQL an UPDATE of a ticket writes an entry in each of
-    its indexes). The due time is `due_at()` worked out in Python (building that SQL
-    per filing costs more than the UPDATE; tests/board/test_due.py holds the two to the
-    same answer case by case); the sort key is the database's own `epoch()` of it, in the
-    INSERT. Returns the `inputs()` it read, the INSERT's own defaults included."""
+def fill(ticket: Ticket) -> tuple[object, ...]:
+    """Both facts of a ticket about to be written, set before its INSERT or UPDATE: no
+    second UPDATE after it then (on PostgreSQL each UPDATE of a ticket is a new row
+    version, with an entry in each of its indexes). The due time is `due_at()` worked
+    out in Python (building that SQL per change costs more than the UPDATE;
+    tests/board/test_due.py holds the two to the same answer case by case); the sort
+    key is the database's own `epoch()` of it, in the same statement. Returns the
+    `inputs()` it read, a new ticket's INSERT defaults included."""
     table = Ticket.__table__
     values = {}
     for name in INPUTS:

@@ -157,9 +157,9 @@ class TicketChange:
 
     def open(self, ticket: Ticket) -> Ticket:
         """A new ticket, inserted (once, complete) when the change finishes."""
-        # Its due time and sort key go in the INSERT: refreshed after it only if the
-        # change moves what they are worked out from.
-        self._due_inputs = due.fill_new(ticket)
+        # Its due time and sort key go in the INSERT (worked out again before it if the
+        # change moves what they are worked out from).
+        self._due_inputs = due.fill(ticket)
         db.session.add(ticket)
         self._ticket = ticket
         return ticket
@@ -274,15 +274,20 @@ class TicketChange:
             db.session.commit()
             return refs
         written = self._tickets()
+        mine = self._ticket
+        if mine is not None and due.inputs(mine) != self._due_inputs:
+            due.fill(mine)  # d. in the UPDATE (or INSERT) the flush writes anyway
         db.session.flush()  # a. the versioned UPDATE: a lost race raises StaleDataError here
         for message in notify.dispatch(self.events):  # b.
             self.email(message)
         self.jobs += webhooks.record(self.events)  # c.
-        moved = [t for t in written if t is not self._ticket or due.inputs(t) != self._due_inputs]
-        due.refresh(db.session.connection(), (t.id for t in moved))  # d.
+        # d. Tickets the change recorded events on without writing them (a merge's other
+        # side): a plain UPDATE, which leaves their version (and agents' open panels) alone.
+        others = [t for t in written if t is not mine]
+        due.refresh(db.session.connection(), (t.id for t in others))
         search.refresh(db.session.connection(), search.said_in(self.events))  # d'.
         for ticket in written:
-            if ticket in moved:
+            if ticket is not mine:
                 db.session.expire(ticket, ["next_due_at", "board_sort_key"])
             if ticket is not self._ticket or sla.wake_inputs(ticket) != self._wake_inputs:
                 self.jobs += automation.sla_wake_ups(ticket)  # e.
