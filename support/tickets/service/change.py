@@ -289,7 +289,7 @@ class TicketChange:
         for ticket in written:
             if ticket is not mine:
                 db.session.expire(ticket, ["next_due_at", "board_sort_key"])
-            if ticket is not self._ticket or sla.wake_inputs(ticket) != self._wake_inputs:
+            if ticket is not mine or sla.wake_inputs(ticket) != self._wake_inputs:
                 self.jobs += automation.sla_wake_ups(ticket)  # e.
         refs = _loaded_refs(written)
         db.session.commit()  # f.
