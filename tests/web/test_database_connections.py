@@ -8,9 +8,12 @@ import time
 
 import psycopg
 import pytest
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from support.extensions import db
+from support.models import User
 
 ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
@@ -59,3 +62,51 @@ def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(
             time.sleep(0.05)
     for _ in range(3):
         assert client.get("/tickets/new").status_code == 200
+
+
+def _prepared_statements() -> list[str]:
+    """The statements prepared on the connection the pool hands out next."""
+    db.session.remove()
+    pooled = db.engine.raw_connection()
+    try:
+        rows = pooled.driver_connection.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in rows.fetchall()]
+    finally:
+        pooled.close()
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="psycopg's prepared statements (TEST_DATABASE_URL)")
+def test_pages_that_only_read_keep_their_statements_prepared(app, client, customer) -> None:
+    """psycopg prepares a statement once a connection has run it 5 times, and forgets them
+    all at a ROLLBACK: every page that only read ended in one, so nothing stayed prepared
+    and PostgreSQL planned each query again on every request."""
+    for _ in range(20):  # at least 5 on each pooled connection, whichever comes next
+        assert client.get("/tickets/new").status_code == 200
+    assert any("FROM users" in statement for statement in _prepared_statements())
+
+
+def test_a_transaction_that_wrote_is_rolled_back_not_committed(app, customer) -> None:
+    """Only a transaction that sent nothing but reads may end in COMMIT instead: an ORM
+    change, a Core UPDATE and a hand-written one are all undone by a rollback."""
+    with app.app_context():
+        user = db.session.get(User, customer.id)
+        user.name = "Changed by a flush"
+        db.session.flush()
+        db.session.rollback()
+        db.session.execute(update(User).where(User.id == customer.id).values(name="By Core"))
+        db.session.rollback()
+        db.session.execute(text("update users set tier = 9 where id = :id"), {"id": customer.id})
+        db.session.rollback()
+        db.session.remove()
+        stored = db.session.get(User, customer.id)
+        assert (stored.name, stored.tier) == (customer.name, customer.tier)
+
+
+def test_a_failed_statement_leaves_the_connection_usable(app, customer) -> None:
+    """An aborted transaction is rolled back as before (it cannot commit), and the pooled
+    connection serves the next request."""
+    with app.app_context():
+        with pytest.raises(DBAPIError):
+            db.session.execute(text("SELECT missing FROM no_such_table"))
+        db.session.rollback()
+        assert db.session.scalar(select(User.name).where(User.id == customer.id)) == customer.name
