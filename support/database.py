@@ -59,13 +59,14 @@ def _closed_by_the_server(dbapi_connection, _record, _proxy) -> None:
 # Anything that may have written (or failed) still rolls back.
 WROTE = "support_wrote"  # in Connection.info: this transaction sent a statement that may write
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
-_WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|INTO)\b", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=4096)
 def only_reads(statement: str) -> bool:
     """A SELECT (or WITH ... SELECT) with no data-changing clause anywhere in it. Any
-    other statement counts as a write; so does SELECT ... FOR UPDATE, to be safe."""
+    other statement counts as a write; so do SELECT ... INTO (it makes a table) and,
+    to be safe, SELECT ... FOR UPDATE."""
     return _READ.match(statement) is not None and _WRITE.search(statement) is None
 
 
@@ -81,7 +82,7 @@ def _forget_writes(conn: Connection) -> None:
 def _commit_if_read_only(conn: Connection) -> None:
     """Runs just before SQLAlchemy's ROLLBACK: a transaction that only read commits
     instead, so psycopg has nothing left to roll back and keeps its prepared statements."""
-    if conn.info.pop(WROTE, False) or conn.invalidated:
+    if conn.closed or conn.invalidated or conn.info.pop(WROTE, False):
         return
     driver = conn.connection.driver_connection
     if driver.info.transaction_status != TransactionStatus.INTRANS:
