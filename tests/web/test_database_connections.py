@@ -110,3 +110,24 @@ def test_a_failed_statement_leaves_the_connection_usable(app, customer) -> None:
             db.session.execute(text("SELECT missing FROM no_such_table"))
         db.session.rollback()
         assert db.session.scalar(select(User.name).where(User.id == customer.id)) == customer.name
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="psycopg's prepared statements (TEST_DATABASE_URL)")
+def test_full_text_searches_are_planned_for_their_own_words(app) -> None:
+    """A prepared statement soon runs with one generic plan whatever its parameters, and a
+    search's best plan depends on how many tickets its words match: statements with a
+    full-text match are never prepared; other statements still are."""
+    search = text(
+        "SELECT count(*) FROM tickets "
+        "WHERE to_tsvector('english', subject) @@ plainto_tsquery('english', :words)"
+    )
+    plain = select(User.id).where(User.id == 0)
+    with app.app_context():
+        for words in ("refund", "refund", "password", "refund", "login", "refund", "payout"):
+            db.session.execute(search, {"words": words})
+            db.session.execute(plain)
+        prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements"))
+        statements = [statement for (statement,) in prepared]
+        db.session.rollback()
+    assert any("FROM users" in statement for statement in statements)
+    assert not any("@@" in statement for statement in statements)
