@@ -94,19 +94,13 @@ def _commit_if_read_only(conn: Connection) -> None:
         driver.commit()
 
 
-@functools.lru_cache(maxsize=4096)
-def searches_text(statement: str) -> bool:
-    """A full-text match (`document @@ tsquery`) somewhere in the statement."""
-    return "@@" in statement
-
-
 def _plan_searches_each_time(cursor, statement: str, parameters, _context) -> bool:
     """A statement with a full-text match is never prepared. A prepared statement soon
     runs with one generic plan for any parameters, and a search's best plan depends on
     its words: a common one matches half the tickets, a rare one a handful. Generic plans
     made the queue's search with filters cost PostgreSQL 24-28 ms of CPU instead of 15
     (bench/README.md). True: executed here, SQLAlchemy does not execute it again."""
-    if not searches_text(statement):
+    if "@@" not in statement:  # no full-text match (`document @@ tsquery`)
         return False
     cursor.execute(statement, parameters, prepare=False)
     return True
