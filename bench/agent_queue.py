@@ -67,6 +67,8 @@ STATUSES = [  # a year of work: most of it done
     (Status.ON_HOLD, 3),
     (Status.ESCALATED, 3),
 ]
+
+
 def _ticket_rows(rng: random.Random, count: int, agent_ids: list[int], customers: list[int]):
     categories = list(db.session.scalars(select(Category.id)))
     team_ids = list(db.session.scalars(select(Team.id)))

@@ -24,8 +24,12 @@ A shorter run, to check the script itself: LOAD_DURATION=10 .venv/bin/python ben
 By default every user sends its next request as soon as the last one is answered:
 that measures the ceiling, and at the ceiling every request waits in line (50
 users at 155 req/s wait 50/155 = 320 ms on average, Little's law, however fast a
-page is). `--rate R` spaces each user's requests at random so that all of them
-together aim at R requests per second: the latency at that rate.
+page is). `--rate R` gives each user a schedule of random (Poisson) moments that
+together make R requests per second: the latency at that rate. A user whose answer
+comes late sends its next request at once and catches up, so R is sent as long as
+the server keeps up; `load_behind_*` say how late requests left their schedule
+(a server that does not keep up shows there, not as a lower rate sent). Users stop
+when the window ends, so every request counted began inside it.
 
 It also prints the CPU seconds each kind of process spent during the load
 (bench/cpu.py: web workers, RQ workers, PostgreSQL, Redis, the load generator),
@@ -268,9 +272,8 @@ def run(
         pace = (CUSTOMERS + AGENTS) / rate if rate else None
         crowd = sign_everyone_in(base, CUSTOMERS, AGENTS, duration, pace, meter)
         meter = meter.again()
-        started = time.monotonic()
-        crowd.stats.window = (started, started + duration)  # as the users' own clock
         meter.start()
+        started = crowd.stats.window[0]  # set as the users were let go
         profiler = start_profile(processes[0].pid, duration, tmp) if profile else None
         stats, ledger = crowd.stats, crowd.ledger
         for user in crowd.users:

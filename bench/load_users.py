@@ -6,6 +6,7 @@ trivial-route ceiling."""
 from __future__ import annotations
 
 import http.client
+import math
 import random
 import re
 import statistics
@@ -14,6 +15,7 @@ import threading
 import time
 import traceback
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -33,6 +35,11 @@ SEARCHES = [
 ]
 
 
+class WindowOver(Exception):
+    """The measured window has ended: the simulated user stops where it is, so every
+    request counted began inside the window."""
+
+
 class Client:
     """A browser-ish HTTP client: cookies, CSRF tokens from pages, timings per route."""
 
@@ -43,25 +50,48 @@ class Client:
         self.email = ""  # who signed in
         # Mean seconds between the starts of two requests (None: no pause at all).
         self.pace = pace
+        self.until = math.inf  # the end of the measured window: no request starts after it
         self._next = time.monotonic()
         self._rng = random.Random()
 
     def resume(self) -> None:
-        """Pace from now on (not from before a wait the pace did not ask for)."""
+        """Pace from now on (not from before a wait the pace did not ask for), the first
+        request at a random moment too: users that start together do not all send at once."""
         self._next = time.monotonic()
+        if self.pace is not None:
+            self._next += self._rng.expovariate(1 / self.pace)
 
     def wait_turn(self) -> None:
-        """With a pace, start requests at random (Poisson) moments: arrivals that do not
-        wait for the server, so latency is measured at a rate, not at saturation."""
+        """With a pace, start requests at random (Poisson) moments drawn ahead of time:
+        arrivals that do not wait for the server, so latency is measured at a rate, not
+        at saturation. A late answer does not push the schedule back: the user sends its
+        next request at once, catching up, so all users together send the rate asked for
+        as long as the server keeps up. How late each request left is recorded."""
         if self.pace is None:
             return
+        if self._next >= self.until:
+            raise WindowOver  # not one more request in the window: no need to sleep on
         now = time.monotonic()
         if self._next > now:
             time.sleep(self._next - now)
-        self._next = max(self._next, now) + self._rng.expovariate(1 / self.pace)
+        self.stats.late(max(0.0, now - self._next))
+        self._next += self._rng.expovariate(1 / self.pace)
 
-    def request(self, method: str, path: str, route: str, form: dict | None = None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        route: str,
+        form: dict | None = None,
+        sending: Callable[[], None] | None = None,
+    ):
+        """One request, after this user's pause; `sending` runs just before it leaves
+        (the ledger's note of a filing). None starts after the window (WindowOver)."""
         self.wait_turn()
+        if time.monotonic() >= self.until:
+            raise WindowOver
+        if sending is not None:
+            sending()
         body = urlencode(form) if form is not None else None
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
@@ -110,11 +140,14 @@ class Stats:
         self.codes: dict[str, Counter] = defaultdict(Counter)
         self.events: Counter[str] = Counter()  # failed_logins, dead_users
         self.deaths: list[str] = []  # the traceback of each simulated user that crashed
-        # The measured window (monotonic start, end) and the requests begun inside it: a
-        # user looks at the clock only between its rounds, so the last ones finish up
-        # to a round (~2 s) after the window, and requests / elapsed trails the rate sent.
+        # The measured window (monotonic start, end) and the requests begun inside it
+        # (all of them: a user stops at its end); load_total_rps divides by the time to
+        # the last answer instead, a few hundred milliseconds more.
         self.window: tuple[float, float] | None = None
         self.begun_in_window = 0
+        # Seconds each paced request left after its planned moment (0 when on time):
+        # users behind their schedule mean the server did not keep up with the rate.
+        self.lateness: list[float] = []
 
     def add(self, route: str, seconds: float, status: int, begun: float | None = None) -> None:
         with self.lock:
@@ -122,6 +155,10 @@ class Stats:
             self.codes[route][status] += 1
             if self.window and begun is not None and self.window[0] <= begun < self.window[1]:
                 self.begun_in_window += 1
+
+    def late(self, seconds: float) -> None:
+        with self.lock:
+            self.lateness.append(seconds * 1000)
 
     def failed(self) -> int:
         """Answers with a 5xx status."""
@@ -170,14 +207,18 @@ class Start:
     all of them wait here together, so the run's figures are the paced pages and forms,
     not the burst of password checks at sign-in (measured on their own)."""
 
-    def __init__(self, users: int, duration: float) -> None:
-        # The users and load.py's run(); the last to arrive sets the end for all.
+    def __init__(self, users: int, duration: float, stats: Stats) -> None:
+        # The users and load.py's run(); the last to arrive sets the window for all,
+        # before any of them goes on.
         self.barrier = threading.Barrier(users + 1, action=self._started)
         self.duration = duration
+        self.stats = stats
         self.until = 0.0
 
     def _started(self) -> None:
-        self.until = time.monotonic() + self.duration
+        now = time.monotonic()
+        self.until = now + self.duration
+        self.stats.window = (now, self.until)
 
     def wait(self) -> None:
         """Called by each user once signed in (or not), and by run() to start the clock."""
@@ -212,8 +253,11 @@ def simulated(user):
             return
         try:
             client.stats = stats
+            client.until = start.until
             client.resume()
             user(client, random.Random(email), ledger, start.until)
+        except WindowOver:
+            pass
         except Exception:  # any crash is a dead user, reported at the end
             stats.died(f"{email}: {traceback.format_exc()}")
 
@@ -235,7 +279,6 @@ def customer(client: Client, rng: random.Random, ledger: Ledger, until: float) -
             token = client.field(html, "client_token")
             if not token:  # no form (counted as that request's error): try again later
                 continue
-            ledger.record("tried", token)
             form = {
                 "csrf_token": client.field(html, "csrf_token"),
                 "client_token": token,
@@ -244,7 +287,13 @@ def customer(client: Client, rng: random.Random, ledger: Ledger, until: float) -
                 "category": "payments",
                 "impact": "just_me",
             }
-            status, _, headers = client.request("POST", "/tickets/new", "POST /tickets/new", form)
+            status, _, headers = client.request(
+                "POST",
+                "/tickets/new",
+                "POST /tickets/new",
+                form,
+                sending=lambda token=token: ledger.record("tried", token),
+            )
             found = REF.search(headers.get("Location", "")) if status == 303 else None
             if found:
                 ledger.record("filed", (token, found.group(0)))
@@ -256,13 +305,18 @@ def customer(client: Client, rng: random.Random, ledger: Ledger, until: float) -
         token = client.field(html, "client_token")
         if not token:
             continue
-        ledger.record("reply_tried", token)
         form = {
             "csrf_token": client.field(html, "csrf_token"),
             "client_token": token,
             "body": "Any update on this? " * 3,
         }
-        status, _, _ = client.request("POST", f"/tickets/{ref}/reply", "POST reply", form)
+        status, _, _ = client.request(
+            "POST",
+            f"/tickets/{ref}/reply",
+            "POST reply",
+            form,
+            sending=lambda token=token: ledger.record("reply_tried", token),
+        )
         if status == 303:
             ledger.record("replies", (ref, token))
 
@@ -310,7 +364,7 @@ def sign_everyone_in(
     the paced load runs for `duration` from then on. The sign-in burst (a password check
     each) is measured on its own with `meter` and reported here."""
     stats, ledger, signing_in = Stats(), Ledger(), Stats()
-    start = Start(customers + agents, duration)
+    start = Start(customers + agents, duration, stats)
     people = [(customer, f"c{i}@example.com") for i in range(customers)]
     people += [(agent, f"agent{i}@example.com") for i in range(agents)]
     users = [
@@ -370,6 +424,13 @@ def report(stats: Stats, elapsed: float) -> dict[str, int]:
     if stats.window:
         seconds = stats.window[1] - stats.window[0]
         print(f"load_window_rps: {stats.begun_in_window / seconds:.1f} req/s")
+    if stats.lateness:
+        late = stats.lateness
+        p99 = statistics.quantiles(late, n=100)[98] if len(late) > 1 else late[0]
+        print(f"load_behind_median: {statistics.median(late):.1f} ms")
+        print(f"load_behind_p99: {p99:.1f} ms")
+        behind = sum(t > 10 for t in late)  # more than 10 ms late
+        print(f"load_behind_share: {100 * behind / len(late):.1f} %")
     print(f"load_requests: {total} requests")
     print(f"load_5xx: {errors_5xx} responses")
     print(f"load_timeouts: {timeouts} requests")
