@@ -1,6 +1,6 @@
 """Where a bench's CPU time goes: seconds per kind of process, and a sampled profile.
 
-`CpuMeter` samples every process of the run (psutil) twice a second: the ones the
+`CpuMeter` samples every process of the run (psutil) every 2 seconds: the ones the
 bench started, grouped by kind with all their descendants (gunicorn's master and
 workers, RQ workers and any work horse they fork), and PostgreSQL and Redis by
 name. On a machine other sessions share, give it the run's database
@@ -8,7 +8,10 @@ name. On a machine other sessions share, give it the run's database
 out (its shared processes, the WAL writer and the like, stay in), and a Redis the
 bench started itself is better tracked by pid than found by name. CPU already spent
 before `start()` is not counted; a process that ends between two samples loses at
-most its last half second.
+most its last 2 seconds (none of a load test's do: its web and RQ workers and their
+database connections last the run). A sample reads /proc for every process on the
+machine, 5-10 ms of the bench's own CPU: twice a second was a tenth of the load
+generator's share.
 
 `profile_process` runs py-spy against one process for a while and returns the
 functions it was seen in most: by their own time and including what they call.
@@ -28,7 +31,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-SAMPLE_EVERY = 0.5  # seconds
+SAMPLE_EVERY = 2.0  # seconds
 
 # Processes found by name rather than by ancestry (started outside the bench).
 BY_NAME = {"postgres": "postgresql", "redis-server": "redis"}

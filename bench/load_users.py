@@ -325,13 +325,19 @@ CARD = re.compile(r'data-ref="(SUP-[A-Z0-9]+)" data-version="(\d+)"')
 MOVABLE = ["open", "pending", "on_hold"]
 
 
+def column_of(html: str, status: str) -> str:
+    """One column's cards (its <ol>) from a board page, by plain string search: a regex
+    over the whole page cost the load generator a tenth of its CPU."""
+    start = html.find(f'data-status="{status}"')
+    return html[start : html.find("</ol>", start)] if start >= 0 else ""
+
+
 @simulated
 def agent(client: Client, rng: random.Random, ledger: Ledger, until: float) -> None:
     while time.monotonic() < until:
         _, html, _ = client.request("GET", "/board", "GET /board")
-        columns = dict(re.findall(r'data-status="(\w+)"[^>]*>(.*?)</ol>', html, re.S))
         source = rng.choice(MOVABLE)
-        cards = CARD.findall(columns.get(source, ""))
+        cards = CARD.findall(column_of(html, source))
         if not cards:
             continue
         ref, version = rng.choice(cards)
