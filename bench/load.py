@@ -1,7 +1,7 @@
 """Sustained load on a production-shaped deployment, and a check that nothing was lost.
 
 PostgreSQL (127.0.0.1:5432, trust auth; database `support_load` is recreated),
-Redis (REDIS_URL, else an embedded one), gunicorn with 4 workers, 2 RQ workers,
+Redis (REDIS_URL, else an embedded one), gunicorn with 3 workers, 2 RQ workers,
 and an SMTP server on loopback. 10,000 tickets are seeded; then for 60 s, 50
 simulated users — customers searching the knowledge base, filing tickets,
 reading timelines and replying; agents loading the board and moving cards.
@@ -75,7 +75,7 @@ GENEROUS_LIMITS = {
     "RATELIMIT_SEARCH": "100000/minute",
 }
 CUSTOMERS, AGENTS = 40, 10
-WEB_WORKERS = 4  # as deploy/gunicorn.conf.py gives a 2-core machine
+WEB_WORKERS = 3  # as deploy/gunicorn.conf.py gives a 2-core machine
 
 
 def free_port() -> int:

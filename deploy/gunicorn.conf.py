@@ -3,10 +3,14 @@
 Why each default (measured with bench/request_cost.py and bench/load.py, see the
 README's "Sizing the web tier"):
 
-- Pages are CPU-bound Python (a board 20-30 ms of CPU, a timeline ~9 ms, search ~4 ms;
+- Pages are CPU-bound Python (a board ~10 ms of CPU, a ticket page ~7 ms, search ~4 ms;
   each waits on PostgreSQL or Redis for well under a millisecond), so one process per
-  core does the work and a second per core covers those waits and a slow client:
-  2 × cores sync workers. More workers only queue for the same cores and take memory.
+  core does the work, and one more covers the moments a worker waits (a commit for the
+  disk, a long CSV export, a slow client): cores + 1 sync workers. More only take
+  turns on the same cores: on 2 cores shared with PostgreSQL, Redis and the RQ workers,
+  at the ceiling 4 workers served 205-207 requests/s at 9.4 ms of CPU a request, 3
+  served 220-238 at 8.1-8.8 ms and 2 served 221-227 at 8.0-8.2 ms (bench/load.py,
+  2026-12-07).
   WEB_CONCURRENCY overrides it, as in most PaaS.
 - `sync` workers, no threads: threads share one GIL, so they add no CPU, and a thread
   per request would hold a database connection and a session of its own anyway.
@@ -21,7 +25,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count())
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() + 1)
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 30
