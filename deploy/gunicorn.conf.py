@@ -19,6 +19,8 @@ README's "Sizing the web tier"):
   keeps the browser's connection open.
 - `timeout` 30 s: a request still running after that is killed and its worker replaced,
   so one pathological request cannot hold a worker for ever.
+- Each worker compiles every template before its first request (`post_worker_init`),
+  so the first visitors after a deploy or a worker's restart do not wait for Jinja.
 """
 
 import multiprocessing
@@ -29,3 +31,17 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() +
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 30
+
+
+def post_worker_init(worker) -> None:
+    """Compile the templates (support.compile_templates), then keep them out of the
+    garbage collector's sight like the rest of the app. A failure here only costs the
+    first requests their compile time: the worker serves anyway."""
+    try:
+        from support import compile_templates, freeze_startup_objects
+
+        compiled = compile_templates(worker.wsgi)
+        freeze_startup_objects()
+        worker.log.info("Compiled %d templates", compiled)
+    except Exception:
+        worker.log.exception("Could not compile the templates ahead; they compile on first use")

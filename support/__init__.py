@@ -48,6 +48,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def compile_templates(app: Flask) -> int:
+    """Compile every template now (pages, fragments, emails); returns how many.
+
+    Jinja compiles a template the first time it renders, ~6 ms each (0.46 s for all of
+    them), so a web worker that had just started paid for it on its first pages: under
+    load the load test's pages had p99s of 130-180 ms with it and 85-130 ms without
+    (bench/README.md, 2026-12-07). gunicorn calls this as each worker starts
+    (deploy/gunicorn.conf.py), before it serves anyone.
+    """
+    names = app.jinja_env.list_templates()
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)
+
+
 def freeze_startup_objects() -> None:
     """Move everything built so far (the app, its routes, templates, models, the OpenAPI
     document) out of the garbage collector's sight, for the life of the process.
