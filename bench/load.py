@@ -23,7 +23,7 @@ A shorter run, to check the script itself: LOAD_DURATION=10 .venv/bin/python ben
 
 By default every user sends its next request as soon as the last one is answered:
 that measures the ceiling, and at the ceiling every request waits in line (50
-users at 155 req/s wait 50/155 = 320 ms on average, Little's law, however fast a
+users at 230 req/s wait 50/230 = 217 ms on average, Little's law, however fast a
 page is). `--rate R` gives each user a schedule of random (Poisson) moments that
 together make R requests per second: the latency at that rate. A user whose answer
 comes late sends its next request at once and catches up, so R is sent as long as
