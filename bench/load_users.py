@@ -86,7 +86,8 @@ class Client:
         sending: Callable[[], None] | None = None,
     ):
         """One request, after this user's pause; `sending` runs just before it leaves
-        (the ledger's note of a filing). None starts after the window (WindowOver)."""
+        (the ledger's note of a filing or a reply). No request starts after the window:
+        WindowOver ends the user instead."""
         self.wait_turn()
         if time.monotonic() >= self.until:
             raise WindowOver
@@ -327,7 +328,7 @@ MOVABLE = ["open", "pending", "on_hold"]
 
 def column_of(html: str, status: str) -> str:
     """One column's cards (its <ol>) from a board page, by plain string search: a regex
-    over the whole page cost the load generator a tenth of its CPU."""
+    over the whole page cost the load generator an eighth of its CPU."""
     start = html.find(f'data-status="{status}"')
     return html[start : html.find("</ol>", start)] if start >= 0 else ""
 
